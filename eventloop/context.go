@@ -1,0 +1,89 @@
+package eventloop
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/dop251/goja"
+)
+
+// Context is an awaiting context (SPEC §4): it is current while an async
+// function the runtime dispatched runs, and goja's AsyncContextTracker carries
+// it into every await and .then continuation registered while it is current.
+type Context struct {
+	// What made it: e.g. `handler "dns"`, "timer", "when".
+	Origin string
+}
+
+// tracker implements goja.AsyncContextTracker. goja calls Grab when a promise
+// reaction is registered and Resumed/Exited around running it; the calls never
+// nest, so Exited simply clears.
+type tracker struct {
+	cur *Context
+}
+
+func (t *tracker) Grab() any { return t.cur }
+
+func (t *tracker) Resumed(obj any) {
+	t.cur, _ = obj.(*Context)
+}
+
+func (t *tracker) Exited() { t.cur = nil }
+
+// Current returns the awaiting context in force, or nil (loop goroutine only).
+func (l *Loop) Current() *Context { return l.tracker.cur }
+
+// InAwaitingContext reports whether the code running now is in an awaiting
+// context (loop goroutine only).
+func (l *Loop) InAwaitingContext() bool { return l.tracker.cur != nil }
+
+// AssertAwaiting throws a JS Error naming fn unless the caller is in an
+// awaiting context. Call it from host functions before doing any work.
+func (l *Loop) AssertAwaiting(fn string) {
+	if l.tracker.cur == nil {
+		panic(l.vm.NewGoError(fmt.Errorf("%s must be called from an awaiting context (an async event handler or timer callback, a when() condition, or their await/.then continuations)", fn)))
+	}
+}
+
+// CallIn calls fn with ctx as the current awaiting context (nil for none)
+// and restores the previous one afterwards. The call is nested inside the
+// current task, so promise jobs do not run inside it. Loop goroutine only.
+func (l *Loop) CallIn(ctx *Context, fn goja.Callable, this goja.Value, args ...goja.Value) (goja.Value, error) {
+	prev := l.tracker.cur
+	l.tracker.cur = ctx
+	defer func() { l.tracker.cur = prev }()
+	return fn(this, args...)
+}
+
+// Dispatch calls a script callback the way the runtime calls handlers and
+// timer callbacks: an async function runs in a fresh awaiting context named
+// origin, a plain function in none.
+func (l *Loop) Dispatch(origin string, fn *goja.Object, args ...goja.Value) (goja.Value, error) {
+	call, ok := goja.AssertFunction(fn)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a function", origin)
+	}
+	var ctx *Context
+	if IsAsyncFunction(l.vm, fn) {
+		ctx = &Context{Origin: origin}
+	}
+	return l.CallIn(ctx, call, goja.Undefined(), args...)
+}
+
+// asyncSource matches the source text of async functions, arrows and
+// methods. goja gives async methods ({ async m() {} }, class methods) no
+// AsyncFunction prototype, so the prototype check alone misses them; their
+// source text always starts with "async". A bound async function shows
+// native code and counts as plain.
+var asyncSource = regexp.MustCompile(`^\s*(?:static\s+)?async\b`)
+
+// IsAsyncFunction reports whether fn is an async function, arrow or method.
+func IsAsyncFunction(vm *goja.Runtime, fn *goja.Object) bool {
+	if fn == nil {
+		return false
+	}
+	if fn.ClassName() == "AsyncFunction" {
+		return true
+	}
+	return asyncSource.MatchString(fn.String())
+}

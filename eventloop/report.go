@@ -1,0 +1,81 @@
+package eventloop
+
+import (
+	"errors"
+
+	"github.com/dop251/goja"
+)
+
+// CallbackError is reported for a script callback that threw or rejected.
+type CallbackError struct {
+	Origin string // what was running: `handler "dns"`, "setTimeout callback"
+	Detail string // the error's stack (message and file:line:col frames)
+}
+
+// reportCallbackError reports an exception thrown synchronously by a
+// callback the loop dispatched.
+func (l *Loop) reportCallbackError(origin string, err error) {
+	l.ReportError(origin, err)
+}
+
+// ReportError reports an error thrown by a script callback (loop goroutine).
+func (l *Loop) ReportError(origin string, err error) {
+	detail := err.Error()
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		detail = "RangeError: maximum call stack size exceeded\n" + so.Error()
+	}
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		detail = ErrorStack(l.vm, ex.Value())
+		if detail == "" || detail == "undefined" {
+			detail = ex.String()
+		}
+	}
+	l.emitError(CallbackError{Origin: origin, Detail: detail})
+}
+
+// ReportRejection reports the rejection reason of a callback's promise.
+func (l *Loop) ReportRejection(origin string, reason goja.Value) {
+	l.emitError(CallbackError{Origin: origin, Detail: ErrorStack(l.vm, reason)})
+}
+
+func (l *Loop) emitError(e CallbackError) {
+	if l.opts.OnCallbackError != nil {
+		l.opts.OnCallbackError(e)
+		return
+	}
+	l.log.Error("script error", "in", e.Origin, "error", e.Detail)
+}
+
+// watchPromise reports a rejection of ret, if ret is a promise. It attaches
+// a rejection handler, so the rejection is not also reported as unhandled.
+func (l *Loop) watchPromise(origin string, ret goja.Value) {
+	p, ok := ret.Export().(*goja.Promise)
+	if !ok {
+		return
+	}
+	switch p.State() {
+	case goja.PromiseStateFulfilled:
+		return
+	case goja.PromiseStateRejected:
+		// Mark handled, then report.
+		delete(l.rejected, p)
+		l.ReportRejection(origin, p.Result())
+		return
+	}
+	obj := ret.(*goja.Object)
+	then, ok := goja.AssertFunction(obj.Get("then"))
+	if !ok {
+		return
+	}
+	onReject := l.Func("reject-reporter", func(call goja.FunctionCall) goja.Value {
+		l.ReportRejection(origin, call.Argument(0))
+		return goja.Undefined()
+	})
+	_, _ = l.CallIn(nil, then, obj, goja.Undefined(), onReject)
+}
+
+// WatchPromise is watchPromise for the runtime: report a rejection of ret
+// (if it is a promise) as coming from origin (loop goroutine only).
+func (l *Loop) WatchPromise(origin string, ret goja.Value) { l.watchPromise(origin, ret) }

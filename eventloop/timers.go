@@ -1,0 +1,181 @@
+package eventloop
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/dop251/goja"
+)
+
+// timer is one setTimeout/setInterval registration.
+type timer struct {
+	id       int64
+	at       time.Time
+	seq      uint64 // tie-break: registration order
+	interval time.Duration
+	repeat   bool
+	fn       *goja.Object
+	args     []goja.Value
+	index    int
+	goFn     func() // for timers set from Go (AfterFunc)
+}
+
+// timerQueue is a min-heap of timers plus an index by id (loop goroutine only).
+type timerQueue struct {
+	items  []*timer
+	byID   map[int64]*timer
+	nextID int64
+	seq    uint64
+}
+
+func (q *timerQueue) Len() int { return len(q.items) }
+func (q *timerQueue) Less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	if !a.at.Equal(b.at) {
+		return a.at.Before(b.at)
+	}
+	return a.seq < b.seq
+}
+func (q *timerQueue) Swap(i, j int) {
+	q.items[i], q.items[j] = q.items[j], q.items[i]
+	q.items[i].index = i
+	q.items[j].index = j
+}
+func (q *timerQueue) Push(x any) {
+	t := x.(*timer)
+	t.index = len(q.items)
+	q.items = append(q.items, t)
+}
+func (q *timerQueue) Pop() any {
+	n := len(q.items)
+	t := q.items[n-1]
+	q.items[n-1] = nil
+	q.items = q.items[:n-1]
+	t.index = -1
+	return t
+}
+
+func (q *timerQueue) add(t *timer) int64 {
+	if q.byID == nil {
+		q.byID = make(map[int64]*timer)
+	}
+	if t.id == 0 {
+		q.nextID++
+		t.id = q.nextID
+	}
+	q.seq++
+	t.seq = q.seq
+	q.byID[t.id] = t
+	heap.Push(q, t)
+	return t.id
+}
+
+func (q *timerQueue) remove(id int64) {
+	t, ok := q.byID[id]
+	if !ok {
+		return
+	}
+	delete(q.byID, id)
+	if t.index >= 0 {
+		heap.Remove(q, t.index)
+	}
+}
+
+func (q *timerQueue) next() (time.Time, bool) {
+	if len(q.items) == 0 {
+		return time.Time{}, false
+	}
+	return q.items[0].at, true
+}
+
+func (q *timerQueue) clear() {
+	q.items = nil
+	q.byID = nil
+}
+
+// fireDueTimers runs every timer due at now, each as its own task, in
+// deadline order. Timers a callback adds for "now" wait for the next turn.
+func (l *Loop) fireDueTimers(now time.Time) {
+	for n := l.timers.Len(); n > 0; n-- {
+		t := l.timers.items[0]
+		if t.at.After(now) {
+			return
+		}
+		heap.Pop(&l.timers)
+		if t.repeat {
+			t.at = now.Add(t.interval)
+			l.timers.seq++
+			t.seq = l.timers.seq
+			heap.Push(&l.timers, t)
+		} else {
+			delete(l.timers.byID, t.id)
+		}
+		l.RunTask(func() { l.fire(t) })
+	}
+}
+
+func (l *Loop) fire(t *timer) {
+	if t.goFn != nil {
+		t.goFn()
+		return
+	}
+	origin := "setTimeout callback"
+	if t.repeat {
+		origin = "setInterval callback"
+	}
+	ret, err := l.Dispatch(origin, t.fn, t.args...)
+	if err != nil {
+		l.reportCallbackError(origin, err)
+		return
+	}
+	l.watchPromise(origin, ret)
+}
+
+// AfterFunc runs fn on the loop after d. The pending timer keeps the loop
+// alive; the returned function cancels it (loop goroutine only).
+func (l *Loop) AfterFunc(d time.Duration, fn func()) (cancel func()) {
+	id := l.timers.add(&timer{at: time.Now().Add(d), goFn: fn})
+	return func() { l.timers.remove(id) }
+}
+
+// ClearTimers cancels every pending timer, e.g. at shutdown (loop goroutine only).
+func (l *Loop) ClearTimers() { l.timers.clear() }
+
+// PendingTimers reports the number of pending timers (loop goroutine only).
+func (l *Loop) PendingTimers() int { return l.timers.Len() }
+
+func (l *Loop) installTimers() {
+	vm := l.vm
+	set := func(name string, repeat bool) goja.Value {
+		return l.Func(name, func(call goja.FunctionCall) goja.Value {
+			fn, ok := call.Argument(0).(*goja.Object)
+			if _, callable := goja.AssertFunction(call.Argument(0)); !ok || !callable {
+				l.ThrowTypeError("%s: the callback must be a function", name)
+			}
+			ms := call.Argument(1).ToFloat()
+			if ms != ms || ms < 1 { // NaN or < 1: Node uses 1 ms
+				ms = 1
+			}
+			d := time.Duration(ms * float64(time.Millisecond))
+			var args []goja.Value
+			if len(call.Arguments) > 2 {
+				args = append(args, call.Arguments[2:]...)
+			}
+			id := l.timers.add(&timer{at: time.Now().Add(d), interval: d, repeat: repeat, fn: fn, args: args})
+			return vm.ToValue(id)
+		})
+	}
+	clear := func(name string) goja.Value {
+		return l.Func(name, func(call goja.FunctionCall) goja.Value {
+			if v := call.Argument(0); !goja.IsUndefined(v) && !goja.IsNull(v) {
+				l.timers.remove(v.ToInteger())
+			}
+			return goja.Undefined()
+		})
+	}
+	g := vm.GlobalObject()
+	_ = g.Set("setTimeout", set("setTimeout", false))
+	_ = g.Set("setInterval", set("setInterval", true))
+	_ = g.Set("clearTimeout", clear("clearTimeout"))
+	_ = g.Set("clearInterval", clear("clearInterval"))
+}
