@@ -58,7 +58,13 @@ type Loop struct {
 	rejected   map[*goja.Promise]struct{}
 	rejectList []*goja.Promise
 	running    atomic.Bool
-	loopGID    atomic.Int64
+	// belowWaiters run once reserved drops under their threshold.
+	belowWaiters []belowWaiter
+}
+
+type belowWaiter struct {
+	n  int
+	fn func()
 }
 
 // New creates a loop with a fresh goja runtime.
@@ -129,12 +135,43 @@ func (l *Loop) Reserve() (complete func(fn func())) {
 			if fn != nil {
 				fn()
 			}
+			l.wakeBelowWaiters()
 		})
 	}
 }
 
 // Reserved reports the number of outstanding reservations (loop goroutine only).
 func (l *Loop) Reserved() int { return l.reserved }
+
+// WhenReservedBelow runs fn on the loop as soon as fewer than n reservations
+// are outstanding: at once if that holds now. Producers use it to apply
+// backpressure on work in flight (loop goroutine only).
+func (l *Loop) WhenReservedBelow(n int, fn func()) {
+	if l.reserved < n {
+		fn()
+		return
+	}
+	l.belowWaiters = append(l.belowWaiters, belowWaiter{n: n, fn: fn})
+}
+
+func (l *Loop) wakeBelowWaiters() {
+	if len(l.belowWaiters) == 0 {
+		return
+	}
+	keep := l.belowWaiters[:0]
+	var ready []func()
+	for _, w := range l.belowWaiters {
+		if l.reserved < w.n {
+			ready = append(ready, w.fn)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	l.belowWaiters = keep
+	for _, fn := range ready {
+		fn()
+	}
+}
 
 // Run executes tasks, timers and promise jobs until the loop is idle or ctx
 // ends. first, if non-nil, runs as the first task. Run returns nil when idle,

@@ -1,0 +1,199 @@
+// Command scriptd runs event-driven JavaScript detection and automation
+// scripts (see SPEC §1):
+//
+//	scriptd run   [flags] PATH...
+//	scriptd check PATH...
+//	scriptd version
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/scriptd/scriptd/runtime"
+	"github.com/scriptd/scriptd/runtime/input"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+const usage = `usage:
+  scriptd run   [flags] PATH...   load scripts, run, exit when idle
+  scriptd check PATH...           compile every script; print file:line:col per error
+  scriptd version
+
+run flags:
+`
+
+func main() {
+	os.Exit(mainCode(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // a script failed to load, an input could not be opened, check found errors
+	exitUsage = 2
+)
+
+func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		newRunFlags(stderr).fs.PrintDefaults()
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdin, stdout, stderr)
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "scriptd", buildVersion())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		newRunFlags(stdout).fs.PrintDefaults()
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "scriptd: unknown command %q\n%s", args[0], usage)
+	return exitUsage
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// runFlags are the flags of `scriptd run`.
+type runFlags struct {
+	fs             *flag.FlagSet
+	inputs         multiFlag
+	follow         bool
+	watch          bool
+	listen         string
+	listenToken    string
+	logDir         string
+	handlerTimeout time.Duration
+	maxInFlight    int
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func newRunFlags(out io.Writer) *runFlags {
+	f := &runFlags{fs: flag.NewFlagSet("run", flag.ContinueOnError)}
+	f.fs.SetOutput(out)
+	f.fs.Var(&f.inputs, "input", "`[NAME=]FILE` to read records from (repeatable; - is stdin; JSON lines or Zeek TSV, .gz ok)")
+	f.fs.BoolVar(&f.follow, "follow", false, "keep reading inputs as they grow (tail -F)")
+	f.fs.BoolVar(&f.watch, "watch", false, "hot-reload the script PATHs when files change")
+	f.fs.StringVar(&f.listen, "listen", "", "serve HTTP on `ADDR` (host:port; loopback unless a host is given)")
+	f.fs.StringVar(&f.listenToken, "listen-token", "", "require `TOKEN` as a bearer token on HTTP requests")
+	f.fs.StringVar(&f.logDir, "log-dir", ".", "`DIR` for Log.write streams")
+	f.fs.DurationVar(&f.handlerTimeout, "handler-timeout", 10*time.Second, "interrupt a handler running longer than this")
+	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input while this many async operations are outstanding")
+	return f
+}
+
+// parseInterspersed parses flags wherever they appear among positional
+// arguments ("run s/ --input x" as well as "run --input x s/").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if rest[0] == "--" {
+			return append(pos, rest[1:]...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	f := newRunFlags(stderr)
+	paths, err := parseInterspersed(f.fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "scriptd run: no script PATH given")
+		return exitUsage
+	}
+	var specs []input.Spec
+	for _, a := range f.inputs {
+		s, err := input.ParseSpec(a)
+		if err != nil {
+			fmt.Fprintf(stderr, "scriptd run: --input %q: %v\n", a, err)
+			return exitUsage
+		}
+		specs = append(specs, s)
+	}
+	if f.watch || f.listen != "" {
+		fmt.Fprintln(stderr, "scriptd run: --watch and --listen are not available in this build yet")
+		return exitUsage
+	}
+	cfg := runtime.Config{
+		Paths:       paths,
+		Inputs:      specs,
+		Follow:      f.follow,
+		LogDir:      f.logDir,
+		Stdin:       stdin,
+		Stdout:      stdout,
+		Stderr:      stderr,
+		MaxInFlight: f.maxInFlight,
+		KeepAlive:   f.follow,
+		Extensions:  defaultExtensions(),
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	eng, err := runtime.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "scriptd: %v\n", err)
+		return exitFail
+	}
+	if err := eng.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "scriptd: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "scriptd check: no script PATH given")
+		return exitUsage
+	}
+	errs, err := runtime.Check(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "scriptd check: %v\n", err)
+		return exitFail
+	}
+	for _, e := range errs {
+		fmt.Fprintln(stdout, e.Error())
+	}
+	if len(errs) > 0 {
+		return exitFail
+	}
+	return exitOK
+}
+

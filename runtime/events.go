@@ -1,0 +1,226 @@
+package runtime
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/dop251/goja"
+
+	"github.com/scriptd/scriptd/eventloop"
+)
+
+// handler is one on() registration.
+type handler struct {
+	event    string
+	call     goja.Callable
+	priority int
+	seq      uint64
+	ctx      *eventloop.Context // non-nil for async handlers: their awaiting context
+	origin   string             // `handler for "dns" (file.js:3)`
+	removed  bool
+}
+
+// registry maps event names to handlers, highest priority first, then in
+// registration order. Slices are replaced, never mutated, so a dispatch in
+// progress keeps iterating its snapshot when handlers are added or removed.
+type registry struct {
+	byName map[string][]*handler
+	seq    uint64
+}
+
+func (r *registry) add(h *handler) {
+	if r.byName == nil {
+		r.byName = make(map[string][]*handler)
+	}
+	r.seq++
+	h.seq = r.seq
+	old := r.byName[h.event]
+	list := make([]*handler, len(old), len(old)+1)
+	copy(list, old)
+	list = append(list, h)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].priority > list[j].priority })
+	r.byName[h.event] = list
+}
+
+func (r *registry) remove(h *handler) {
+	if h.removed {
+		return
+	}
+	h.removed = true
+	old := r.byName[h.event]
+	list := make([]*handler, 0, len(old))
+	for _, x := range old {
+		if x != h {
+			list = append(list, x)
+		}
+	}
+	if len(list) == 0 {
+		delete(r.byName, h.event)
+		return
+	}
+	r.byName[h.event] = list
+}
+
+func (r *registry) handlers(event string) []*handler { return r.byName[event] }
+
+// queuedEvent is an emitted event waiting for the current handler to return.
+type queuedEvent struct {
+	name string
+	args []goja.Value
+}
+
+// installEvents defines on() and emit().
+func (e *Engine) installEvents() {
+	vm := e.loop.Runtime()
+	g := vm.GlobalObject()
+	_ = g.Set("on", e.loop.Func("on", func(call goja.FunctionCall) goja.Value {
+		name := call.Argument(0)
+		if goja.IsUndefined(name) || goja.IsNull(name) {
+			e.loop.ThrowTypeError("on: the event name is required")
+		}
+		fnObj, ok := call.Argument(1).(*goja.Object)
+		fn, callable := goja.AssertFunction(call.Argument(1))
+		if !ok || !callable {
+			e.loop.ThrowTypeError("on(%q): the handler must be a function", name.String())
+		}
+		prio := 0
+		if o, ok := call.Argument(2).(*goja.Object); ok {
+			if p := o.Get("priority"); p != nil && !goja.IsUndefined(p) {
+				prio = int(p.ToInteger())
+			}
+		}
+		h := &handler{event: name.String(), call: fn, priority: prio}
+		h.origin = fmt.Sprintf("handler for %q", h.event)
+		if where := callerLocation(vm); where != "" {
+			h.origin += " (" + where + ")"
+		}
+		if eventloop.IsAsyncFunction(vm, fnObj) {
+			h.ctx = &eventloop.Context{Origin: h.origin}
+		}
+		e.events.add(h)
+		return e.loop.Func("off", func(goja.FunctionCall) goja.Value {
+			e.events.remove(h)
+			return goja.Undefined()
+		})
+	}))
+	_ = g.Set("emit", e.loop.Func("emit", func(call goja.FunctionCall) goja.Value {
+		if len(call.Arguments) == 0 {
+			e.loop.ThrowTypeError("emit: the event name is required")
+		}
+		args := append([]goja.Value(nil), call.Arguments[1:]...)
+		e.enqueue(call.Arguments[0].String(), args)
+		return goja.Undefined()
+	}))
+}
+
+// callerLocation is the script position of the JS code calling the current
+// host function, as file:line.
+func callerLocation(vm *goja.Runtime) string {
+	frames := vm.CaptureCallStack(3, nil)
+	for _, f := range frames {
+		if f.SrcName() == "" || f.SrcName() == "<native>" {
+			continue
+		}
+		p := f.Position()
+		return fmt.Sprintf("%s:%d", f.SrcName(), p.Line)
+	}
+	return ""
+}
+
+// enqueue queues an event behind the current handler (Zeek's `event`).
+// Loop goroutine only.
+func (e *Engine) enqueue(name string, args []goja.Value) {
+	e.queue = append(e.queue, queuedEvent{name: name, args: args})
+	if !e.draining && !e.drainScheduled {
+		e.drainScheduled = true
+		_ = e.loop.Submit(func() {
+			e.drainScheduled = false
+			e.drainQueue()
+		})
+	}
+}
+
+// drainQueue dispatches queued events in FIFO order, including those their
+// handlers emit.
+func (e *Engine) drainQueue() {
+	if e.draining {
+		return
+	}
+	e.draining = true
+	defer func() { e.draining = false }()
+	for i := 0; i < len(e.queue); i++ {
+		ev := e.queue[i]
+		e.queue[i] = queuedEvent{}
+		e.dispatch(ev.name, ev.args, nil)
+	}
+	e.queue = e.queue[:0]
+}
+
+// fire dispatches an event now and then whatever its handlers emitted.
+func (e *Engine) fire(name string, args []goja.Value, onSettled func()) {
+	e.dispatch(name, args, onSettled)
+	e.drainQueue()
+}
+
+// dispatch calls every handler of name. A handler that throws or rejects is
+// reported with its origin; the others still run. onSettled, if set, runs
+// once every handler has returned and every async one has settled.
+func (e *Engine) dispatch(name string, args []goja.Value, onSettled func()) {
+	list := e.events.handlers(name)
+	e.metrics.dispatched(name)
+	pending := 1
+	settle := func() {
+		pending--
+		if pending == 0 && onSettled != nil {
+			onSettled()
+		}
+	}
+	for _, h := range list {
+		if h.removed {
+			continue
+		}
+		ret, err := e.loop.CallIn(h.ctx, h.call, goja.Undefined(), args...)
+		if err != nil {
+			e.handlerError(h.origin, err)
+			continue
+		}
+		if h.ctx == nil {
+			continue
+		}
+		if onSettled == nil {
+			e.loop.WatchPromise(h.origin, ret)
+			continue
+		}
+		pending++
+		e.whenSettled(h.origin, ret, settle)
+	}
+	settle()
+}
+
+// whenSettled reports a rejection of v (if a promise) and calls fn once it
+// has settled (at once if v is not a pending promise).
+func (e *Engine) whenSettled(origin string, v goja.Value, fn func()) {
+	p, ok := v.Export().(*goja.Promise)
+	if !ok || p.State() != goja.PromiseStatePending {
+		e.loop.WatchPromise(origin, v)
+		fn()
+		return
+	}
+	obj := v.(*goja.Object)
+	then, _ := goja.AssertFunction(obj.Get("then"))
+	onOK := e.loop.Func("settled", func(goja.FunctionCall) goja.Value { fn(); return goja.Undefined() })
+	onErr := e.loop.Func("settled", func(c goja.FunctionCall) goja.Value {
+		e.loop.ReportRejection(origin, c.Argument(0))
+		fn()
+		return goja.Undefined()
+	})
+	if _, err := e.loop.CallIn(nil, then, obj, onOK, onErr); err != nil {
+		e.handlerError(origin, err)
+		fn()
+	}
+}
+
+func (e *Engine) handlerError(origin string, err error) {
+	e.metrics.handlerError()
+	e.loop.ReportError(origin, err)
+}
