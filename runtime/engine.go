@@ -129,10 +129,10 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Load as one task, without running the loop: timers and promise work
+	// that top-level code starts wait for Run.
 	var loadErr error
-	if err := e.loop.Run(context.Background(), func() { loadErr = e.load(files) }); err != nil {
-		return nil, err
-	}
+	e.loop.RunTask(func() { loadErr = e.load(files) })
 	if loadErr != nil {
 		return nil, loadErr
 	}

@@ -62,34 +62,33 @@ func (e SyntaxError) Error() string { return fmt.Sprintf("%s:%d:%d: %s", e.File,
 // source on its first line; columns on line 1 are shifted by its length.
 const moduleWrapperPrefix = "(function(exports,require,module,__filename,__dirname){"
 
-// CheckSource compiles src as a CommonJS module and returns its syntax
-// errors with positions in the original file (display names it).
+// CheckSource compiles src as a CommonJS module and returns its first
+// syntax error (later ones are usually consequences of the first), with
+// its position in the original file. display names the file.
 func CheckSource(display string, src []byte) []SyntaxError {
-	_, err := parser.ParseFile(nil, display, moduleWrapperPrefix+string(src)+"\n})", 0)
+	// Parse the file as written so positions are the file's own; only a
+	// top-level return (legal in a CommonJS module) needs the wrapper.
+	_, err := parser.ParseFile(nil, display, string(src), 0)
+	shift := 0
+	if err != nil && strings.Contains(err.Error(), "Illegal return") {
+		_, err = parser.ParseFile(nil, display, moduleWrapperPrefix+string(src)+"\n})", 0)
+		shift = len(moduleWrapperPrefix)
+	}
 	if err == nil {
 		return nil
 	}
+	var first *parser.Error
 	var list parser.ErrorList
-	if !errors.As(err, &list) {
-		var one *parser.Error
-		if errors.As(err, &one) {
-			list = parser.ErrorList{one}
-		} else {
-			return []SyntaxError{{File: display, Line: 1, Col: 1, Msg: err.Error()}}
-		}
+	if errors.As(err, &list) && len(list) > 0 {
+		first = list[0]
+	} else if !errors.As(err, &first) {
+		return []SyntaxError{{File: display, Line: 1, Col: 1, Msg: err.Error()}}
 	}
-	out := make([]SyntaxError, 0, len(list))
-	for _, e := range list {
-		line, col := e.Position.Line, e.Position.Column
-		if line == 1 {
-			col -= len(moduleWrapperPrefix)
-			if col < 1 {
-				col = 1
-			}
-		}
-		out = append(out, SyntaxError{File: display, Line: line, Col: col, Msg: e.Message})
+	line, col := first.Position.Line, first.Position.Column
+	if line == 1 {
+		col = max(col-shift, 1)
 	}
-	return out
+	return []SyntaxError{{File: display, Line: line, Col: col, Msg: first.Message}}
 }
 
 // Check compiles every script under paths (top-level files and the modules

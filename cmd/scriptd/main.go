@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -88,6 +89,7 @@ type runFlags struct {
 	logDir         string
 	handlerTimeout time.Duration
 	maxInFlight    int
+	cpuProfile     string
 }
 
 type multiFlag []string
@@ -105,6 +107,7 @@ func newRunFlags(out io.Writer) *runFlags {
 	f.fs.StringVar(&f.listenToken, "listen-token", "", "require `TOKEN` as a bearer token on HTTP requests")
 	f.fs.StringVar(&f.logDir, "log-dir", ".", "`DIR` for Log.write streams")
 	f.fs.DurationVar(&f.handlerTimeout, "handler-timeout", 10*time.Second, "interrupt a handler running longer than this")
+	f.fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for go tool pprof)")
 	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input while this many async operations are outstanding")
 	return f
 }
@@ -164,6 +167,19 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		KeepAlive:   f.follow,
 		Extensions:  defaultExtensions(),
 	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "scriptd run: --cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintf(stderr, "scriptd run: --cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	eng, err := runtime.New(cfg)
@@ -196,4 +212,3 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
-

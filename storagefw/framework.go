@@ -1,0 +1,410 @@
+package storagefw
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// OperationResult is Zeek's Storage::OperationResult: a code, an error
+// string for failures, and the value of a successful get (or the handle of
+// a successful open).
+type OperationResult struct {
+	Code  Code
+	Error string
+	Value any
+}
+
+func fail(code Code, format string, args ...any) OperationResult {
+	return OperationResult{Code: code, Error: fmt.Sprintf(format, args...)}
+}
+
+// PutArgs are Zeek's Storage::PutArgs beyond key and value.
+type PutArgs struct {
+	// Overwrite replaces a live entry (Zeek's default: true).
+	Overwrite bool
+	// ExpireTime is how long the entry lives; 0 means forever.
+	ExpireTime time.Duration
+}
+
+// Observer receives a report of each finished operation (for metrics).
+// It is called from worker goroutines and must not block.
+type Observer func(backend, method string, code Code, took time.Duration)
+
+// Config configures a Framework.
+type Config struct {
+	// Backends are the available backend types, by Name.
+	Backends []BackendType
+	// Clock is network time in seconds (default: wall clock).
+	Clock func() float64
+	// ExpireInterval is how often backends sweep expired entries (default 15 s).
+	ExpireInterval time.Duration
+	// Retention is how long finished operations stay listed (default 5 min).
+	Retention time.Duration
+	Logger    *slog.Logger
+	Observer  Observer
+}
+
+// Framework opens backends and runs operations on them. It is safe for
+// concurrent use; it owns no goroutines of its own.
+type Framework struct {
+	types    map[string]BackendType
+	clock    func() float64
+	interval time.Duration
+	log      *slog.Logger
+	observe  Observer
+	ops      *Operations
+	nextID   atomic.Uint64
+
+	mu      sync.Mutex
+	handles map[uint64]*Handle
+}
+
+// New creates a framework.
+func New(cfg Config) *Framework {
+	if cfg.Clock == nil {
+		cfg.Clock = func() float64 { return float64(time.Now().UnixNano()) / 1e9 }
+	}
+	if cfg.ExpireInterval <= 0 {
+		cfg.ExpireInterval = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	f := &Framework{
+		types: map[string]BackendType{}, clock: cfg.Clock, interval: cfg.ExpireInterval,
+		log: cfg.Logger, observe: cfg.Observer, ops: NewOperations(cfg.Retention, 0),
+		handles: map[uint64]*Handle{},
+	}
+	for _, b := range cfg.Backends {
+		f.types[b.Name] = b
+	}
+	return f
+}
+
+// Register adds a backend type; it must be called before use by scripts.
+func (f *Framework) Register(b BackendType) error {
+	if b.Name == "" || b.OptionsField == "" || b.Open == nil {
+		return fmt.Errorf("storagefw: backend type needs Name, OptionsField and Open")
+	}
+	if _, dup := f.types[b.Name]; dup {
+		return fmt.Errorf("storagefw: backend %q already registered", b.Name)
+	}
+	f.types[b.Name] = b
+	return nil
+}
+
+// BackendNames lists registered backend names, sorted.
+func (f *Framework) BackendNames() []string {
+	names := make([]string, 0, len(f.types))
+	for n := range f.types {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Operations is the framework's operations registry.
+func (f *Framework) Operations() *Operations { return f.ops }
+
+// Clock returns network time.
+func (f *Framework) Clock() float64 { return f.clock() }
+
+// OpenRequest is what open_backend gets.
+type OpenRequest struct {
+	Backend string         // registered Name, e.g. "SQLITE"
+	Options map[string]any // the whole options record {serializer, forced_sync, sqlite: {...}}
+	KeyType any            // a type name as ParseType reads it
+	ValType any
+	// Notify receives connection loss/recovery of the opened backend.
+	Notify func(kind EventKind, reason string)
+}
+
+// Open opens a backend and returns its handle. It blocks while the backend
+// connects; call it off the loop goroutine.
+func (f *Framework) Open(ctx context.Context, req OpenRequest) (*Handle, OperationResult) {
+	op := f.ops.start("open_backend", req.Backend, "")
+	h, res := f.open(ctx, req)
+	f.ops.finish(op, res)
+	return h, res
+}
+
+func (f *Framework) open(ctx context.Context, req OpenRequest) (*Handle, OperationResult) {
+	bt, ok := f.types[req.Backend]
+	if !ok {
+		return nil, fail(OperationFailed, "Failed to open backend %s: no such backend (have %v)", req.Backend, f.BackendNames())
+	}
+	keyType, err := ParseType(req.KeyType)
+	if err != nil {
+		return nil, fail(KeyTypeMismatch, "Failed to open backend %s: key type: %v", req.Backend, err)
+	}
+	valType, err := ParseType(req.ValType)
+	if err != nil {
+		return nil, fail(ValTypeMismatch, "Failed to open backend %s: value type: %v", req.Backend, err)
+	}
+	if s, ok := req.Options["serializer"]; ok && s != nil && s != "STORAGE_SERIALIZER_JSON" {
+		return nil, fail(InitializationFailed, "Failed to open backend %s: unknown serializer %v", req.Backend, s)
+	}
+	sub, ok := req.Options[bt.OptionsField].(map[string]any)
+	if !ok {
+		return nil, fail(InitializationFailed, "Failed to open backend %s: the options record has no %q field", req.Backend, bt.OptionsField)
+	}
+	forced, _ := req.Options["forced_sync"].(bool)
+	id := f.nextID.Add(1)
+	h := &Handle{
+		fw: f, id: id, typ: bt, keyType: keyType, valType: valType, ser: JSONSerializer{},
+		forcedSync: forced, options: RedactOptions(req.Options),
+	}
+	interval := f.interval
+	if v, ok := req.Options["expire_interval"]; ok {
+		if interval, err = ParseInterval(v, f.interval); err != nil {
+			return nil, fail(InitializationFailed, "Failed to open backend %s: option expire_interval: %v", req.Backend, err)
+		}
+	}
+	backend, err := bt.Open(ctx, OpenConfig{
+		Options: sub, Clock: f.clock, ExpireInterval: interval, Notify: req.Notify,
+		Logger: f.log.With("backend", bt.Name, "handle", id),
+	})
+	if err != nil {
+		code := OperationFailed
+		msg := err.Error()
+		if se, ok := err.(*Error); ok {
+			code, msg = se.Code, se.Msg
+		}
+		return nil, fail(code, "Failed to open backend %s: %s", bt.Name, msg)
+	}
+	h.backend = backend
+	f.mu.Lock()
+	f.handles[id] = h
+	f.mu.Unlock()
+	return h, OperationResult{Code: Success, Value: h}
+}
+
+// CloseAll closes every open handle (at shutdown), waiting for each.
+func (f *Framework) CloseAll(ctx context.Context) {
+	f.mu.Lock()
+	list := make([]*Handle, 0, len(f.handles))
+	for _, h := range f.handles {
+		list = append(list, h)
+	}
+	f.mu.Unlock()
+	for _, h := range list {
+		h.Close(ctx)
+	}
+}
+
+// RedactOptions deep-copies options with every "password" field replaced,
+// for events and logs.
+func RedactOptions(opts map[string]any) map[string]any {
+	out := make(map[string]any, len(opts))
+	for k, v := range opts {
+		switch x := v.(type) {
+		case map[string]any:
+			out[k] = RedactOptions(x)
+		default:
+			if k == "password" {
+				if s, ok := v.(string); ok && s != "" {
+					v = "<redacted>"
+				}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Handle is an open backend (Zeek's BackendHandle). Methods are safe for
+// concurrent use. Operations issued on a handle take effect in issue order.
+// After Close, every operation reports NOT_CONNECTED.
+type Handle struct {
+	fw         *Framework
+	id         uint64
+	typ        BackendType
+	backend    Backend
+	keyType    *Type
+	valType    *Type
+	ser        Serializer
+	forcedSync bool
+	options    map[string]any
+
+	closed atomic.Bool
+	mu     sync.Mutex // serializes Submit against Close
+}
+
+// ID is the handle's number, unique within the framework.
+func (h *Handle) ID() uint64 { return h.id }
+
+// BackendName is the backend type's Name ("SQLITE").
+func (h *Handle) BackendName() string { return h.typ.Name }
+
+// IsOpen reports whether the handle has not been closed.
+func (h *Handle) IsOpen() bool { return !h.closed.Load() }
+
+// IsForcedSync reports whether the handle was opened with forced_sync.
+func (h *Handle) IsForcedSync() bool { return h.forcedSync }
+
+// Options returns the open options with passwords redacted.
+func (h *Handle) Options() map[string]any { return h.options }
+
+// keyString renders a key for the operations registry.
+func keyString(k any) string {
+	b, err := json.Marshal(k)
+	if err != nil {
+		return fmt.Sprint(k)
+	}
+	if len(b) > 200 {
+		b = append(b[:200], "…"...)
+	}
+	return string(b)
+}
+
+// prepare validates and serializes the key (and value) of an operation.
+func (h *Handle) prepareKey(key any) ([]byte, OperationResult, bool) {
+	nk, err := h.keyType.Normalize(key)
+	if err != nil {
+		return nil, fail(KeyTypeMismatch, "key: %v", err), false
+	}
+	kb, err := h.ser.Serialize(nk)
+	if err != nil {
+		return nil, fail(SerializationFailed, "key: %v", err), false
+	}
+	return kb, OperationResult{}, true
+}
+
+// PutAsync stores value under key; done runs once, on a worker goroutine
+// (or synchronously for a validation failure), with the outcome. SUCCESS
+// means the write is durable.
+func (h *Handle) PutAsync(key, value any, args PutArgs, done func(OperationResult)) {
+	kb, res, ok := h.prepareKey(key)
+	if !ok {
+		done(res)
+		return
+	}
+	nv, err := h.valType.Normalize(value)
+	if err != nil {
+		done(fail(ValTypeMismatch, "value: %v", err))
+		return
+	}
+	vb, err := h.ser.Serialize(nv)
+	if err != nil {
+		done(fail(SerializationFailed, "value: %v", err))
+		return
+	}
+	op := &Op{Kind: OpPut, Key: kb, Value: vb, Overwrite: args.Overwrite, Now: h.fw.clock()}
+	if args.ExpireTime > 0 {
+		op.ExpireAt = op.Now + args.ExpireTime.Seconds()
+	}
+	h.submit(op, key, done)
+}
+
+// GetAsync reads key; done gets the value (of the handle's value type) in
+// OperationResult.Value.
+func (h *Handle) GetAsync(key any, done func(OperationResult)) {
+	kb, res, ok := h.prepareKey(key)
+	if !ok {
+		done(res)
+		return
+	}
+	h.submit(&Op{Kind: OpGet, Key: kb, Now: h.fw.clock()}, key, done)
+}
+
+// EraseAsync removes key.
+func (h *Handle) EraseAsync(key any, done func(OperationResult)) {
+	kb, res, ok := h.prepareKey(key)
+	if !ok {
+		done(res)
+		return
+	}
+	h.submit(&Op{Kind: OpErase, Key: kb, Now: h.fw.clock()}, key, done)
+}
+
+func (h *Handle) submit(op *Op, key any, done func(OperationResult)) {
+	method := op.Kind.String()
+	entry := h.fw.ops.start(method, h.typ.Name, keyString(key))
+	start := time.Now()
+	op.done = func(r Result) {
+		res := OperationResult{Code: r.Code, Error: r.Error}
+		if r.Code == Success && op.Kind == OpGet {
+			res = h.decode(r.Value)
+		}
+		h.fw.ops.finish(entry, res)
+		if h.fw.observe != nil {
+			h.fw.observe(h.typ.Name, method, res.Code, time.Since(start))
+		}
+		done(res)
+	}
+	h.mu.Lock()
+	if h.closed.Load() {
+		h.mu.Unlock()
+		op.Complete(Result{Code: NotConnected, Error: "backend is closed"})
+		return
+	}
+	h.backend.Submit(op)
+	h.mu.Unlock()
+}
+
+func (h *Handle) decode(b []byte) OperationResult {
+	v, err := h.ser.Unserialize(b)
+	if err != nil {
+		return fail(UnserializationFailed, "%v", err)
+	}
+	nv, err := h.valType.Normalize(v)
+	if err != nil {
+		return fail(UnserializationFailed, "stored value does not fit the value type: %v", err)
+	}
+	return OperationResult{Code: Success, Value: nv}
+}
+
+// Put is PutAsync that waits (Zeek's Storage::Sync::put).
+func (h *Handle) Put(ctx context.Context, key, value any, args PutArgs) OperationResult {
+	return wait(ctx, func(done func(OperationResult)) { h.PutAsync(key, value, args, done) })
+}
+
+// Get is GetAsync that waits.
+func (h *Handle) Get(ctx context.Context, key any) OperationResult {
+	return wait(ctx, func(done func(OperationResult)) { h.GetAsync(key, done) })
+}
+
+// Erase is EraseAsync that waits.
+func (h *Handle) Erase(ctx context.Context, key any) OperationResult {
+	return wait(ctx, func(done func(OperationResult)) { h.EraseAsync(key, done) })
+}
+
+func wait(ctx context.Context, start func(func(OperationResult))) OperationResult {
+	ch := make(chan OperationResult, 1)
+	start(func(r OperationResult) { ch <- r })
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+		return fail(Timeout, "%v", ctx.Err())
+	}
+}
+
+// Close closes the handle: operations issued before it complete, later ones
+// report NOT_CONNECTED. Closing twice reports NOT_CONNECTED.
+func (h *Handle) Close(ctx context.Context) OperationResult {
+	entry := h.fw.ops.start("close_backend", h.typ.Name, "")
+	h.mu.Lock()
+	if h.closed.Swap(true) {
+		h.mu.Unlock()
+		res := fail(NotConnected, "backend is already closed")
+		h.fw.ops.finish(entry, res)
+		return res
+	}
+	h.mu.Unlock()
+	h.fw.mu.Lock()
+	delete(h.fw.handles, h.id)
+	h.fw.mu.Unlock()
+	res := OperationResult{Code: Success}
+	if err := h.backend.Close(ctx); err != nil {
+		res = fail(DisconnectionFailed, "%v", err)
+	}
+	h.fw.ops.finish(entry, res)
+	return res
+}

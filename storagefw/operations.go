@@ -1,0 +1,185 @@
+package storagefw
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// OpState is the state of a registered operation.
+type OpState string
+
+// Operation states.
+const (
+	StateRunning OpState = "running"
+	StateDone    OpState = "done"
+)
+
+// OperationInfo describes one storage operation (the long-running-operations
+// pattern: an id to list, get and wait on).
+type OperationInfo struct {
+	ID       string    `json:"id"`
+	Method   string    `json:"method"`
+	Backend  string    `json:"backend"`
+	Key      string    `json:"key,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	State    OpState   `json:"state"`
+	Code     Code      `json:"code,omitempty"`
+	Error    string    `json:"error,omitempty"`
+}
+
+// Operations is the registry of in-flight and recently finished operations.
+// Finished operations are kept for the retention period (and at most
+// maxFinished of them). Safe for concurrent use.
+type Operations struct {
+	mu          sync.Mutex
+	retention   time.Duration
+	maxFinished int
+	nextID      uint64
+	byID        map[uint64]*opEntry
+	finished    []*opEntry // in finish order, for expiry
+	now         func() time.Time
+}
+
+type opEntry struct {
+	info    OperationInfo
+	id      uint64
+	waiters chan struct{} // closed when done; created on first Wait
+}
+
+// NewOperations creates a registry keeping finished operations for retention.
+func NewOperations(retention time.Duration, maxFinished int) *Operations {
+	if retention <= 0 {
+		retention = 5 * time.Minute
+	}
+	if maxFinished <= 0 {
+		maxFinished = 10000
+	}
+	return &Operations{retention: retention, maxFinished: maxFinished, byID: map[uint64]*opEntry{}, now: time.Now}
+}
+
+// start registers a running operation.
+func (o *Operations) start(method, backend, key string) *opEntry {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.nextID++
+	e := &opEntry{id: o.nextID, info: OperationInfo{
+		ID: strconv.FormatUint(o.nextID, 10), Method: method, Backend: backend, Key: key,
+		Started: o.now(), State: StateRunning,
+	}}
+	o.byID[e.id] = e
+	return e
+}
+
+// finish records the outcome and wakes waiters.
+func (o *Operations) finish(e *opEntry, r OperationResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.now()
+	e.info.State = StateDone
+	e.info.Finished = now
+	e.info.Code = r.Code
+	e.info.Error = r.Error
+	if e.waiters != nil {
+		close(e.waiters)
+	}
+	o.finished = append(o.finished, e)
+	o.expireLocked(now)
+}
+
+func (o *Operations) expireLocked(now time.Time) {
+	n := 0
+	for n < len(o.finished) {
+		e := o.finished[n]
+		if len(o.finished)-n <= o.maxFinished && now.Sub(e.info.Finished) < o.retention {
+			break
+		}
+		delete(o.byID, e.id)
+		o.finished[n] = nil
+		n++
+	}
+	if n > 0 {
+		o.finished = o.finished[n:]
+	}
+}
+
+// List returns running operations and retained finished ones, oldest first.
+func (o *Operations) List() []OperationInfo {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.expireLocked(o.now())
+	out := make([]OperationInfo, 0, len(o.byID))
+	for _, e := range o.byID {
+		out = append(out, e.info)
+	}
+	sortByID(out)
+	return out
+}
+
+// InFlight returns the number of running operations.
+func (o *Operations) InFlight() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.byID) - len(o.finished)
+}
+
+// Get returns one operation by id.
+func (o *Operations) Get(id string) (OperationInfo, bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return OperationInfo{}, false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e, ok := o.byID[n]
+	if !ok {
+		return OperationInfo{}, false
+	}
+	return e.info, true
+}
+
+// Wait blocks until the operation is done or ctx ends, and returns its
+// latest state (running if ctx ended first). ok is false for an unknown id.
+func (o *Operations) Wait(ctx context.Context, id string) (info OperationInfo, ok bool) {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return OperationInfo{}, false
+	}
+	o.mu.Lock()
+	e, found := o.byID[n]
+	if !found {
+		o.mu.Unlock()
+		return OperationInfo{}, false
+	}
+	if e.info.State == StateDone {
+		info := e.info
+		o.mu.Unlock()
+		return info, true
+	}
+	if e.waiters == nil {
+		e.waiters = make(chan struct{})
+	}
+	ch := e.waiters
+	o.mu.Unlock()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return e.info, true
+}
+
+func sortByID(list []OperationInfo) {
+	// IDs are decimal without leading zeros: order by length, then text.
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i].ID, list[j].ID
+		if len(a) != len(b) {
+			return len(a) < len(b)
+		}
+		return a < b
+	})
+}
