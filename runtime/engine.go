@@ -42,6 +42,8 @@ type Config struct {
 	// ShutdownGrace bounds how long pending work may take to settle after
 	// the run context ends before done runs anyway. Default 10 s.
 	ShutdownGrace time.Duration
+	// Observer, if set, receives engine activity (metrics).
+	Observer Observer
 	// KeepAlive keeps the engine running (e.g. --listen, --watch) until the
 	// run context ends, even with no inputs or pending work.
 	KeepAlive bool
@@ -89,6 +91,7 @@ type Engine struct {
 	logs           *logWriters
 	netTimers      netTimerQueue
 	inputsRunning  bool
+	readersMu      sync.Mutex
 	readers        []*input.Reader
 
 	metrics counters
@@ -202,7 +205,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		readers = append(readers, r)
 	}
+	e.readersMu.Lock()
 	e.readers = readers
+	e.readersMu.Unlock()
 
 	inputCtx, cancelInputs := context.WithCancel(context.Background())
 	defer cancelInputs()
@@ -284,9 +289,19 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // reportCallbackError prints a script error: where it happened and its stack.
 func (e *Engine) reportCallbackError(ce eventloop.CallbackError) {
+	e.metrics.handlerErrors.Add(1)
+	if e.cfg.Observer != nil {
+		e.cfg.Observer.HandlerError(ce.Origin)
+	}
 	fmt.Fprintf(e.stderr, "error in %s: %s\n", ce.Origin, ce.Detail)
 }
 
 func (e *Engine) reportUnhandled(_ goja.Value, stack string) {
 	fmt.Fprintf(e.stderr, "unhandled promise rejection: %s\n", stack)
+}
+
+func (e *Engine) readersSnapshot() []*input.Reader {
+	e.readersMu.Lock()
+	defer e.readersMu.Unlock()
+	return e.readers
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -167,7 +168,11 @@ func (e *Engine) fire(name string, args []goja.Value, onSettled func()) {
 // once every handler has returned and every async one has settled.
 func (e *Engine) dispatch(name string, args []goja.Value, onSettled func()) {
 	list := e.events.handlers(name)
-	e.metrics.dispatched(name)
+	e.metrics.events.Add(1)
+	if obs := e.cfg.Observer; obs != nil {
+		start := time.Now()
+		defer func() { obs.EventDispatched(name, len(list), time.Since(start)) }()
+	}
 	pending := 1
 	settle := func() {
 		pending--
@@ -221,6 +226,5 @@ func (e *Engine) whenSettled(origin string, v goja.Value, fn func()) {
 }
 
 func (e *Engine) handlerError(origin string, err error) {
-	e.metrics.handlerError()
 	e.loop.ReportError(origin, err)
 }

@@ -1,7 +1,20 @@
 package main
 
-import "github.com/scriptd/scriptd/runtime"
+import (
+	"github.com/scriptd/scriptd/runtime"
+	"github.com/scriptd/scriptd/storagefw"
+	"github.com/scriptd/scriptd/storagefw/jsbind"
+	"github.com/scriptd/scriptd/storagefw/redis"
+	"github.com/scriptd/scriptd/storagefw/sqlite"
+)
+
+// builtinBackends are the storage backends every scriptd binary has.
+func builtinBackends() []storagefw.BackendType {
+	return []storagefw.BackendType{sqlite.Type, redis.Type()}
+}
 
 // defaultExtensions are the globals every scriptd run gets beyond SPEC §2's
 // core: the storage framework with its built-in backends.
-func defaultExtensions() []runtime.Extension { return nil }
+func defaultExtensions() []runtime.Extension {
+	return []runtime.Extension{jsbind.Extension(jsbind.Options{Backends: builtinBackends()})}
+}
