@@ -42,6 +42,12 @@ type Config struct {
 	// ShutdownGrace bounds how long pending work may take to settle after
 	// the run context ends before done runs anyway. Default 10 s.
 	ShutdownGrace time.Duration
+	// Watch hot-reloads the script Paths when their files change (SPEC §1
+	// --watch).
+	Watch bool
+	// HandlerTimeout interrupts a handler or callback running longer than
+	// this (SPEC §2; default 10 s).
+	HandlerTimeout time.Duration
 	// Observer, if set, receives engine activity (metrics).
 	Observer Observer
 	// KeepAlive keeps the engine running (e.g. --listen, --watch) until the

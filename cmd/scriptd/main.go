@@ -151,21 +151,19 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		specs = append(specs, s)
 	}
-	if f.watch || f.listen != "" {
-		fmt.Fprintln(stderr, "scriptd run: --watch and --listen are not available in this build yet")
-		return exitUsage
-	}
 	cfg := runtime.Config{
-		Paths:       paths,
-		Inputs:      specs,
-		Follow:      f.follow,
-		LogDir:      f.logDir,
-		Stdin:       stdin,
-		Stdout:      stdout,
-		Stderr:      stderr,
-		MaxInFlight: f.maxInFlight,
-		KeepAlive:   f.follow,
-		Extensions:  defaultExtensions(),
+		Paths:          paths,
+		Inputs:         specs,
+		Follow:         f.follow,
+		LogDir:         f.logDir,
+		Stdin:          stdin,
+		Stdout:         stdout,
+		Stderr:         stderr,
+		MaxInFlight:    f.maxInFlight,
+		KeepAlive:      f.follow || f.watch || f.listen != "",
+		Watch:          f.watch,
+		HandlerTimeout: f.handlerTimeout,
+		Extensions:     defaultExtensions(),
 	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
