@@ -278,8 +278,9 @@ func (h *Handle) prepareKey(key any) ([]byte, OperationResult, bool) {
 
 // PutAsync stores value under key; done runs once, on a worker goroutine
 // (or synchronously for a validation failure), with the outcome. SUCCESS
-// means the write is durable.
-func (h *Handle) PutAsync(key, value any, args PutArgs, done func(OperationResult)) {
+// means the write is durable. now is the network time the operation is
+// issued at (0: the framework's clock); expiry is measured from it.
+func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(OperationResult)) {
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
@@ -295,32 +296,40 @@ func (h *Handle) PutAsync(key, value any, args PutArgs, done func(OperationResul
 		done(fail(SerializationFailed, "value: %v", err))
 		return
 	}
-	op := &Op{Kind: OpPut, Key: kb, Value: vb, Overwrite: args.Overwrite, Now: h.fw.clock()}
+	op := &Op{Kind: OpPut, Key: kb, Value: vb, Overwrite: args.Overwrite, Now: h.now(now)}
 	if args.ExpireTime > 0 {
 		op.ExpireAt = op.Now + args.ExpireTime.Seconds()
 	}
 	h.submit(op, key, done)
 }
 
-// GetAsync reads key; done gets the value (of the handle's value type) in
-// OperationResult.Value.
-func (h *Handle) GetAsync(key any, done func(OperationResult)) {
-	kb, res, ok := h.prepareKey(key)
-	if !ok {
-		done(res)
-		return
+// now picks the operation's network time.
+func (h *Handle) now(t float64) float64 {
+	if t > 0 {
+		return t
 	}
-	h.submit(&Op{Kind: OpGet, Key: kb, Now: h.fw.clock()}, key, done)
+	return h.fw.clock()
 }
 
-// EraseAsync removes key.
-func (h *Handle) EraseAsync(key any, done func(OperationResult)) {
+// GetAsync reads key; done gets the value (of the handle's value type) in
+// OperationResult.Value. now is as for PutAsync.
+func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
 		return
 	}
-	h.submit(&Op{Kind: OpErase, Key: kb, Now: h.fw.clock()}, key, done)
+	h.submit(&Op{Kind: OpGet, Key: kb, Now: h.now(now)}, key, done)
+}
+
+// EraseAsync removes key. now is as for PutAsync.
+func (h *Handle) EraseAsync(now float64, key any, done func(OperationResult)) {
+	kb, res, ok := h.prepareKey(key)
+	if !ok {
+		done(res)
+		return
+	}
+	h.submit(&Op{Kind: OpErase, Key: kb, Now: h.now(now)}, key, done)
 }
 
 func (h *Handle) submit(op *Op, key any, done func(OperationResult)) {
@@ -362,17 +371,17 @@ func (h *Handle) decode(b []byte) OperationResult {
 
 // Put is PutAsync that waits (Zeek's Storage::Sync::put).
 func (h *Handle) Put(ctx context.Context, key, value any, args PutArgs) OperationResult {
-	return wait(ctx, func(done func(OperationResult)) { h.PutAsync(key, value, args, done) })
+	return wait(ctx, func(done func(OperationResult)) { h.PutAsync(0, key, value, args, done) })
 }
 
 // Get is GetAsync that waits.
 func (h *Handle) Get(ctx context.Context, key any) OperationResult {
-	return wait(ctx, func(done func(OperationResult)) { h.GetAsync(key, done) })
+	return wait(ctx, func(done func(OperationResult)) { h.GetAsync(0, key, done) })
 }
 
 // Erase is EraseAsync that waits.
 func (h *Handle) Erase(ctx context.Context, key any) OperationResult {
-	return wait(ctx, func(done func(OperationResult)) { h.EraseAsync(key, done) })
+	return wait(ctx, func(done func(OperationResult)) { h.EraseAsync(0, key, done) })
 }
 
 func wait(ctx context.Context, start func(func(OperationResult))) OperationResult {

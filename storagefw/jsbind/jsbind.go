@@ -9,7 +9,6 @@ package jsbind
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 
@@ -237,8 +236,14 @@ func (b *binding) syncClose(c goja.FunctionCall) goja.Value {
 	return b.closed(bh, bh.h.Close(context.Background()))
 }
 
-// keyedCall starts put/get/erase with done as its completion.
+// keyedCall starts put/get/erase with done as its completion. Inside an
+// awaiting context the operation is issued at the network time of the
+// event that began the context.
 func (b *binding) keyedCall(fn, method string, c goja.FunctionCall, bh *BackendHandle, done func(storagefw.OperationResult)) {
+	now := 0.0
+	if ctx := b.loop.Current(); ctx != nil {
+		now = ctx.NetworkTime
+	}
 	switch method {
 	case "put":
 		args, ok := c.Argument(1).(*goja.Object)
@@ -256,11 +261,11 @@ func (b *binding) keyedCall(fn, method string, c goja.FunctionCall, bh *BackendH
 			}
 			put.ExpireTime = d
 		}
-		bh.h.PutAsync(exportArg(args.Get("key")), exportArg(args.Get("value")), put, done)
+		bh.h.PutAsync(now, exportArg(args.Get("key")), exportArg(args.Get("value")), put, done)
 	case "get":
-		bh.h.GetAsync(exportArg(c.Argument(1)), done)
+		bh.h.GetAsync(now, exportArg(c.Argument(1)), done)
 	case "erase":
-		bh.h.EraseAsync(exportArg(c.Argument(1)), done)
+		bh.h.EraseAsync(now, exportArg(c.Argument(1)), done)
 	}
 }
 
@@ -280,9 +285,18 @@ func (b *binding) asyncKeyed(method string) func(goja.FunctionCall) goja.Value {
 		}
 		promise, resolve, _ := b.vm.NewPromise()
 		complete := b.loop.Reserve()
+		started := false
+		defer func() {
+			// A bad argument throws before the operation starts: release
+			// the reservation so the loop does not wait for it forever.
+			if !started {
+				complete(nil)
+			}
+		}()
 		b.keyedCall(fn, method, c, bh, func(res storagefw.OperationResult) {
 			complete(func() { _ = resolve(b.resultJS(res)) })
 		})
+		started = true
 		return b.vm.ToValue(promise)
 	}
 }
@@ -340,4 +354,3 @@ func (b *binding) toJS(v any) goja.Value {
 	return b.vm.ToValue(v)
 }
 
-var _ = fmt.Sprintf
