@@ -353,4 +353,3 @@ func (b *binding) toJS(v any) goja.Value {
 	}
 	return b.vm.ToValue(v)
 }
-
