@@ -14,6 +14,7 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 
 	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/scripts"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -125,7 +126,7 @@ func New(cfg Config) (*Engine, error) {
 	stderr := &lockedWriter{w: cfg.Stderr}
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr}
 	e.logs = newLogWriters(cfg.LogDir)
@@ -133,6 +134,7 @@ func New(cfg Config) (*Engine, error) {
 		Logger:               log,
 		OnCallbackError:      e.reportCallbackError,
 		OnUnhandledRejection: e.reportUnhandled,
+		Clock:                e.clock.Now,
 	})
 	files, err := ScriptFiles(cfg.Paths)
 	if err != nil {
@@ -152,6 +154,7 @@ func New(cfg Config) (*Engine, error) {
 func (e *Engine) load(files []string) error {
 	vm := e.loop.Runtime()
 	reg := require.NewRegistry()
+	scripts.Register(reg)
 	e.req = reg.Enable(vm)
 	e.installEvents()
 	e.installGlobals()

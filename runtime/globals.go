@@ -74,6 +74,7 @@ func (e *Engine) installGlobals() {
 		return vm.ToValue(wallNow())
 	}))
 	e.installWhen()
+	e.installProcess()
 }
 
 func jsonStringify(vm *goja.Runtime) goja.Callable {

@@ -1,0 +1,111 @@
+package tests
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestTwoProcessesShareRedis runs the redis-shared example as two scriptd
+// processes at once, each on half of the DNS excerpt, against one
+// redis-server: together they must log each source address exactly once,
+// so each saw what the other wrote.
+func TestTwoProcessesShareRedis(t *testing.T) {
+	srv := startRedis(t)
+	dir := t.TempDir()
+	// Split the excerpt: even lines to worker a, odd lines to worker b.
+	f, err := os.Open(filepath.Join(repoRoot, "examples", "data", "dns.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	halves := [2]*os.File{}
+	for i, name := range []string{"a.json", "b.json"} {
+		if halves[i], err = os.Create(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := bufio.NewScanner(gz)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	allHosts := map[string]bool{}
+	for n := 0; sc.Scan(); n++ {
+		fmt.Fprintln(halves[n%2], sc.Text())
+	}
+	for _, h := range halves {
+		h.Close()
+	}
+	for _, rec := range readJSONLines(t, filepath.Join(repoRoot, "examples", "data", "dns.json.gz")) {
+		allHosts[rec["id.orig_h"].(string)] = true
+	}
+
+	script := filepath.Join(repoRoot, "examples", "redis-shared")
+	env := []string{"REDIS_HOST=127.0.0.1", "REDIS_PORT=" + strconv.Itoa(srv.Port)}
+	var procs []*process
+	for _, w := range []string{"a", "b"} {
+		wdir := filepath.Join(dir, w)
+		if err := os.MkdirAll(wdir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := startScriptdEnv(t, wdir, append(env, "WORKER="+w), "run", script, "--input", filepath.Join(dir, w+".json"))
+		procs = append(procs, p)
+	}
+	got := map[string]string{}
+	perWorker := map[string]int{}
+	for i, w := range []string{"a", "b"} {
+		if code := procs[i].waitExit(t, 60*time.Second); code != 0 || procs[i].Stderr.String() != "" {
+			t.Fatalf("worker %s: exit %d: %s", w, code, procs[i].Stderr.String())
+		}
+		for _, l := range readJSONLines(t, filepath.Join(dir, w, "known_hosts.log")) {
+			h := l["host"].(string)
+			if prev, dup := got[h]; dup {
+				t.Errorf("host %s logged by %s and %s", h, prev, w)
+			}
+			got[h] = w
+			perWorker[w]++
+		}
+	}
+	if len(got) != len(allHosts) {
+		t.Fatalf("logged %d hosts, the data has %d", len(got), len(allHosts))
+	}
+	for h := range allHosts {
+		if _, ok := got[h]; !ok {
+			t.Errorf("host %s never logged", h)
+		}
+	}
+	if perWorker["a"] == 0 || perWorker["b"] == 0 {
+		t.Errorf("per worker = %v: both should win some", perWorker)
+	}
+}
+
+// startScriptdEnv is startScriptd with extra environment variables.
+func startScriptdEnv(t *testing.T, dir string, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{Stdout: &lockedBuffer{}, Stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(scriptdBin, args...)
+	p.cmd.Dir = dir
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.Stdout, p.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
