@@ -13,6 +13,11 @@ import (
 type Context struct {
 	// What made it: e.g. `handler "dns"`, "timer", "when".
 	Origin string
+	// NetworkTime is network time when the context began (0 if unknown).
+	// Work issued from the context's continuations uses it, so a replay
+	// computes expiry from the time of the event, however far reading
+	// has run ahead while the work was awaited.
+	NetworkTime float64
 }
 
 // tracker implements goja.AsyncContextTracker. goja calls Grab when a promise
@@ -66,6 +71,9 @@ func (l *Loop) Dispatch(origin string, fn *goja.Object, args ...goja.Value) (goj
 	var ctx *Context
 	if IsAsyncFunction(l.vm, fn) {
 		ctx = &Context{Origin: origin}
+		if l.opts.Clock != nil {
+			ctx.NetworkTime = l.opts.Clock()
+		}
 	}
 	return l.CallIn(ctx, call, goja.Undefined(), args...)
 }

@@ -31,6 +31,9 @@ type Options struct {
 	// loop or runtime dispatched throws or its promise rejects. Defaults to
 	// logging.
 	OnCallbackError func(CallbackError)
+	// Clock, if set, stamps the awaiting contexts the loop creates (timer
+	// callbacks) with network time.
+	Clock func() float64
 }
 
 // Loop is a single-threaded JavaScript event loop.

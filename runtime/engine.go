@@ -14,8 +14,8 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 
 	"github.com/scriptd/scriptd/eventloop"
-	"github.com/scriptd/scriptd/scripts"
 	"github.com/scriptd/scriptd/runtime/input"
+	"github.com/scriptd/scriptd/scripts"
 )
 
 // Config configures an Engine. Zero values pick the defaults noted.

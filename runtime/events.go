@@ -16,7 +16,7 @@ type handler struct {
 	call     goja.Callable
 	priority int
 	seq      uint64
-	ctx      *eventloop.Context // non-nil for async handlers: their awaiting context
+	ctx      *eventloop.Context // non-nil for async handlers (each call gets its own)
 	origin   string             // `handler for "dns" (file.js:3)`
 	removed  bool
 }
@@ -184,7 +184,11 @@ func (e *Engine) dispatch(name string, args []goja.Value, onSettled func()) {
 		if h.removed {
 			continue
 		}
-		ret, err := e.loop.CallIn(h.ctx, h.call, goja.Undefined(), args...)
+		ctx := h.ctx
+		if ctx != nil {
+			ctx = &eventloop.Context{Origin: h.origin, NetworkTime: e.clock.Now()}
+		}
+		ret, err := e.loop.CallIn(ctx, h.call, goja.Undefined(), args...)
 		if err != nil {
 			e.handlerError(h.origin, err)
 			continue

@@ -52,7 +52,7 @@ func (e *Engine) installWhen() {
 func (e *Engine) when(origin string, cond, body goja.Callable, timeout time.Duration, timeoutBody goja.Callable) goja.Value {
 	vm := e.loop.Runtime()
 	promise, resolve, reject := vm.NewPromise()
-	ctx := &eventloop.Context{Origin: origin}
+	ctx := &eventloop.Context{Origin: origin, NetworkTime: e.clock.Now()}
 	finished := false
 	var cancelTimer func()
 	finish := func(fn goja.Callable, args ...goja.Value) {

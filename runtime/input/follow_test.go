@@ -1,0 +1,212 @@
+package input
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// follower runs a following reader and collects what it sends.
+type follower struct {
+	t      *testing.T
+	r      *Reader
+	cancel context.CancelFunc
+	errc   chan error
+	mu     sync.Mutex
+	evs    []Event
+	done   chan struct{}
+}
+
+func follow(t *testing.T, path string) *follower {
+	t.Helper()
+	r, err := Open(Spec{Path: path}, Options{Follow: true, PollInterval: 5 * time.Millisecond, BatchSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &follower{t: t, r: r, cancel: cancel, errc: make(chan error, 1), done: make(chan struct{})}
+	out := make(chan []Event, 2)
+	go func() {
+		f.errc <- r.Run(ctx, out)
+		close(out)
+	}()
+	go func() {
+		defer close(f.done)
+		for b := range out {
+			f.mu.Lock()
+			f.evs = append(f.evs, b...)
+			f.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { f.stop() })
+	return f
+}
+
+// values returns "i@line" for each event so far.
+func (f *follower) values() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, e := range f.evs {
+		v, _ := e.Record.Get("i")
+		out = append(out, fmt.Sprintf("%v@%d", v, e.Line))
+	}
+	return out
+}
+
+func (f *follower) waitCount(n int) {
+	f.t.Helper()
+	waitFor(f.t, fmt.Sprintf("%d events", n), func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.evs) >= n
+	})
+}
+
+func (f *follower) stop() error {
+	f.cancel()
+	select {
+	case err := <-f.errc:
+		<-f.done
+		f.errc <- err // for a second stop
+		return err
+	case <-time.After(10 * time.Second):
+		f.t.Fatal("Run did not return after cancel")
+		return nil
+	}
+}
+
+func appendLines(t *testing.T, path string, from, to int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := from; i <= to; i++ {
+		if _, err := fmt.Fprintf(f, "{\"_path\":\"x\",\"i\":%d}\n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func appendRaw(t *testing.T, path, s string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFollowAppend(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "x.json", "")
+	appendLines(t, path, 1, 2)
+	f := follow(t, path)
+	f.waitCount(2)
+	// A partial line is held back until its newline arrives.
+	appendRaw(t, path, `{"_path":"x",`)
+	waitFor(t, "the partial line to be read", func() bool {
+		return f.r.Stats().BytesRead == fileSize(t, path)
+	})
+	if got := f.values(); len(got) != 2 {
+		t.Fatalf("partial line emitted: %v", got)
+	}
+	appendRaw(t, path, "\"i\":3}\n")
+	appendLines(t, path, 4, 6)
+	f.waitCount(6)
+	if err := f.stop(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	if got, want := fmt.Sprint(f.values()), "[1@1 2@2 3@3 4@4 5@5 6@6]"; got != want {
+		t.Errorf("events %s, want %s", got, want)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+func TestFollowRotate(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "x.json", "")
+	appendLines(t, path, 1, 3)
+	f := follow(t, path)
+	f.waitCount(3)
+	// The writer appends a last line, then the file is rotated and a new
+	// one started.
+	appendLines(t, path, 4, 4)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path+".1", 5, 5) // still written through the old name
+	appendLines(t, path, 6, 8)
+	f.waitCount(8)
+	appendLines(t, path, 9, 9)
+	f.waitCount(9)
+	// Rotate by removing this time.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, 10, 10)
+	f.waitCount(10)
+	if err := f.stop(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	got := fmt.Sprint(f.values())
+	if want := "[1@1 2@2 3@3 4@4 5@5 6@1 7@2 8@3 9@4 10@1]"; got != want {
+		t.Errorf("events %s, want %s", got, want)
+	}
+}
+
+func TestFollowTruncate(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "x.json", "")
+	appendLines(t, path, 1, 5)
+	f := follow(t, path)
+	f.waitCount(5)
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, 6, 7) // shorter than what was read
+	f.waitCount(7)
+	appendLines(t, path, 8, 8)
+	f.waitCount(8)
+	f.stop()
+	if got, want := fmt.Sprint(f.values()), "[1@1 2@2 3@3 4@4 5@5 6@1 7@2 8@3]"; got != want {
+		t.Errorf("events %s, want %s", got, want)
+	}
+}
+
+// TestFollowTSVRotate follows a Zeek TSV log across a rotation: the new
+// file's header is read.
+func TestFollowTSVRotate(t *testing.T) {
+	dir := t.TempDir()
+	hdr := func(path string) string {
+		return "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t" + path + "\n#fields\ti\n#types\tcount\n"
+	}
+	path := writeFile(t, dir, "x.log", hdr("one")+"1\n2\n")
+	f := follow(t, path)
+	f.waitCount(2)
+	if err := os.Rename(path, path+".old"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "x.log", hdr("two")+"3\n")
+	f.waitCount(3)
+	f.stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.evs[0].Name != "one" || f.evs[2].Name != "two" || f.evs[2].Line != 8 {
+		t.Errorf("events %+v", f.evs)
+	}
+}

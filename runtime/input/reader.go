@@ -1,0 +1,589 @@
+package input
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// Default option values.
+const (
+	DefaultPollInterval = 100 * time.Millisecond
+	DefaultBatchSize    = 512
+	DefaultMaxLineSize  = 16 << 20
+)
+
+// Options configure a [Reader]. The zero value reads a file once, in
+// batches of [DefaultBatchSize].
+type Options struct {
+	// Follow keeps reading as the file grows, like tail -F: it survives
+	// rotation (the file renamed or removed and a new one created at the
+	// path) and truncation (the size shrinking below what was read, after
+	// which reading restarts from the start). Standard input and other
+	// non-regular files end at their EOF even with Follow. A gzip file is
+	// read to its end and then only watched for replacement or truncation.
+	Follow bool
+	// PollInterval is how often a followed file is checked for growth,
+	// rotation and truncation; default [DefaultPollInterval].
+	PollInterval time.Duration
+	// BatchSize is the number of events per batch; default
+	// [DefaultBatchSize]. A smaller batch is sent whenever the reader
+	// reaches the current end of its input.
+	BatchSize int
+	// Stdin is read for Path "-"; default os.Stdin. The reader never
+	// closes it.
+	Stdin io.Reader
+	// OnBadRecord, if not nil, is called for each skipped record with the
+	// file (as given), its 1-based line number and a short reason. It is
+	// called from the goroutine running [Reader.Run].
+	OnBadRecord func(file string, line int, err error)
+	// MaxLineSize is the longest line accepted, in bytes; a longer line is
+	// skipped as a bad record. Default [DefaultMaxLineSize] (16 MiB).
+	MaxLineSize int
+}
+
+// Event is one record ready to fire.
+type Event struct {
+	// Name is the event: Spec.Event, else the record's "_path" string
+	// field, else (Zeek TSV) the "#path" header's value.
+	Name   string
+	Record *Record
+	// TS is the record's "ts" as epoch seconds (from a number, or a string
+	// holding ISO-8601 time or a number); 0 if it has none.
+	TS   float64
+	File string // the path as given in the Spec
+	Line int    // 1-based line number in the file
+}
+
+// Stats are a Reader's counters.
+type Stats struct {
+	Records   int64 // records sent in batches
+	Skipped   int64 // bad records skipped
+	BytesRead int64 // bytes read from the file (compressed bytes for gzip), across rotations
+	Size      int64 // size of the file being read, 0 if unknown (stdin, pipes); with BytesRead, a progress measure
+}
+
+// Reader reads the records of one [Spec].
+//
+// Lifecycle: [Open] opens the file; [Reader.Run] reads it and closes it
+// when it returns. Run may be called once. A Reader whose Run is never
+// called must be closed with [Reader.Close]; Close must not be called while
+// Run is running (cancel Run's context instead). [Reader.Stats] is safe to
+// call from any goroutine at any time.
+type Reader struct {
+	spec Spec
+	opts Options
+
+	file *os.File    // nil for stdin and after Close
+	fi   os.FileInfo // identity of file, for rotation checks
+	st   *stream     // prepared by Open for regular files
+
+	json *JSONParser
+	c    *caches
+
+	started atomic.Bool
+	closed  atomic.Bool
+
+	records   atomic.Int64
+	skipped   atomic.Int64
+	bytesRead atomic.Int64
+	size      atomic.Int64
+}
+
+// Open opens spec's file (or, for Path "-", prepares to read Options.Stdin)
+// and detects its compression. Errors name the file, as in
+// "open input dns.json: no such file or directory".
+func Open(spec Spec, opts Options) (*Reader, error) {
+	if spec.Path == "" {
+		return nil, errors.New("open input: empty path")
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.MaxLineSize <= 0 {
+		opts.MaxLineSize = DefaultMaxLineSize
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+	c := newCaches()
+	r := &Reader{spec: spec, opts: opts, c: c, json: newJSONParser(c)}
+	if spec.Path == "-" {
+		return r, nil
+	}
+	f, err := os.Open(spec.Path)
+	if err != nil {
+		return nil, openError(spec.Path, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, openError(spec.Path, err)
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("open input %s: is a directory", spec.Path)
+	}
+	r.file, r.fi = f, fi
+	if fi.Mode().IsRegular() {
+		r.size.Store(fi.Size())
+		// Peeking at a regular file cannot block, so a damaged gzip header
+		// is reported now.
+		st, err := r.newStream(f)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open input %s: %w", spec.Path, err)
+		}
+		r.st = st
+	}
+	return r, nil
+}
+
+func openError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("open input %s: %w", path, err)
+}
+
+// Spec returns the spec the reader was opened with.
+func (r *Reader) Spec() Spec { return r.spec }
+
+// Stats returns the reader's counters. Safe from any goroutine.
+func (r *Reader) Stats() Stats {
+	return Stats{
+		Records:   r.records.Load(),
+		Skipped:   r.skipped.Load(),
+		BytesRead: r.bytesRead.Load(),
+		Size:      r.size.Load(),
+	}
+}
+
+// Close closes the file if the reader opened one and Run has not already
+// closed it. It never closes Options.Stdin. See [Reader] for when it may be
+// called.
+func (r *Reader) Close() error {
+	if !r.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if r.file == nil {
+		return nil
+	}
+	err := r.file.Close()
+	r.file = nil
+	return err
+}
+
+// Run reads until the end of the input, or, with Options.Follow, until ctx
+// is done, sending batches of events on out. A send blocks while out is
+// full, which holds the reader back (backpressure): it runs at most one
+// batch ahead of what out has room for. The receiver owns each batch it
+// receives.
+//
+// Run returns nil at the end of the input, ctx.Err() when ctx is done, and
+// a wrapped error when reading fails (after sending the records read before
+// the failure). It closes the file it opened, never out or Options.Stdin.
+// Run may be called only once.
+//
+// Cancellation is noticed while waiting to send, between polls of a
+// followed file, and every 1024 lines; a Read blocked on standard input or
+// a pipe cannot be interrupted, so Run returns only once it returns.
+//
+// With Follow, a last line without its "\n" is held back until the line is
+// completed, the file is rotated, or Run ends (then it is dropped).
+func (r *Reader) Run(ctx context.Context, out chan<- []Event) error {
+	if out == nil {
+		return errors.New("input: Run with a nil channel")
+	}
+	if !r.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("input %s: Run called twice", r.spec.Path)
+	}
+	if r.closed.Load() {
+		return fmt.Errorf("input %s: reader closed", r.spec.Path)
+	}
+	defer r.Close()
+
+	e := &emitter{ctx: ctx, out: out, size: r.opts.BatchSize, r: r}
+	st := r.st
+	r.st = nil
+	if st == nil {
+		var src io.Reader = r.opts.Stdin
+		if r.file != nil {
+			src = r.file
+		}
+		var err error
+		if st, err = r.newStream(src); err != nil {
+			return r.readError(err)
+		}
+	}
+	follow := r.opts.Follow && r.file != nil && r.fi.Mode().IsRegular()
+	var tick *time.Ticker
+	if follow {
+		tick = time.NewTicker(r.opts.PollInterval)
+		defer tick.Stop()
+	}
+	for {
+		if err := r.drain(e, st); err != nil {
+			return r.fail(e, err)
+		}
+		if !follow {
+			if err := r.finish(e, st); err != nil {
+				return r.fail(e, err)
+			}
+			return e.flush()
+		}
+		// At the current end of the file: hand over what we have, then
+		// wait for more.
+		if err := e.flush(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		next, err := r.check(e, st)
+		if err != nil {
+			return r.fail(e, err)
+		}
+		st = next
+	}
+}
+
+// fail sends what has been read before a failure and returns the error to
+// report: ctx's error once ctx is done, else err wrapped.
+func (r *Reader) fail(e *emitter, err error) error {
+	if ctxErr := e.ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if ferr := e.flush(); ferr != nil {
+		return ferr
+	}
+	return r.readError(err)
+}
+
+func (r *Reader) readError(err error) error {
+	return fmt.Errorf("read input %s: %w", r.spec.Path, err)
+}
+
+// check looks at the followed path after reaching the end of the file and
+// returns the stream to go on with: a new one if the file was rotated or
+// truncated, else st.
+func (r *Reader) check(e *emitter, st *stream) (*stream, error) {
+	fi, err := os.Stat(r.spec.Path)
+	if err != nil {
+		// Removed (or renamed away) and not recreated yet: keep reading
+		// the old file, which a writer may still be appending to.
+		return st, nil
+	}
+	if os.SameFile(fi, r.fi) {
+		r.size.Store(fi.Size())
+		if fi.Size() >= st.count.n {
+			return st, nil
+		}
+		// Truncated: start again from the beginning.
+		if _, err := r.file.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return r.newStream(r.file)
+	}
+	// Rotated. Read what was appended to the old file before the switch.
+	if err := r.drain(e, st); err != nil {
+		return nil, err
+	}
+	if err := r.finish(e, st); err != nil {
+		return nil, err
+	}
+	nf, err := os.Open(r.spec.Path)
+	if err != nil {
+		return st, nil // gone again; retry at the next poll
+	}
+	nfi, err := nf.Stat()
+	if err != nil || !nfi.Mode().IsRegular() {
+		nf.Close()
+		return st, nil
+	}
+	r.file.Close()
+	r.file, r.fi = nf, nfi
+	r.size.Store(nfi.Size())
+	return r.newStream(nf)
+}
+
+// emitter collects events into batches and sends them.
+type emitter struct {
+	ctx   context.Context
+	out   chan<- []Event
+	size  int
+	batch []Event
+	r     *Reader
+}
+
+func (e *emitter) add(ev Event) error {
+	if e.batch == nil {
+		e.batch = make([]Event, 0, e.size)
+	}
+	e.batch = append(e.batch, ev)
+	if len(e.batch) >= e.size {
+		return e.flush()
+	}
+	return nil
+}
+
+func (e *emitter) flush() error {
+	if len(e.batch) == 0 {
+		return e.ctx.Err()
+	}
+	if err := e.ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case e.out <- e.batch:
+	case <-e.ctx.Done():
+		return e.ctx.Err()
+	}
+	e.r.records.Add(int64(len(e.batch)))
+	e.batch = nil
+	return nil
+}
+
+type format uint8
+
+const (
+	formatJSON format = iota
+	formatTSV
+)
+
+// stream is the reading state of one file (or of one file since it was
+// truncated): buffers, line number, format.
+type stream struct {
+	count   *countingReader
+	lines   *bufio.Reader
+	gz      *gzip.Reader
+	lineNo  int
+	acc     []byte // partial line being accumulated
+	tooLong bool   // the line being accumulated exceeds MaxLineSize
+	reset   bool   // acc held the previous line; clear it before reading
+	done    bool   // the stream cannot grow (gzip ended)
+	max     int
+	format  format
+	tsv     *tsvState
+}
+
+// countingReader counts the bytes read from a file.
+type countingReader struct {
+	r     io.Reader
+	n     int64 // since the stream started: the file offset
+	total *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.total.Add(int64(n))
+	return n, err
+}
+
+const readBufSize = 256 << 10
+
+// newStream starts reading src at its current offset, detecting gzip by its
+// magic bytes.
+func (r *Reader) newStream(src io.Reader) (*stream, error) {
+	cr := &countingReader{r: src, total: &r.bytesRead}
+	raw := bufio.NewReaderSize(cr, readBufSize)
+	st := &stream{count: cr, lines: raw, max: r.opts.MaxLineSize}
+	magic, err := raw.Peek(2)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, err
+	}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(raw)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		st.gz = gz
+		st.lines = bufio.NewReaderSize(gz, readBufSize)
+	}
+	return st, nil
+}
+
+// nextLine returns the next complete line, without its "\n", valid until
+// the next call. tooLong reports a line longer than the limit (its content
+// is not returned). At the end of the data available so far it returns
+// io.EOF and keeps a partial last line for later.
+func (st *stream) nextLine() (line []byte, tooLong bool, err error) {
+	if st.reset {
+		st.clearAcc()
+	}
+	if st.done {
+		return nil, false, io.EOF
+	}
+	for {
+		chunk, err := st.lines.ReadSlice('\n')
+		switch err {
+		case nil:
+			chunk = chunk[:len(chunk)-1]
+			if len(st.acc) == 0 && !st.tooLong {
+				if len(chunk) > st.max {
+					return nil, true, nil
+				}
+				return chunk, false, nil
+			}
+			st.appendPartial(chunk)
+			st.reset = true
+			if st.tooLong {
+				return nil, true, nil
+			}
+			return st.acc, false, nil
+		case bufio.ErrBufferFull:
+			st.appendPartial(chunk)
+		case io.EOF:
+			st.appendPartial(chunk)
+			if st.gz != nil {
+				st.done = true
+			}
+			return nil, false, io.EOF
+		default:
+			return nil, false, err
+		}
+	}
+}
+
+func (st *stream) appendPartial(chunk []byte) {
+	if st.tooLong {
+		return
+	}
+	if len(st.acc)+len(chunk) > st.max {
+		st.tooLong = true
+		st.acc = st.acc[:0]
+		return
+	}
+	st.acc = append(st.acc, chunk...)
+}
+
+// drain handles every complete line available now.
+func (r *Reader) drain(e *emitter, st *stream) error {
+	for n := 0; ; n++ {
+		line, tooLong, err := st.nextLine()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.handle(e, st, line, tooLong); err != nil {
+			return err
+		}
+		if n&1023 == 1023 {
+			if err := e.ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// finish handles a last line that has no "\n" at the end of a stream.
+func (r *Reader) finish(e *emitter, st *stream) error {
+	if st.reset {
+		st.clearAcc()
+	}
+	if len(st.acc) == 0 && !st.tooLong {
+		return nil
+	}
+	line, tooLong := st.acc, st.tooLong
+	st.reset = true
+	return r.handle(e, st, line, tooLong)
+}
+
+// clearAcc forgets the line accumulated in acc once it has been handled.
+func (st *stream) clearAcc() {
+	st.reset = false
+	st.tooLong = false
+	if cap(st.acc) > 1<<20 {
+		st.acc = nil // do not keep a huge buffer for ever
+	} else {
+		st.acc = st.acc[:0]
+	}
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// handle turns one line into an event, or reports it as a bad record.
+func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool) error {
+	st.lineNo++
+	if tooLong {
+		r.bad(st, fmt.Errorf("line longer than %d bytes", st.max))
+		return nil
+	}
+	if st.lineNo == 1 {
+		line = bytes.TrimPrefix(line, utf8BOM)
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if isBlank(line) {
+		return nil
+	}
+	if line[0] == '#' && (st.format == formatTSV || isSeparatorHeader(line)) {
+		if st.tsv == nil {
+			st.tsv = newTSVState(r.c, &r.json.a)
+		}
+		st.format = formatTSV
+		if err := st.tsv.header(line); err != nil {
+			r.bad(st, err)
+		}
+		return nil
+	}
+	var rec *Record
+	var err error
+	if st.format == formatTSV {
+		rec, err = st.tsv.record(line)
+	} else {
+		rec, err = r.json.ParseRecord(line)
+	}
+	if err != nil {
+		r.bad(st, err)
+		return nil
+	}
+	name := r.spec.Event
+	if name == "" {
+		if v, ok := rec.Get("_path"); ok {
+			name, _ = v.(string)
+		}
+		if name == "" && st.format == formatTSV {
+			name = st.tsv.path
+		}
+		if name == "" {
+			r.bad(st, errors.New("no event name: no NAME= given and no _path field"))
+			return nil
+		}
+	}
+	return e.add(Event{Name: name, Record: rec, TS: recordTS(rec), File: r.spec.Path, Line: st.lineNo})
+}
+
+func (r *Reader) bad(st *stream, err error) {
+	r.skipped.Add(1)
+	if r.opts.OnBadRecord != nil {
+		r.opts.OnBadRecord(r.spec.Path, st.lineNo, err)
+	}
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
