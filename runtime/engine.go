@@ -98,6 +98,8 @@ type Engine struct {
 	logs           *logWriters
 	netTimers      netTimerQueue
 	inputsRunning  bool
+	initSettled    bool
+	beforeInit     []queuedEvent // Emit calls waiting for init to settle
 	readersMu      sync.Mutex
 	readers        []*input.Reader
 
@@ -179,6 +181,8 @@ func (e *Engine) load(files []string) error {
 // Emit queues an event from any goroutine; args are converted with the
 // runtime's ToValue on the loop. It returns eventloop.ErrStopped once the
 // engine has stopped.
+//
+// Like input records, events emitted before init has settled wait for it.
 func (e *Engine) Emit(name string, args ...any) error {
 	return e.loop.Submit(func() {
 		vm := e.loop.Runtime()
@@ -186,8 +190,21 @@ func (e *Engine) Emit(name string, args ...any) error {
 		for i, a := range args {
 			vals[i] = vm.ToValue(a)
 		}
+		if !e.initSettled {
+			e.beforeInit = append(e.beforeInit, queuedEvent{name: name, args: vals})
+			return
+		}
 		e.enqueue(name, vals)
 	})
+}
+
+// initDone releases what waited for init to settle (loop goroutine).
+func (e *Engine) initDone() {
+	e.initSettled = true
+	for _, ev := range e.beforeInit {
+		e.enqueue(ev.name, ev.args)
+	}
+	e.beforeInit = nil
 }
 
 // Run dispatches init, reads inputs once init has settled, and dispatches
@@ -253,6 +270,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			}()
 		}
 		e.fire("init", nil, func() {
+			e.initDone()
 			if ctx.Err() == nil {
 				e.startInputs(inputCtx, readers)
 			}

@@ -320,3 +320,28 @@ func TestEmitFromGoroutine(t *testing.T) {
 		t.Fatalf("stdout %q", out.String())
 	}
 }
+
+func TestEmitBeforeRunWaitsForInit(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		const log = [];
+		on("init", async () => { await new Promise((r) => setTimeout(r, 10)); log.push("init"); });
+		on("ext", (n) => log.push("ext" + n));
+		on("done", () => print(log.join(",")));
+	`})
+	var out syncBuffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if err := e.Emit("ext", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != "init,ext1,ext2" {
+		t.Fatalf("order %q", got)
+	}
+}
