@@ -63,3 +63,10 @@ func Register(reg *require.Registry) {
 		})
 	}
 }
+
+//go:embed scriptd.d.ts
+var declarations []byte
+
+// Declarations returns the TypeScript declarations of the script globals
+// and Storage (scriptd.d.ts), for editors.
+func Declarations() []byte { return declarations }
