@@ -56,6 +56,8 @@ func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdRun(args[1:], stdin, stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "types":
+		return cmdTypes(stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "scriptd", buildVersion())
 		return exitOK
