@@ -128,7 +128,7 @@ type OpenRequest struct {
 // Open opens a backend and returns its handle. It blocks while the backend
 // connects; call it off the loop goroutine.
 func (f *Framework) Open(ctx context.Context, req OpenRequest) (*Handle, OperationResult) {
-	op := f.ops.start("open_backend", req.Backend, "")
+	op := f.ops.start("open_backend", req.Backend, nil)
 	h, res := f.open(ctx, req)
 	f.ops.finish(op, res)
 	return h, res
@@ -334,7 +334,7 @@ func (h *Handle) EraseAsync(now float64, key any, done func(OperationResult)) {
 
 func (h *Handle) submit(op *Op, key any, done func(OperationResult)) {
 	method := op.Kind.String()
-	entry := h.fw.ops.start(method, h.typ.Name, keyString(key))
+	entry := h.fw.ops.start(method, h.typ.Name, key)
 	start := time.Now()
 	op.done = func(r Result) {
 		res := OperationResult{Code: r.Code, Error: r.Error}
@@ -398,7 +398,7 @@ func wait(ctx context.Context, start func(func(OperationResult))) OperationResul
 // Close closes the handle: operations issued before it complete, later ones
 // report NOT_CONNECTED. Closing twice reports NOT_CONNECTED.
 func (h *Handle) Close(ctx context.Context) OperationResult {
-	entry := h.fw.ops.start("close_backend", h.typ.Name, "")
+	entry := h.fw.ops.start("close_backend", h.typ.Name, nil)
 	h.mu.Lock()
 	if h.closed.Swap(true) {
 		h.mu.Unlock()

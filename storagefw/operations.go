@@ -47,7 +47,16 @@ type Operations struct {
 type opEntry struct {
 	info    OperationInfo
 	id      uint64
+	key     any           // rendered into info.Key only when read: the hot path never formats it
 	waiters chan struct{} // closed when done; created on first Wait
+}
+
+// snapshot returns the entry's info with its key rendered (mutex held).
+func (e *opEntry) snapshot() OperationInfo {
+	if e.info.Key == "" && e.key != nil {
+		e.info.Key = keyString(e.key)
+	}
+	return e.info
 }
 
 // NewOperations creates a registry keeping finished operations for retention.
@@ -61,16 +70,16 @@ func NewOperations(retention time.Duration, maxFinished int) *Operations {
 	return &Operations{retention: retention, maxFinished: maxFinished, byID: map[uint64]*opEntry{}, now: time.Now}
 }
 
-// start registers a running operation.
-func (o *Operations) start(method, backend, key string) *opEntry {
+// start registers a running operation; key (nil for none) is rendered
+// only if the operation is read.
+func (o *Operations) start(method, backend string, key any) *opEntry {
+	now := o.now()
+	e := &opEntry{key: key, info: OperationInfo{Method: method, Backend: backend, Started: now, State: StateRunning}}
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	o.nextID++
-	e := &opEntry{id: o.nextID, info: OperationInfo{
-		ID: strconv.FormatUint(o.nextID, 10), Method: method, Backend: backend, Key: key,
-		Started: o.now(), State: StateRunning,
-	}}
+	e.id = o.nextID
 	o.byID[e.id] = e
+	o.mu.Unlock()
 	return e
 }
 
@@ -113,7 +122,7 @@ func (o *Operations) List() []OperationInfo {
 	o.expireLocked(o.now())
 	out := make([]OperationInfo, 0, len(o.byID))
 	for _, e := range o.byID {
-		out = append(out, e.info)
+		out = append(out, e.withID())
 	}
 	sortByID(out)
 	return out
@@ -138,7 +147,7 @@ func (o *Operations) Get(id string) (OperationInfo, bool) {
 	if !ok {
 		return OperationInfo{}, false
 	}
-	return e.info, true
+	return e.withID(), true
 }
 
 // Wait blocks until the operation is done or ctx ends, and returns its
@@ -155,7 +164,7 @@ func (o *Operations) Wait(ctx context.Context, id string) (info OperationInfo, o
 		return OperationInfo{}, false
 	}
 	if e.info.State == StateDone {
-		info := e.info
+		info := e.withID()
 		o.mu.Unlock()
 		return info, true
 	}
@@ -170,7 +179,14 @@ func (o *Operations) Wait(ctx context.Context, id string) (info OperationInfo, o
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return e.info, true
+	return e.withID(), true
+}
+
+// withID is snapshot with the id filled in (mutex held).
+func (e *opEntry) withID() OperationInfo {
+	info := e.snapshot()
+	info.ID = strconv.FormatUint(e.id, 10)
+	return info
 }
 
 func sortByID(list []OperationInfo) {

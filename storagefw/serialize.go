@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // serialPrefix is the version tag Zeek's JSON serializer writes before the
@@ -76,6 +77,8 @@ func fromJSONNumbers(v any) any {
 // order) so equal values serialize to equal bytes and keys match.
 func writeJSON(buf *bytes.Buffer, v any) error {
 	switch x := v.(type) {
+	case string:
+		writeJSONString(buf, x)
 	case int64:
 		buf.WriteString(strconv.FormatInt(x, 10))
 	case int:
@@ -85,7 +88,7 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 			return fmt.Errorf("cannot serialize %v", x)
 		}
 		buf.WriteString(strconv.FormatFloat(x, 'g', -1, 64))
-	case string, bool, nil, map[string]any, []any:
+	case bool, nil, map[string]any, []any:
 		// Zeek writes <, > and & as they are; encoding/json would escape them.
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
@@ -97,4 +100,65 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 		return fmt.Errorf("cannot serialize a %T", v)
 	}
 	return nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// writeJSONString writes s as a JSON string the way encoding/json does with
+// HTML escaping off: quotes, backslashes and control characters escaped,
+// U+2028/U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			case '\b':
+				buf.WriteString(`\b`)
+			case '\f':
+				buf.WriteString(`\f`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hexDigits[c>>4])
+				buf.WriteByte(hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			buf.WriteString(`\u202`)
+			buf.WriteByte(hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }

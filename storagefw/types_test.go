@@ -1,7 +1,9 @@
 package storagefw
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -125,13 +127,13 @@ func TestOperationsRegistry(t *testing.T) {
 	ops := NewOperations(time.Minute, 3)
 	now := time.Unix(1000, 0)
 	ops.now = func() time.Time { return now }
-	a := ops.start("put", "SQLITE", `"k"`)
-	if got, ok := ops.Get(a.info.ID); !ok || got.State != StateRunning {
+	a := ops.start("put", "SQLITE", "k")
+	if got, ok := ops.Get("1"); !ok || got.State != StateRunning || got.Key != `"k"` || got.ID != "1" {
 		t.Fatalf("Get running = %+v %v", got, ok)
 	}
 	waited := make(chan OperationInfo)
 	go func() {
-		info, _ := ops.Wait(context.Background(), a.info.ID)
+		info, _ := ops.Wait(context.Background(), "1")
 		waited <- info
 	}()
 	ops.finish(a, OperationResult{Code: KeyExists, Error: "exists"})
@@ -139,10 +141,10 @@ func TestOperationsRegistry(t *testing.T) {
 		t.Fatalf("Wait = %+v", info)
 	}
 	// Wait with an expired context returns the running state.
-	b := ops.start("get", "SQLITE", `"k"`)
+	b := ops.start("get", "SQLITE", "k")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if info, ok := ops.Wait(ctx, b.info.ID); !ok || info.State != StateRunning {
+	if info, ok := ops.Wait(ctx, "2"); !ok || info.State != StateRunning {
 		t.Fatalf("Wait(cancelled) = %+v", info)
 	}
 	if ops.InFlight() != 1 {
@@ -151,12 +153,12 @@ func TestOperationsRegistry(t *testing.T) {
 	// Retention: finished ones expire after the period; running ones stay.
 	now = now.Add(2 * time.Minute)
 	list := ops.List()
-	if len(list) != 1 || list[0].ID != b.info.ID {
+	if len(list) != 1 || list[0].ID != "2" || b.id != 2 {
 		t.Fatalf("after retention: %+v", list)
 	}
 	// At most maxFinished finished operations are kept.
 	for i := 0; i < 5; i++ {
-		ops.finish(ops.start("erase", "SQLITE", ""), OperationResult{Code: Success})
+		ops.finish(ops.start("erase", "SQLITE", nil), OperationResult{Code: Success})
 	}
 	if n := len(ops.List()); n != 4 { // 3 finished + 1 running
 		t.Fatalf("kept %d", n)
@@ -176,4 +178,25 @@ func TestRedactOptions(t *testing.T) {
 	if in["redis"].(map[string]any)["password"] != "hunter2" {
 		t.Fatal("input modified")
 	}
+}
+
+// The string fast path must write exactly what encoding/json writes
+// (with HTML escaping off), or keys would not match across writers.
+func FuzzStringSerialization(f *testing.F) {
+	for _, s := range []string{"", "k", "a\"b\\c", "\x00\x1f\n\t\r", "<>&", "\u2028\u2029", "héllo", "\xff\xfe", "日本"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var fast bytes.Buffer
+		writeJSONString(&fast, s)
+		var ref bytes.Buffer
+		enc := json.NewEncoder(&ref)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.TrimSuffix(ref.String(), "\n"); fast.String() != want {
+			t.Fatalf("%q: fast %s, encoding/json %s", s, fast.String(), want)
+		}
+	})
 }
