@@ -1,0 +1,803 @@
+// Package sqlite is scriptd's SQLite storage backend, a port of Zeek's
+// Storage::STORAGE_BACKEND_SQLITE.
+//
+// # Layout
+//
+// Entries live in Zeek's table layout,
+//
+//	create table if not exists <table_name> (key_str blob primary key, value_str blob not null, expire_time real);
+//
+// with keys and values bound as BLOBs holding the framework's serialized bytes
+// ("JSONv1;" + JSON) and expire_time the absolute network time of expiry (0 =
+// never), so Zeek and scriptd can share a database file in both directions.
+// Zeek's zeek_storage_expiry_runs bookkeeping table is created and updated
+// too.
+//
+// # Concurrency
+//
+// A Backend owns one writer connection and, for a file database in WAL mode,
+// a small pool of read-only reader connections; each connection has its own
+// prepared statements and is used by exactly one goroutine.
+//
+// Writes (put, erase) and expiry sweeps go to the writer goroutine, which
+// group-commits: it takes everything queued (up to maxWriteBatch ops), runs
+// it in one BEGIN IMMEDIATE transaction, COMMITs, and only then completes
+// the ops, so an acknowledged write is in the WAL file and survives the
+// process being killed (synchronous=normal trades only power-loss durability).
+//
+// Gets run on the readers, concurrently with the writer and each other, each
+// reader answering a chunk of queued gets inside one read transaction —
+// unless ordering requires otherwise. Ops submitted to one Backend take
+// effect in Submit order per key, which is all a handle can observe:
+//
+//   - a get of a key with a write still pending (queued or uncommitted) is
+//     queued to the writer behind that write and answered inside the write
+//     transaction, so it sees the write (read-your-writes);
+//   - a write of a key that has gets in flight on readers does not COMMIT
+//     before those gets have finished, so they do not see it.
+//
+// Keys are tracked by hash bucket, not exactly: a collision only routes a get
+// through the writer or delays a commit, never reorders anything.
+//
+// A ":memory:" (or "") database is private to its connection, and a database
+// not in WAL mode would make readers and the writer block each other, so in
+// those cases the Backend uses the writer connection alone for everything.
+//
+// # Lifecycle
+//
+// Submit, Expire and Close may be called from any goroutine. Submit never
+// blocks on I/O (queues are unbounded); Expire waits for its sweep. Ops are
+// completed (storagefw.Op.Complete) from the backend's goroutines,
+// and completion callbacks must not block. Close drains every queued op,
+// stops the periodic expiry sweep, finalizes the statements, closes the
+// connections and returns once no goroutine of the Backend remains. Submit
+// after Close completes the ops with NOT_CONNECTED on the caller's
+// goroutine.
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	sqlite3 "github.com/mattn/go-sqlite3"
+	"hash/maphash"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scriptd/scriptd/storagefw"
+)
+
+// Type is the backend's registration: Storage.STORAGE_BACKEND_SQLITE with
+// its options in the "sqlite" field. It is never mutated.
+var Type = storagefw.BackendType{Name: "SQLITE", OptionsField: "sqlite", Open: Open}
+
+const (
+	// maxWriteBatch caps how many queued ops one write transaction takes.
+	maxWriteBatch = 2048
+	// maxReadBatch caps how many gets one reader takes at a time.
+	maxReadBatch = 128
+	// hashBuckets is the number of key-hash buckets tracking pending ops.
+	hashBuckets = 1 << 14
+	// DefaultExpireInterval is the sweep period when OpenConfig leaves it 0
+	// (Zeek's Storage::expire_interval).
+	DefaultExpireInterval = 15 * time.Second
+)
+
+// defaultReaders is the size of the reader pool for a WAL file database.
+func defaultReaders() int { return min(4, max(2, runtime.GOMAXPROCS(0))) }
+
+// Backend is an open SQLite store. See the package documentation for its
+// concurrency and lifecycle rules.
+type Backend struct {
+	opts     Options
+	log      *slog.Logger
+	clock    func() float64
+	seed     maphash.Seed
+	nreaders int
+
+	writer  *conn
+	readers []*conn
+
+	mu            sync.Mutex
+	wcond         sync.Cond // writer: wq non-empty or closing
+	rcond         sync.Cond // readers: rq non-empty or closing
+	ccond         sync.Cond // writer waiting for in-flight gets of its keys
+	writerWaiting bool
+	closed        bool // no more Submits
+	abort         bool // Close's context expired: fail what is still queued
+	wq, rq        queue
+	pendW         []int32 // per bucket: writes queued or uncommitted
+	pendR         []int32 // per bucket: gets queued or running on readers
+	exitErrs      []error // errors closing connections, reported by Close
+
+	wg         sync.WaitGroup // every goroutine
+	readersWG  sync.WaitGroup // reader goroutines; the writer closes last
+	stopSweep  chan struct{}
+	closeOnce  sync.Once
+	closedDone chan struct{}
+	closeErr   error
+}
+
+var (
+	_ storagefw.Backend = (*Backend)(nil)
+	_ storagefw.Expirer = (*Backend)(nil)
+)
+
+// item is one queued unit of work.
+type item struct {
+	op        *storagefw.Op
+	sweep     *sweepReq
+	h         uint32 // key hash bucket
+	waitReads bool   // a write submitted while gets of its bucket were on readers
+	res       storagefw.Result
+}
+
+type sweepReq struct {
+	now float64
+	ch  chan sweepRes // buffered 1
+	n   int
+	err error
+}
+
+type sweepRes struct {
+	n   int
+	err error
+}
+
+// queue is a FIFO of items with amortized O(1) take.
+type queue struct {
+	items []item
+	head  int
+}
+
+func (q *queue) len() int { return len(q.items) - q.head }
+
+func (q *queue) push(it item) { q.items = append(q.items, it) }
+
+// take moves up to n items onto dst.
+func (q *queue) take(dst []item, n int) []item {
+	n = min(n, q.len())
+	dst = append(dst, q.items[q.head:q.head+n]...)
+	clear(q.items[q.head : q.head+n])
+	q.head += n
+	switch {
+	case q.head == len(q.items):
+		q.items, q.head = q.items[:0], 0
+	case q.head >= 4096 && 2*q.head >= len(q.items):
+		m := copy(q.items, q.items[q.head:])
+		clear(q.items[m:])
+		q.items, q.head = q.items[:m], 0
+	}
+	return dst
+}
+
+// Open opens (creating if needed) the database and table named by
+// cfg.Options (the "sqlite" sub-record), runs the pragmas, prepares the
+// statements and starts the backend's goroutines. Errors are
+// *storagefw.Error: INITIALIZATION_FAILED for bad options, failing pragmas
+// or schema statements, CONNECTION_FAILED when the database cannot be
+// opened.
+func Open(ctx context.Context, cfg storagefw.OpenConfig) (storagefw.Backend, error) {
+	opts, err := ParseOptions(cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	b, err := open(ctx, cfg, opts, defaultReaders())
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// open opens a Backend with up to nreaders reader connections (0: the
+// writer connection does everything).
+func open(ctx context.Context, cfg storagefw.OpenConfig, opts Options, nreaders int) (_ *Backend, err error) {
+	b := &Backend{
+		opts:       opts,
+		log:        cfg.Logger,
+		clock:      cfg.Clock,
+		seed:       maphash.MakeSeed(),
+		pendW:      make([]int32, hashBuckets),
+		pendR:      make([]int32, hashBuckets),
+		stopSweep:  make(chan struct{}),
+		closedDone: make(chan struct{}),
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	b.log = b.log.With("backend", "sqlite", "database", opts.DatabasePath, "table", opts.TableName)
+	if b.clock == nil {
+		b.clock = func() float64 { return float64(time.Now().UnixNano()) / 1e9 }
+	}
+	b.wcond.L, b.rcond.L, b.ccond.L = &b.mu, &b.mu, &b.mu
+
+	defer func() {
+		if err != nil {
+			b.closeConns()
+		}
+	}()
+	mode, err := b.openWriter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if mode != "wal" || opts.DatabasePath == ":memory:" || opts.DatabasePath == "" {
+		if nreaders > 0 {
+			b.log.Debug("using a single connection", "journal_mode", mode)
+		}
+		nreaders = 0
+	}
+	for range nreaders {
+		c, err := b.openReader()
+		if err != nil {
+			return nil, err
+		}
+		b.readers = append(b.readers, c)
+	}
+	b.nreaders = len(b.readers)
+
+	interval := cfg.ExpireInterval
+	if interval <= 0 {
+		interval = DefaultExpireInterval
+	}
+	b.wg.Add(2 + len(b.readers))
+	b.readersWG.Add(len(b.readers))
+	go b.writerLoop()
+	for _, c := range b.readers {
+		go b.readerLoop(c)
+	}
+	go b.sweepLoop(interval)
+	b.log.Debug("opened", "journal_mode", mode, "readers", b.nreaders)
+	return b, nil
+}
+
+// openWriter opens the writer connection, runs the pragmas, creates the
+// tables and prepares the statements. It returns the journal mode.
+func (b *Backend) openWriter(ctx context.Context) (string, error) {
+	o := b.opts
+	// go-sqlite3 runs a few pragmas of its own while opening, so opening can
+	// find the database busy, like the pragmas below.
+	var c *conn
+	err := b.retryBusy(ctx, "opening the database", func() (err error) {
+		c, err = openConn(o.DatabasePath, false, o.BusyTimeout)
+		return err
+	})
+	if err != nil {
+		return "", openError(o.DatabasePath, err)
+	}
+	b.writer = c
+	for _, p := range o.Pragmas {
+		if strings.EqualFold(p.Name, "busy_timeout") {
+			b.log.Debug("ignoring the busy_timeout pragma; the busy_timeout option applies")
+			continue
+		}
+		if err := b.runPragma(ctx, c, p); err != nil {
+			return "", err
+		}
+	}
+	rows, err := c.query("pragma journal_mode")
+	if err != nil || len(rows) == 0 {
+		return "", storagefw.Errorf(storagefw.InitializationFailed, "reading the journal mode: %v", err)
+	}
+	for _, q := range []string{createTableSQL(o.TableName), createExpiryRunsSQL} {
+		if err := c.execNoArgs(q); err != nil {
+			return "", storagefw.Errorf(storagefw.InitializationFailed, "Error executing table creation statement %q: %v", q, err)
+		}
+	}
+	if _, err := c.c.Exec(insertExpiryRunSQL, []driver.Value{o.TableName}); err != nil {
+		return "", storagefw.Errorf(storagefw.InitializationFailed, "Error inserting initial row into expiration control table: %v", err)
+	}
+	if err := c.prepareWriter(o.TableName); err != nil {
+		return "", storagefw.Errorf(storagefw.InitializationFailed, "%v", err)
+	}
+	return strings.ToLower(rows[0]), nil
+}
+
+// readerPragmas are the per-connection pragmas that also apply to readers;
+// the others (journal_mode, synchronous, checks, ...) concern the database
+// file or writing and run on the writer only.
+var readerPragmas = map[string]bool{
+	"temp_store": true, "cache_size": true, "mmap_size": true, "cache_spill": true,
+	"threads": true, "automatic_index": true, "case_sensitive_like": true,
+	"cell_size_check": true, "trusted_schema": true, "analysis_limit": true,
+}
+
+func (b *Backend) openReader() (*conn, error) {
+	o := b.opts
+	c, err := openConn(o.DatabasePath, true, o.BusyTimeout)
+	if err != nil {
+		return nil, openError(o.DatabasePath, fmt.Errorf("reader connection: %w", err))
+	}
+	for _, p := range o.Pragmas {
+		if readerPragmas[strings.ToLower(p.Name)] {
+			if err := c.execNoArgs(p.sql()); err != nil {
+				c.close()
+				return nil, storagefw.Errorf(storagefw.InitializationFailed, "Error while executing '%s' on a reader: %v", p.sql(), err)
+			}
+		}
+	}
+	if err := c.prepareReader(o.TableName); err != nil {
+		c.close()
+		return nil, storagefw.Errorf(storagefw.InitializationFailed, "%v", err)
+	}
+	return c, nil
+}
+
+// runPragma runs one pragma like Zeek's SQLite::RunPragma (see retryBusy).
+// Unlike Zeek it checks what integrity_check and quick_check report.
+func (b *Backend) runPragma(ctx context.Context, c *conn, p Pragma) error {
+	q := p.sql()
+	var rows []string
+	err := b.retryBusy(ctx, "executing '"+q+"'", func() (err error) {
+		rows, err = c.query(q)
+		return err
+	})
+	if err != nil {
+		var se *storagefw.Error
+		if errors.As(err, &se) {
+			return err
+		}
+		return storagefw.Errorf(storagefw.InitializationFailed, "Error while executing '%s': %v", q, err)
+	}
+	b.log.Debug("pragma", "sql", q, "result", rows)
+	if n := strings.ToLower(p.Name); n == "integrity_check" || n == "quick_check" {
+		if len(rows) != 1 || rows[0] != "ok" {
+			return storagefw.Errorf(storagefw.InitializationFailed, "'%s' reports a damaged database: %s", q, strings.Join(rows, "; "))
+		}
+	}
+	return nil
+}
+
+// retryBusy runs f until it does not fail with SQLITE_BUSY/LOCKED, like
+// Zeek's SQLite::RunPragma: after each busy failure (each of which already
+// waited busy_timeout) it sleeps pragma_wait_on_busy, and gives up with
+// INITIALIZATION_FAILED once pragma_timeout (0: never) has passed. Other
+// errors are returned as they are.
+func (b *Backend) retryBusy(ctx context.Context, what string, f func() error) error {
+	start := time.Now()
+	for {
+		err := f()
+		if err == nil || !isBusy(err) {
+			return err
+		}
+		if b.opts.PragmaTimeout > 0 && time.Since(start) >= b.opts.PragmaTimeout {
+			return storagefw.Errorf(storagefw.InitializationFailed, "Database was busy while %s", what)
+		}
+		t := time.NewTimer(b.opts.PragmaWaitOnBusy)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return storagefw.Errorf(storagefw.InitializationFailed, "%s: %v", what, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// openError classifies a failure to open a connection: a file that cannot be
+// opened is CONNECTION_FAILED; anything else (not a database, ...) is
+// INITIALIZATION_FAILED.
+func openError(path string, err error) error {
+	var se *storagefw.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	code := storagefw.InitializationFailed
+	var qe sqlite3.Error
+	if errors.As(err, &qe) && (qe.Code == sqlite3.ErrCantOpen || qe.Code == sqlite3.ErrPerm || qe.Code == sqlite3.ErrAuth) {
+		code = storagefw.ConnectionFailed
+	}
+	return storagefw.Errorf(code, "opening SQLite database %q: %v", path, err)
+}
+
+func (b *Backend) bucket(key []byte) uint32 {
+	return uint32(maphash.Bytes(b.seed, key)) & (hashBuckets - 1)
+}
+
+const errClosed = "backend is closed"
+
+// Submit queues ops; see the package documentation for ordering. It never
+// blocks on I/O. After Close it completes the ops with NOT_CONNECTED before
+// returning.
+func (b *Backend) Submit(ops ...*storagefw.Op) {
+	var bad []*storagefw.Op
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		for _, op := range ops {
+			if op != nil {
+				op.Complete(storagefw.Result{Code: storagefw.NotConnected, Error: errClosed})
+			}
+		}
+		return
+	}
+	wrote, reads := false, 0
+	for _, op := range ops {
+		if op == nil {
+			continue
+		}
+		h := b.bucket(op.Key)
+		switch op.Kind {
+		case storagefw.OpGet:
+			if b.nreaders > 0 && b.pendW[h] == 0 {
+				b.pendR[h]++
+				b.rq.push(item{op: op, h: h})
+				reads++
+				continue
+			}
+			b.wq.push(item{op: op, h: h})
+			wrote = true
+		case storagefw.OpPut, storagefw.OpErase:
+			b.pendW[h]++
+			b.wq.push(item{op: op, h: h, waitReads: b.pendR[h] > 0})
+			wrote = true
+		default:
+			bad = append(bad, op)
+		}
+	}
+	if wrote {
+		b.wcond.Signal()
+	}
+	if reads > 0 {
+		if b.rq.len() > maxReadBatch {
+			b.rcond.Broadcast()
+		} else {
+			b.rcond.Signal()
+		}
+	}
+	b.mu.Unlock()
+	for _, op := range bad {
+		op.Complete(storagefw.Result{Code: storagefw.OperationFailed, Error: fmt.Sprintf("sqlite: unsupported operation %v", op.Kind)})
+	}
+}
+
+// Expire deletes the entries expired at now (expire_time > 0 and <= now)
+// through the writer's queue, and returns how many it deleted. The periodic
+// sweep does the same with cfg.Clock() as now.
+func (b *Backend) Expire(ctx context.Context, now float64) (int, error) {
+	req := &sweepReq{now: now, ch: make(chan sweepRes, 1)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return 0, storagefw.Errorf(storagefw.NotConnected, "sqlite expire: %s", errClosed)
+	}
+	b.wq.push(item{sweep: req})
+	b.wcond.Signal()
+	b.mu.Unlock()
+	select {
+	case r := <-req.ch:
+		return r.n, r.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("sqlite expire: %w", ctx.Err())
+	}
+}
+
+// Close drains queued ops, stops the goroutines and closes the database.
+// If ctx ends first, ops not yet started complete with NOT_CONNECTED and
+// Close still waits for the running batch (bounded by busy_timeout) before
+// returning ctx's error. Calling Close again waits for the first call and
+// returns its result.
+func (b *Backend) Close(ctx context.Context) error {
+	first := false
+	b.closeOnce.Do(func() {
+		first = true
+		b.mu.Lock()
+		b.closed = true
+		b.wcond.Broadcast()
+		b.rcond.Broadcast()
+		b.mu.Unlock()
+		close(b.stopSweep)
+	})
+	if !first {
+		<-b.closedDone
+		return b.closeErr
+	}
+	exited := make(chan struct{})
+	go func() { b.wg.Wait(); close(exited) }()
+	var ctxErr error
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		ctxErr = fmt.Errorf("sqlite close: %w", ctx.Err())
+		b.mu.Lock()
+		b.abort = true
+		b.wcond.Broadcast()
+		b.rcond.Broadcast()
+		b.mu.Unlock()
+		<-exited
+	}
+	b.mu.Lock()
+	errs := append([]error{ctxErr}, b.exitErrs...)
+	b.mu.Unlock()
+	b.closeErr = errors.Join(errs...)
+	close(b.closedDone)
+	b.log.Debug("closed")
+	return b.closeErr
+}
+
+// closeConns closes every connection (used when Open fails).
+func (b *Backend) closeConns() {
+	if b.writer != nil {
+		b.writer.close()
+	}
+	for _, c := range b.readers {
+		c.close()
+	}
+}
+
+// takeWrites waits for queued writer work and moves up to maxWriteBatch
+// items onto dst. ok is false once the Backend is closed and drained.
+func (b *Backend) takeWrites(dst []item) (_ []item, abort, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.wq.len() == 0 && !b.closed {
+		b.wcond.Wait()
+	}
+	if b.wq.len() == 0 {
+		return dst, false, false
+	}
+	return b.wq.take(dst, maxWriteBatch), b.abort, true
+}
+
+// writerLoop is the writer goroutine: group commit.
+func (b *Backend) writerLoop() {
+	defer b.wg.Done()
+	var batch []item
+	for {
+		var abort, ok bool
+		batch, abort, ok = b.takeWrites(batch[:0])
+		if !ok {
+			break
+		}
+		if abort {
+			for i := range batch {
+				batch[i].res = storagefw.Result{Code: storagefw.NotConnected, Error: errClosed}
+				if s := batch[i].sweep; s != nil {
+					s.err = storagefw.Errorf(storagefw.NotConnected, "sqlite expire: %s", errClosed)
+				}
+			}
+		} else {
+			b.runWriteBatch(batch)
+		}
+		b.finishWrites(batch)
+		clear(batch)
+	}
+	// Close after the readers, so the writer is the last connection: SQLite
+	// then checkpoints and removes the WAL file. Like Zeek's DoClose, let
+	// SQLite optimize first.
+	b.readersWG.Wait()
+	if err := b.writer.execNoArgs("pragma optimize"); err != nil {
+		b.log.Debug("pragma optimize at close failed", "err", err)
+	}
+	if err := b.writer.close(); err != nil {
+		b.exitErr(storagefw.Errorf(storagefw.DisconnectionFailed, "closing the SQLite writer connection: %v", err))
+	}
+}
+
+func (b *Backend) exitErr(err error) {
+	b.mu.Lock()
+	b.exitErrs = append(b.exitErrs, err)
+	b.mu.Unlock()
+}
+
+// runWriteBatch runs batch in as few transactions as possible (one, unless
+// an error makes SQLite roll a transaction back) and sets every item's
+// result. Nothing is completed here.
+func (b *Backend) runWriteBatch(batch []item) {
+	c := b.writer
+	for i := 0; i < len(batch); {
+		if err := c.execNoArgs("begin immediate"); err != nil {
+			r := failure("begin transaction", err)
+			b.log.Warn("cannot start a write transaction", "err", err)
+			failItems(batch[i:], r)
+			return
+		}
+		start := i
+		rolledBack := false
+		for ; i < len(batch); i++ {
+			it := &batch[i]
+			if it.sweep != nil {
+				it.sweep.n, it.sweep.err = c.doSweep(it.sweep.now, b.opts.TableName)
+				if it.sweep.err == nil {
+					continue
+				}
+				it.res = failure("expire", it.sweep.err)
+			} else {
+				switch it.op.Kind {
+				case storagefw.OpPut:
+					it.res = c.doPut(it.op)
+				case storagefw.OpErase:
+					it.res = c.doErase(it.op)
+				case storagefw.OpGet:
+					it.res = c.doGet(it.op)
+				}
+			}
+			if it.res.Error != "" && c.c.AutoCommit() {
+				// The error rolled the whole transaction back: the earlier
+				// items of this transaction did not happen either.
+				b.log.Warn("write transaction rolled back", "err", it.res.Error)
+				failItems(batch[start:i], storagefw.Result{Code: storagefw.OperationFailed,
+					Error: "sqlite transaction rolled back: " + it.res.Error})
+				i++
+				rolledBack = true
+				break
+			}
+		}
+		if rolledBack {
+			continue
+		}
+		b.waitForReaders(batch[start:i])
+		if err := c.execNoArgs("commit"); err != nil {
+			b.log.Warn("commit failed", "err", err)
+			if !c.c.AutoCommit() {
+				if rerr := c.execNoArgs("rollback"); rerr != nil {
+					b.log.Warn("rollback failed", "err", rerr)
+				}
+			}
+			failItems(batch[start:i], failure("commit", err))
+		}
+	}
+}
+
+// failItems gives every item (and sweep) the result r.
+func failItems(items []item, r storagefw.Result) {
+	for j := range items {
+		items[j].res = r
+		if s := items[j].sweep; s != nil {
+			s.n, s.err = 0, errors.New(r.Error)
+		}
+	}
+}
+
+// waitForReaders blocks until no get that was submitted before one of
+// items' writes is still running on a reader, so the commit cannot be seen
+// by reads issued earlier.
+func (b *Backend) waitForReaders(items []item) {
+	need := false
+	for j := range items {
+		if items[j].waitReads {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return
+	}
+	b.mu.Lock()
+	b.writerWaiting = true
+	for j := range items {
+		if items[j].waitReads {
+			for b.pendR[items[j].h] > 0 {
+				b.ccond.Wait()
+			}
+		}
+	}
+	b.writerWaiting = false
+	b.mu.Unlock()
+}
+
+// finishWrites releases the batch's pending-write marks and completes it.
+func (b *Backend) finishWrites(batch []item) {
+	b.mu.Lock()
+	for j := range batch {
+		if op := batch[j].op; op != nil && op.Kind != storagefw.OpGet {
+			b.pendW[batch[j].h]--
+		}
+	}
+	b.mu.Unlock()
+	for j := range batch {
+		it := &batch[j]
+		if it.sweep != nil {
+			it.sweep.ch <- sweepRes{n: it.sweep.n, err: it.sweep.err}
+			continue
+		}
+		it.op.Complete(it.res)
+	}
+}
+
+// takeReads waits for queued gets and moves a fair share of them onto dst.
+func (b *Backend) takeReads(dst []item) (_ []item, abort, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.rq.len() == 0 && !b.closed {
+		b.rcond.Wait()
+	}
+	n := b.rq.len()
+	if n == 0 {
+		return dst, false, false
+	}
+	share := min(maxReadBatch, (n+b.nreaders-1)/b.nreaders)
+	dst = b.rq.take(dst, share)
+	if b.rq.len() > 0 {
+		b.rcond.Signal() // let another reader take the rest
+	}
+	return dst, b.abort, true
+}
+
+// readerLoop is a reader goroutine: it answers chunks of gets, each chunk in
+// one read transaction.
+func (b *Backend) readerLoop(c *conn) {
+	defer b.wg.Done()
+	defer b.readersWG.Done()
+	var batch []item
+	for {
+		var abort, ok bool
+		batch, abort, ok = b.takeReads(batch[:0])
+		if !ok {
+			break
+		}
+		if abort {
+			for j := range batch {
+				batch[j].res = storagefw.Result{Code: storagefw.NotConnected, Error: errClosed}
+			}
+		} else {
+			inTx := false
+			if len(batch) > 1 {
+				if err := c.execNoArgs("begin"); err != nil {
+					b.log.Debug("cannot start a read transaction", "err", err)
+				} else {
+					inTx = true
+				}
+			}
+			for j := range batch {
+				batch[j].res = c.doGet(batch[j].op)
+			}
+			if inTx {
+				if err := c.execNoArgs("commit"); err != nil {
+					b.log.Debug("ending a read transaction failed", "err", err)
+				}
+			}
+		}
+		b.mu.Lock()
+		for j := range batch {
+			b.pendR[batch[j].h]--
+		}
+		if b.writerWaiting {
+			b.ccond.Broadcast()
+		}
+		b.mu.Unlock()
+		for j := range batch {
+			batch[j].op.Complete(batch[j].res)
+		}
+		clear(batch)
+	}
+	if err := c.close(); err != nil {
+		b.exitErr(storagefw.Errorf(storagefw.DisconnectionFailed, "closing an SQLite reader connection: %v", err))
+	}
+}
+
+// sweepLoop runs the periodic expiry sweep until Close.
+func (b *Backend) sweepLoop(interval time.Duration) {
+	defer b.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stopSweep:
+			return
+		case <-t.C:
+		}
+		now := b.clock()
+		req := &sweepReq{now: now, ch: make(chan sweepRes, 1)}
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return
+		}
+		b.wq.push(item{sweep: req})
+		b.wcond.Signal()
+		b.mu.Unlock()
+		select {
+		case r := <-req.ch:
+			if r.err != nil {
+				b.log.Warn("expiry sweep failed", "err", r.err)
+			} else if r.n > 0 {
+				b.log.Debug("expired entries", "count", r.n, "now", now)
+			}
+		case <-b.stopSweep:
+			return // the writer still runs the queued sweep while draining
+		}
+	}
+}
