@@ -14,7 +14,12 @@ func builtinBackends() []storagefw.BackendType {
 }
 
 // defaultExtensions are the globals every scriptd run gets beyond SPEC §2's
-// core: the storage framework with its built-in backends.
-func defaultExtensions() []runtime.Extension {
-	return []runtime.Extension{jsbind.Extension(jsbind.Options{Backends: builtinBackends()})}
+// core: the storage framework with its built-in backends. storage carries
+// the run's hooks (observer, OnFramework); its Backends, if empty, become
+// the built-in ones.
+func defaultExtensions(storage jsbind.Options) []runtime.Extension {
+	if len(storage.Backends) == 0 {
+		storage.Backends = builtinBackends()
+	}
+	return []runtime.Extension{jsbind.Extension(storage)}
 }

@@ -7,19 +7,17 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/scriptd/scriptd/runtime"
+	"github.com/scriptd/scriptd/runtime/httpapi"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -29,6 +27,7 @@ var version = ""
 const usage = `usage:
   scriptd run   [flags] PATH...   load scripts, run, exit when idle
   scriptd check PATH...           compile every script; print file:line:col per error
+  scriptd types                   print TypeScript declarations of the script globals
   scriptd version
 
 run flags:
@@ -92,6 +91,8 @@ type runFlags struct {
 	handlerTimeout time.Duration
 	maxInFlight    int
 	cpuProfile     string
+	maxBody        int64
+	progress       string
 }
 
 type multiFlag []string
@@ -110,7 +111,9 @@ func newRunFlags(out io.Writer) *runFlags {
 	f.fs.StringVar(&f.logDir, "log-dir", ".", "`DIR` for Log.write streams")
 	f.fs.DurationVar(&f.handlerTimeout, "handler-timeout", 10*time.Second, "interrupt a handler running longer than this")
 	f.fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for go tool pprof)")
-	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input while this many async operations are outstanding")
+	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input (and hold HTTP events) while this many async operations are outstanding")
+	f.fs.Int64Var(&f.maxBody, "max-body", httpapi.DefaultMaxBody, "largest HTTP event body accepted, in `BYTES` (413 beyond)")
+	f.fs.StringVar(&f.progress, "progress", string(progressAuto), "progress line for input replays: auto (when stderr is a terminal), always or never")
 	return f
 }
 
@@ -153,6 +156,12 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		specs = append(specs, s)
 	}
+	svc, err := newServices(f, specs, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "scriptd run: %v\n", err)
+		return exitUsage
+	}
+	defer svc.close()
 	cfg := runtime.Config{
 		Paths:          paths,
 		Inputs:         specs,
@@ -165,8 +174,8 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		KeepAlive:      f.follow || f.watch || f.listen != "",
 		Watch:          f.watch,
 		HandlerTimeout: f.handlerTimeout,
-		Extensions:     defaultExtensions(),
 	}
+	svc.configure(&cfg)
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
 		if err != nil {
@@ -180,14 +189,16 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if err := svc.listenHTTP(); err != nil {
+		fmt.Fprintf(stderr, "scriptd: %v\n", err)
+		return exitFail
+	}
 	eng, err := runtime.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "scriptd: %v\n", err)
 		return exitFail
 	}
-	if err := eng.Run(ctx); err != nil {
+	if err := svc.run(eng); err != nil {
 		fmt.Fprintf(stderr, "scriptd: %v\n", err)
 		return exitFail
 	}
