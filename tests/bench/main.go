@@ -1,0 +1,734 @@
+// Command bench runs scriptd's standard workloads and prints a table, each
+// figure beside a baseline measured in the same run on the same machine:
+//
+//	go run ./tests/bench            # everything (about two minutes)
+//	go run ./tests/bench -only P1   # one row
+//
+// P1 dispatch of dns.json records vs Node.js (readline + JSON.parse +
+// EventEmitter); P2/P3 async SQLite puts/gets from a script vs raw
+// go-sqlite3; P4 async Redis operations vs go-redis; P5 hot-reload latency;
+// P6 peak RSS with 10,000 operations in flight and over a 5-million-record
+// input. It builds the scriptd binary itself and starts its own
+// redis-server; rows whose tools are missing are skipped with a note.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+	"github.com/redis/go-redis/v9"
+)
+
+type row struct {
+	id, what        string
+	value, baseline float64
+	unit, baseName  string
+	target          string
+	ok              string // "met", "MISSED", or a note
+}
+
+type bench struct {
+	bin, work, shared string
+	rows              []row
+}
+
+func main() {
+	only := flag.String("only", "", "run only these rows (comma-separated, e.g. P1,P3)")
+	copies := flag.Int("copies", 5, "P1: copies of dns.json concatenated")
+	flag.Parse()
+	b, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(b.work)
+	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
+	steps := []struct {
+		id string
+		fn func() error
+	}{
+		{"P1", func() error { return b.p1(*copies) }},
+		{"P2", b.p2},
+		{"P3", b.p3},
+		{"P4", b.p4},
+		{"P5", b.p5},
+		{"P6", b.p6},
+	}
+	for _, s := range steps {
+		if !want(s.id) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.id)
+		if err := s.fn(); err != nil {
+			b.rows = append(b.rows, row{id: s.id, what: "error", ok: err.Error()})
+		}
+	}
+	b.print(os.Stdout)
+}
+
+func setup() (*bench, error) {
+	wd, _ := os.Getwd()
+	root := wd
+	for !exists(filepath.Join(root, "go.mod")) {
+		parent := filepath.Dir(root)
+		if parent == root {
+			return nil, errors.New("run from inside the repository")
+		}
+		root = parent
+	}
+	work, err := os.MkdirTemp("", "scriptd-bench")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{work: work, shared: filepath.Join(root, "..", "shared", "data", "zeek-wrccdc-2018"), bin: filepath.Join(work, "scriptd")}
+	build := exec.Command("go", "build", "-o", b.bin, "./cmd/scriptd")
+	build.Dir = root
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return nil, fmt.Errorf("build scriptd: %w", err)
+	}
+	return b, nil
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func (b *bench) print(w io.Writer) {
+	fmt.Fprintf(w, "| row | workload | scriptd | baseline | ratio | target | |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range b.rows {
+		ratio := ""
+		if r.baseline > 0 && r.value > 0 {
+			ratio = fmt.Sprintf("%.2f×", r.value/r.baseline)
+		}
+		base := ""
+		if r.baseName != "" {
+			base = fmt.Sprintf("%s %s", num(r.baseline), r.baseName)
+		}
+		val := ""
+		if r.value > 0 {
+			val = num(r.value) + " " + r.unit
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", r.id, r.what, val, base, ratio, r.target, r.ok)
+	}
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatInt(int64(v+0.5), 10)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// script writes a one-file script directory and returns its path.
+func (b *bench) script(name, src string) string {
+	dir := filepath.Join(b.work, name)
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "main.js"), []byte(src), 0o644)
+	return dir
+}
+
+// runScriptd runs the binary and returns stdout; a non-zero exit is an error.
+func (b *bench) runScriptd(env []string, args ...string) (string, *os.ProcessState, error) {
+	cmd := exec.Command(b.bin, args...)
+	cmd.Dir = b.work
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), cmd.ProcessState, fmt.Errorf("scriptd %v: %w: %s", args, err, errb.String())
+	}
+	return out.String(), cmd.ProcessState, nil
+}
+
+var rateRe = regexp.MustCompile(`rate ([0-9.]+)`)
+
+func parseRate(out string) (float64, error) {
+	m := rateRe.FindStringSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no rate in output %q", out)
+	}
+	return strconv.ParseFloat(m[1], 64)
+}
+
+// ---- P1: dispatch ----
+
+func (b *bench) p1(copies int) error {
+	src := filepath.Join(b.shared, "dns.json.gz")
+	data, err := gunzip(src)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(b.work, "dns-copies.json")
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < copies; i++ {
+		f.Write(data)
+	}
+	f.Close()
+	n := bytes.Count(data, []byte{'\n'}) * copies
+	dir := b.script("p1", `let n = 0; on("dns", () => { n++; }); on("done", () => print("events", n));`)
+	best := 0.0
+	for i := 0; i < 3; i++ { // best of three: the machine is shared
+		start := time.Now()
+		out, _, err := b.runScriptd(nil, "run", dir, "--input", path)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, fmt.Sprintf("events %d", n)) {
+			return fmt.Errorf("P1: scriptd counted %q, want %d", out, n)
+		}
+		best = max(best, float64(n)/time.Since(start).Seconds())
+	}
+	r := row{id: "P1", what: fmt.Sprintf("dispatch, dns.json ×%d (%d records), counting handler", copies, n), value: best, unit: "events/s", target: "≥ 0.5× Node"}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		r.ok = "node not installed: no baseline"
+		b.rows = append(b.rows, r)
+		return nil
+	}
+	nodeBest := 0.0
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		cmd := exec.Command(node, nodeScript(), path)
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("node: %w", err)
+		}
+		if !strings.Contains(string(out), fmt.Sprintf("events %d", n)) {
+			return fmt.Errorf("node counted %q", out)
+		}
+		nodeBest = max(nodeBest, float64(n)/time.Since(start).Seconds())
+	}
+	r.baseline, r.baseName = nodeBest, "events/s Node "+nodeVersion(node)
+	r.ok = verdict(r.value >= 0.5*r.baseline)
+	b.rows = append(b.rows, r)
+	return nil
+}
+
+func nodeScript() string {
+	wd, _ := os.Getwd()
+	for d := wd; ; d = filepath.Dir(d) {
+		p := filepath.Join(d, "tests", "bench", "node-dispatch.js")
+		if exists(p) {
+			return p
+		}
+		if filepath.Dir(d) == d {
+			return "tests/bench/node-dispatch.js"
+		}
+	}
+}
+
+func nodeVersion(node string) string {
+	out, _ := exec.Command(node, "--version").Output()
+	return strings.TrimSpace(string(out))
+}
+
+func gunzip(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(gz)
+}
+
+// ---- P2/P3: SQLite ----
+
+// storageScript issues N operations of kind (put|get) with INFLIGHT in
+// flight, each acknowledged before the next takes its slot, and prints the
+// rate measured inside the script.
+const storageScript = `
+const N = Number(process.env.N), INFLIGHT = Number(process.env.INFLIGHT), OP = process.env.OP;
+const opts = process.env.BACKEND === "REDIS"
+  ? { redis: { server_host: "127.0.0.1", server_port: Number(process.env.REDIS_PORT), key_prefix: "bench" } }
+  : { sqlite: { database_path: process.env.DB, table_name: "bench" } };
+on("init", async () => {
+  const r = await Storage.Async.open_backend(Storage["STORAGE_BACKEND_" + process.env.BACKEND], opts, "string", "string");
+  if (r.code !== "SUCCESS") throw new Error(r.error_str);
+  const h = r.value;
+  if (OP === "get" || OP === "mixed") {
+    for (let i = 0; i < 1000; i++) Storage.Sync.put(h, { key: "k" + i, value: "value-" + i });
+  }
+  let issued = 0, done = 0, bad = 0;
+  const t0 = current_time();
+  await new Promise((resolve) => {
+    const next = () => {
+      if (issued >= N) return;
+      const i = issued++;
+      const useGet = OP === "get" || (OP === "mixed" && i % 2 === 1);
+      const p = useGet ? Storage.Async.get(h, "k" + (i % 1000)) : Storage.Async.put(h, { key: "k" + i, value: "value-" + i });
+      p.then((res) => {
+        if (res.code !== "SUCCESS") bad++;
+        if (++done === N) resolve(); else next();
+      });
+    };
+    for (let i = 0; i < INFLIGHT; i++) next();
+  });
+  const secs = current_time() - t0;
+  print("rate", N / secs, "failed", bad);
+  await Storage.Async.close_backend(h);
+});
+`
+
+func (b *bench) storageRate(backend, op string, n, inflight int, extra ...string) (float64, error) {
+	dir := b.script("storage", storageScript)
+	db := filepath.Join(b.work, fmt.Sprintf("p-%s-%d.db", op, time.Now().UnixNano()))
+	env := append([]string{"BACKEND=" + backend, "OP=" + op, "N=" + strconv.Itoa(n), "INFLIGHT=" + strconv.Itoa(inflight), "DB=" + db}, extra...)
+	out, _, err := b.runScriptd(env, "run", dir)
+	if err != nil {
+		return 0, err
+	}
+	if !strings.Contains(out, "failed 0") {
+		return 0, fmt.Errorf("operations failed: %s", out)
+	}
+	return parseRate(out)
+}
+
+func openRaw(path string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`create table if not exists t (key_str blob primary key, value_str blob not null, expire_time real)`); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func (b *bench) rawAutocommit(n int) (float64, error) {
+	db, err := openRaw(filepath.Join(b.work, fmt.Sprintf("raw-%d.db", time.Now().UnixNano())))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	st, err := db.Prepare(`insert or replace into t values (?, ?, 0)`)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := st.Exec([]byte("JSONv1;\"k"+strconv.Itoa(i)+"\""), []byte("JSONv1;\"value\"")); err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func (b *bench) rawTx(n int) (float64, error) {
+	db, err := openRaw(filepath.Join(b.work, fmt.Sprintf("rawtx-%d.db", time.Now().UnixNano())))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	start := time.Now()
+	for i := 0; i < n; i += 1000 {
+		tx, err := db.Begin()
+		if err != nil {
+			return 0, err
+		}
+		st, _ := tx.Prepare(`insert or replace into t values (?, ?, 0)`)
+		for j := i; j < i+1000 && j < n; j++ {
+			if _, err := st.Exec([]byte("JSONv1;\"k"+strconv.Itoa(j)+"\""), []byte("JSONv1;\"value\"")); err != nil {
+				return 0, err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func (b *bench) rawGets(n int) (float64, error) {
+	db, err := openRaw(filepath.Join(b.work, fmt.Sprintf("rawget-%d.db", time.Now().UnixNano())))
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	tx, _ := db.Begin()
+	for i := 0; i < 1000; i++ {
+		tx.Exec(`insert or replace into t values (?, ?, 0)`, []byte("JSONv1;\"k"+strconv.Itoa(i)+"\""), []byte("JSONv1;\"value\""))
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	st, err := db.Prepare(`select value_str, expire_time from t where key_str = ?`)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		var v []byte
+		var exp float64
+		if err := st.QueryRow([]byte("JSONv1;\"k"+strconv.Itoa(i%1000)+"\"")).Scan(&v, &exp); err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func (b *bench) p2() error {
+	auto, err := b.rawAutocommit(20000)
+	if err != nil {
+		return err
+	}
+	tx, err := b.rawTx(200000)
+	if err != nil {
+		return err
+	}
+	for _, inflight := range []int{1, 100, 1000} {
+		n := 200000
+		if inflight == 1 {
+			n = 5000
+		}
+		rate, err := b.storageRate("SQLITE", "put", n, inflight)
+		if err != nil {
+			return err
+		}
+		r := row{id: "P2", what: fmt.Sprintf("SQLite async puts from JS, %d in flight, acked after commit", inflight), value: rate, unit: "puts/s", baseline: auto, baseName: "raw autocommit puts/s"}
+		if inflight == 1000 {
+			r.target, r.ok = "≥ 4× raw autocommit", verdict(rate >= 4*auto)
+		}
+		b.rows = append(b.rows, r)
+	}
+	b.rows = append(b.rows, row{id: "P2", what: "raw go-sqlite3, 1,000-row transactions (reference)", value: tx, unit: "puts/s", baseline: auto, baseName: "raw autocommit puts/s"})
+	return nil
+}
+
+func (b *bench) p3() error {
+	raw, err := b.rawGets(300000)
+	if err != nil {
+		return err
+	}
+	for _, inflight := range []int{1, 100, 1000} {
+		n := 300000
+		if inflight == 1 {
+			n = 30000
+		}
+		rate, err := b.storageRate("SQLITE", "get", n, inflight)
+		if err != nil {
+			return err
+		}
+		r := row{id: "P3", what: fmt.Sprintf("SQLite async gets from JS, %d in flight", inflight), value: rate, unit: "gets/s", baseline: raw, baseName: "raw single-threaded gets/s"}
+		if inflight == 1000 {
+			r.target, r.ok = "≥ 1× raw gets", verdict(rate >= raw)
+		}
+		b.rows = append(b.rows, r)
+	}
+	return nil
+}
+
+// ---- P4: Redis ----
+
+func (b *bench) startRedis() (port int, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return 0, nil, errors.New("redis-server not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, nil, err
+	}
+	port = l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", b.work)
+	if err := cmd.Start(); err != nil {
+		return 0, nil, err
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			return port, stop, nil
+		}
+	}
+	stop()
+	return 0, nil, errors.New("redis-server did not start")
+}
+
+func goRedisRate(port, workers, pipeline, n int) (float64, error) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port), PoolSize: workers})
+	defer c.Close()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	per := n / workers
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < per; i += pipeline {
+				if pipeline == 1 {
+					k := fmt.Sprintf("gr:%d:%d", w, i)
+					var err error
+					if i%2 == 0 {
+						err = c.Set(ctx, k, "value", 0).Err()
+					} else {
+						err = c.Get(ctx, fmt.Sprintf("gr:%d:%d", w, i-1)).Err()
+					}
+					if err != nil && err != redis.Nil {
+						errs <- err
+						return
+					}
+					continue
+				}
+				p := c.Pipeline()
+				for j := i; j < i+pipeline; j++ {
+					if j%2 == 0 {
+						p.Set(ctx, fmt.Sprintf("gp:%d:%d", w, j), "value", 0)
+					} else {
+						p.Get(ctx, fmt.Sprintf("gp:%d:%d", w, j-1))
+					}
+				}
+				if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	return float64(per*workers) / time.Since(start).Seconds(), nil
+}
+
+func (b *bench) p4() error {
+	port, stop, err := b.startRedis()
+	if err != nil {
+		b.rows = append(b.rows, row{id: "P4", what: "Redis", ok: "skipped: " + err.Error()})
+		return nil
+	}
+	defer stop()
+	g64, err := goRedisRate(port, 64, 1, 200000)
+	if err != nil {
+		return err
+	}
+	pipe, err := goRedisRate(port, 1, 100, 400000)
+	if err != nil {
+		return err
+	}
+	for _, inflight := range []int{1, 64, 1000} {
+		n := 300000
+		if inflight == 1 {
+			n = 20000
+		}
+		rate, err := b.storageRate("REDIS", "mixed", n, inflight, "REDIS_PORT="+strconv.Itoa(port))
+		if err != nil {
+			return err
+		}
+		r := row{id: "P4", what: fmt.Sprintf("Redis async ops from JS (50%% put, 50%% get), %d in flight", inflight), value: rate, unit: "ops/s", baseline: g64, baseName: "go-redis 64 goroutines ops/s"}
+		if inflight == 1000 {
+			r.target, r.ok = "≥ 3× go-redis 64 goroutines", verdict(rate >= 3*g64)
+		}
+		b.rows = append(b.rows, r)
+	}
+	b.rows = append(b.rows, row{id: "P4", what: "go-redis Pipeline(100), 1 goroutine (reference)", value: pipe, unit: "ops/s", baseline: g64, baseName: "go-redis 64 goroutines ops/s"})
+	return nil
+}
+
+// ---- P5: reload latency ----
+
+func (b *bench) p5() error {
+	dir := filepath.Join(b.work, "p5")
+	_ = os.MkdirAll(dir, 0o755)
+	write := func(v int) error {
+		tmp := filepath.Join(dir, ".main.js.tmp")
+		src := fmt.Sprintf(`on("tick", (r) => print("v%d", r.seq));`, v)
+		if err := os.WriteFile(tmp, []byte(src), 0o644); err != nil {
+			return err
+		}
+		return os.Rename(tmp, filepath.Join(dir, "main.js"))
+	}
+	if err := write(0); err != nil {
+		return err
+	}
+	in := filepath.Join(b.work, "p5-input.json")
+	inf, err := os.Create(in)
+	if err != nil {
+		return err
+	}
+	defer inf.Close()
+	cmd := exec.Command(b.bin, "run", "--watch", "--follow", dir, "--input", "tick="+in)
+	cmd.Dir = b.work
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	lines := make(chan string, 1024)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// A feeder appends a record every 2 ms for the whole run.
+	stopFeed := make(chan struct{})
+	defer close(stopFeed)
+	go func() {
+		for seq := 0; ; seq++ {
+			select {
+			case <-stopFeed:
+				return
+			case <-time.After(2 * time.Millisecond):
+				fmt.Fprintf(inf, "{\"seq\":%d}\n", seq)
+			}
+		}
+	}()
+	waitFor := func(prefix string, timeout time.Duration) error {
+		deadline := time.After(timeout)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return errors.New("scriptd exited")
+				}
+				if strings.HasPrefix(l, prefix+" ") {
+					return nil
+				}
+			case <-deadline:
+				return fmt.Errorf("no %q within %v", prefix, timeout)
+			}
+		}
+	}
+	if err := waitFor("v0", 10*time.Second); err != nil {
+		return err
+	}
+	var lat []time.Duration
+	for v := 1; v <= 20; v++ {
+		start := time.Now()
+		if err := write(v); err != nil {
+			return err
+		}
+		if err := waitFor(fmt.Sprintf("v%d", v), 10*time.Second); err != nil {
+			return fmt.Errorf("reload %d: %w", v, err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	med := float64((lat[9]+lat[10])/2) / 1e6
+	b.rows = append(b.rows, row{id: "P5", what: "reload latency: file renamed into place → first event handled by the new version (median of 20)", value: med, unit: "ms", target: "median ≤ 300 ms", ok: verdict(med <= 300) + fmt.Sprintf(" (max %.0f ms)", float64(lat[19])/1e6)})
+	return nil
+}
+
+// ---- P6: memory ----
+
+func maxRSSMB(ps *os.ProcessState) float64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	return 0
+}
+
+func (b *bench) p6() error {
+	// 10,000 operations in flight at once.
+	dir := b.script("p6a", `
+on("init", async () => {
+  const h = (await Storage.Async.open_backend(Storage.STORAGE_BACKEND_SQLITE, { sqlite: { database_path: process.env.DB, table_name: "t" } }, "string", "string")).value;
+  const ps = [];
+  for (let i = 0; i < 10000; i++) ps.push(Storage.Async.put(h, { key: "k" + i, value: "x".repeat(100) }));
+  const rs = await Promise.all(ps);
+  print("ok", rs.filter((r) => r.code === "SUCCESS").length);
+});`)
+	out, ps, err := b.runScriptd([]string{"DB=" + filepath.Join(b.work, "p6.db")}, "run", dir)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "ok 10000") {
+		return fmt.Errorf("P6: %q", out)
+	}
+	inflight := maxRSSMB(ps)
+	b.rows = append(b.rows, row{id: "P6", what: "peak RSS, 10,000 SQLite puts in flight", value: inflight, unit: "MB", target: "≤ 150 MB", ok: verdict(inflight <= 150)})
+
+	// Long inputs: peak RSS after 1M and after 5M records streamed on
+	// stdin, each handled by an async handler doing a storage put.
+	data, err := gunzip(filepath.Join(b.shared, "dns.json.gz"))
+	if err != nil {
+		return err
+	}
+	count := b.script("p6b", `
+let h, n = 0;
+on("init", async () => { h = (await Storage.Async.open_backend(Storage.STORAGE_BACKEND_SQLITE, { sqlite: { database_path: process.env.DB, table_name: "t" } }, "string", "count")).value; });
+on("dns", async (r) => { n++; if (n % 50 === 0) await Storage.Async.put(h, { key: r.uid, value: n }); });
+on("done", () => print("events", n));`)
+	var rss [2]float64
+	for i, records := range []int{1000000, 5000000} {
+		cmd := exec.Command(b.bin, "run", count, "--input", "dns=-")
+		cmd.Dir = b.work
+		cmd.Env = append(os.Environ(), "DB="+filepath.Join(b.work, fmt.Sprintf("p6-%d.db", i)))
+		stdin, _ := cmd.StdinPipe()
+		var outb bytes.Buffer
+		cmd.Stdout = &outb
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		go func() {
+			w := bufio.NewWriterSize(stdin, 1<<20)
+			sent := 0
+			for sent < records {
+				for _, line := range bytes.SplitAfter(data, []byte{'\n'}) {
+					if len(line) == 0 || sent >= records {
+						continue
+					}
+					w.Write(line)
+					sent++
+				}
+			}
+			w.Flush()
+			stdin.Close()
+		}()
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("P6 stream: %w", err)
+		}
+		if !strings.Contains(outb.String(), fmt.Sprintf("events %d", records)) {
+			return fmt.Errorf("P6 stream counted %q", outb.String())
+		}
+		rss[i] = maxRSSMB(cmd.ProcessState)
+	}
+	flat := rss[1] <= 150 && rss[1] <= rss[0]*1.25
+	b.rows = append(b.rows, row{id: "P6", what: "peak RSS over 5,000,000 dns records on stdin (async handler, a put every 50)", value: rss[1], unit: "MB", baseline: rss[0], baseName: "MB over 1,000,000", target: "≤ 150 MB and flat", ok: verdict(flat)})
+	return nil
+}
