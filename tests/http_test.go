@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -188,17 +189,34 @@ func TestHTTPToken(t *testing.T) {
 	}
 }
 
-// metricValue finds one sample's value in a scrape (-1 if absent).
+// metricValue finds one sample's value in a text-format scrape (-1 if
+// absent). series is `name{label="value",...}`; its labels match in any
+// order (client_golang writes them sorted by name).
 func metricValue(text, series string) float64 {
+	want := canonicalSeries(series)
 	for _, l := range strings.Split(text, "\n") {
-		if strings.HasPrefix(l, series+" ") {
-			v, err := strconv.ParseFloat(strings.TrimPrefix(l, series+" "), 64)
-			if err == nil {
-				return v
-			}
+		i := strings.LastIndexByte(l, ' ')
+		if strings.HasPrefix(l, "#") || i < 0 || canonicalSeries(l[:i]) != want {
+			continue
+		}
+		if v, err := strconv.ParseFloat(l[i+1:], 64); err == nil {
+			return v
 		}
 	}
 	return -1
+}
+
+var labelPairRE = regexp.MustCompile(`[a-zA-Z_][a-zA-Z0-9_]*="(?:\\.|[^"\\])*"`)
+
+// canonicalSeries sorts the label pairs of `name{...}`.
+func canonicalSeries(s string) string {
+	name, labels, ok := strings.Cut(s, "{")
+	if !ok {
+		return s
+	}
+	pairs := labelPairRE.FindAllString(labels, -1)
+	slices.Sort(pairs)
+	return name + "{" + strings.Join(pairs, ",") + "}"
 }
 
 type operationInfo struct {
@@ -265,7 +283,7 @@ func TestHTTPStorageMetricsAndOperations(t *testing.T) {
 	}
 	for _, name := range []string{
 		"scriptd_event_dispatch_duration_seconds_bucket", "scriptd_storage_operation_duration_seconds_bucket",
-		"scriptd_event_handler_calls_total", "scriptd_input_records_total", "scriptd_build_info",
+		"scriptd_event_handler_calls_total", "scriptd_start_time_seconds", "scriptd_build_info",
 		"scriptd_http_request_duration_seconds_bucket", "go_goroutines",
 	} {
 		if !regexp.MustCompile(`(?m)^# TYPE ` + strings.TrimSuffix(name, "_bucket") + ` `).MatchString(text) {
