@@ -24,13 +24,17 @@ type Context struct {
 // reaction is registered and Resumed/Exited around running it; the calls never
 // nest, so Exited simply clears.
 type tracker struct {
-	cur *Context
+	cur  *Context
+	loop *Loop
 }
 
 func (t *tracker) Grab() any { return t.cur }
 
+// Resumed runs before each promise job: a job is an entry into script code
+// for the watchdog.
 func (t *tracker) Resumed(obj any) {
 	t.cur, _ = obj.(*Context)
+	t.loop.tick()
 }
 
 func (t *tracker) Exited() { t.cur = nil }
@@ -52,11 +56,26 @@ func (l *Loop) AssertAwaiting(fn string) {
 
 // CallIn calls fn with ctx as the current awaiting context (nil for none)
 // and restores the previous one afterwards. The call is nested inside the
-// current task, so promise jobs do not run inside it. Loop goroutine only.
-func (l *Loop) CallIn(ctx *Context, fn goja.Callable, this goja.Value, args ...goja.Value) (goja.Value, error) {
+// current task, so promise jobs do not run inside it. Each call starts a new
+// handler time for the watchdog. On a broken loop it returns ErrBroken
+// without calling fn. Loop goroutine only.
+func (l *Loop) CallIn(ctx *Context, fn goja.Callable, this goja.Value, args ...goja.Value) (ret goja.Value, err error) {
+	if l.broken {
+		return nil, ErrBroken
+	}
+	l.tick()
 	prev := l.tracker.cur
 	l.tracker.cur = ctx
-	defer func() { l.tracker.cur = prev }()
+	defer func() {
+		l.tracker.cur = prev
+		if err != nil {
+			if _, ok := err.(*goja.InterruptedError); ok {
+				// The interrupt flag stays set until the task unwinds:
+				// nothing more can run in this task, nor safely after it.
+				l.markBroken()
+			}
+		}
+	}()
 	return fn(this, args...)
 }
 

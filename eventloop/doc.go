@@ -8,4 +8,9 @@
 // The loop also keeps the awaiting context (SPEC §4): a marker that follows an
 // async function the runtime dispatched across await and .then, so that
 // storage calls can refuse to run anywhere else. See Context.
+//
+// A Watchdog bounds how long one callback may run: the loop publishes an
+// activity beat (one atomic store per callback or promise job) that the
+// watchdog samples, interrupting the runtime when the beat stands still for
+// the limit. An interrupted loop is broken (see Loop): its owner replaces it.
 package eventloop

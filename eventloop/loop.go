@@ -16,6 +16,11 @@ import (
 // ErrStopped is returned by Submit after the loop has stopped.
 var ErrStopped = errors.New("event loop stopped")
 
+// ErrBroken is returned by CallIn and Dispatch once the loop is broken (see
+// Loop.Broken): its runtime no longer runs script code. It is never reported
+// as a script error.
+var ErrBroken = errors.New("event loop broken by an uncatchable interrupt")
+
 // Options configure a Loop.
 type Options struct {
 	// Logger receives loop diagnostics (unhandled rejections, recovered
@@ -34,14 +39,27 @@ type Options struct {
 	// Clock, if set, stamps the awaiting contexts the loop creates (timer
 	// callbacks) with network time.
 	Clock func() float64
+	// OnBroken is called on the loop goroutine, once, when the loop becomes
+	// broken (see Loop). It must not block; typically it schedules the
+	// replacement of the loop.
+	OnBroken func()
 }
 
 // Loop is a single-threaded JavaScript event loop.
 //
-// Concurrency: Submit and completion functions returned by Reserve may be
-// called from any goroutine. Everything else, including every use of
-// Runtime(), must happen on the loop goroutine (inside a task, a timer, a
-// host function or a promise job).
+// Concurrency: Submit and the completion functions returned by Reserve may
+// be called from any goroutine, and a Watchdog samples and interrupts the
+// loop from its own. Everything else, including every use of Runtime(), must
+// happen on the loop goroutine: the goroutine inside Run or RunTask (which
+// may be a different one from one Run to the next, but never two at once).
+//
+// Broken loops: goja cannot recover a runtime in which an uncatchable error
+// (an interrupt, or a stack overflow inside a promise job) unwound past the
+// job queue: the queued promise jobs are lost and, inside an async function,
+// the runtime stops running jobs at all. The loop then marks itself broken:
+// from then on CallIn and Dispatch refuse to run script code (ErrBroken)
+// while Go tasks, reservations and Stop keep working, so the owner can drain
+// and discard it. Options.OnBroken tells the owner.
 type Loop struct {
 	vm   *goja.Runtime
 	log  *slog.Logger
@@ -63,6 +81,24 @@ type Loop struct {
 	running    atomic.Bool
 	// belowWaiters run once reserved drops under their threshold.
 	belowWaiters []belowWaiter
+	depth        int  // RunTask nesting
+	broken       bool // see Loop.Broken
+	timersOff    bool // StopTimers was called
+	// interruptReported is set once an interrupt has been reported as a
+	// callback error, so the task that unwinds from it does not report it
+	// again.
+	interruptReported bool
+
+	// Activity beat for the watchdog: ticks counts entries into script code
+	// (tasks, callbacks, promise jobs) on the loop goroutine; beat publishes
+	// ticks<<1 | 1 while a task runs and ticks<<1 while the loop is idle.
+	ticks uint64
+	beat  atomic.Uint64
+	// intMu orders the watchdog's Interrupt against the end of a task, so an
+	// interrupt aimed at a task that has just finished never lands on the
+	// next one.
+	intMu      sync.Mutex
+	intPending bool
 }
 
 type belowWaiter struct {
@@ -88,6 +124,7 @@ func New(opts Options) *Loop {
 		wake:     make(chan struct{}, 1),
 		rejected: make(map[*goja.Promise]struct{}),
 	}
+	l.tracker.loop = l
 	vm.SetAsyncContextTracker(&l.tracker)
 	vm.SetPromiseRejectionTracker(l.trackRejection)
 	l.installTrampolines()
@@ -255,11 +292,21 @@ func (l *Loop) Stop() {
 // with no awaiting context current (so the context of whatever fn dispatched
 // cannot leak into unrelated jobs). Panics are recovered and logged;
 // unhandled rejections are reported afterwards. RunTask may be nested; only
-// the outermost call drains jobs.
+// the outermost call drains jobs. The watchdog counts the outermost call's
+// time as busy.
 func (l *Loop) RunTask(fn func()) {
+	outer := l.depth == 0
+	l.depth++
+	if outer {
+		l.tick()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			l.log.Error("eventloop: panic in task", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+		l.depth--
+		if outer {
+			l.endTask()
 		}
 	}()
 	prev := l.current
@@ -272,15 +319,73 @@ func (l *Loop) RunTask(fn func()) {
 	l.flushRejections()
 }
 
+// tick records an entry into script code (loop goroutine).
+func (l *Loop) tick() {
+	l.ticks++
+	l.beat.Store(l.ticks<<1 | 1)
+}
+
+// endTask marks the loop idle after its outermost task and drops an
+// interrupt that arrived too late to hit the task it was aimed at.
+func (l *Loop) endTask() {
+	l.intMu.Lock()
+	l.beat.Store(l.ticks << 1)
+	if l.intPending {
+		l.intPending = false
+		l.vm.ClearInterrupt()
+	}
+	l.intMu.Unlock()
+	l.interruptReported = false
+	if l.broken {
+		// A job unwound by an uncatchable error leaves its context current.
+		l.tracker.cur = nil
+	}
+}
+
+// Broken reports whether an uncatchable error left the runtime unusable
+// (see Loop). Loop goroutine only.
+func (l *Loop) Broken() bool { return l.broken }
+
+func (l *Loop) markBroken() {
+	if l.broken {
+		return
+	}
+	l.broken = true
+	if l.opts.OnBroken != nil {
+		l.opts.OnBroken()
+	}
+}
+
 func (l *Loop) reportTaskError(err error) {
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		// The interrupt unwound the whole task: goja dropped its queued
+		// promise jobs (and inside a job, stops running them at all).
+		l.markBroken()
+		if !l.interruptReported {
+			origin := "a task"
+			if c := l.tracker.cur; c != nil {
+				origin = c.Origin // the continuation that was running
+			}
+			l.ReportError(origin, err)
+		}
+		return
+	}
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		// Only a promise job can overflow at task level (callbacks are
+		// called nested, where the error is caught); the jobs are lost.
+		l.markBroken()
+		origin := "a promise continuation"
+		if c := l.tracker.cur; c != nil {
+			origin = c.Origin
+		}
+		l.ReportError(origin, err)
+		return
+	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		l.log.Error("eventloop: uncaught exception", "error", ex.String())
-		return
-	}
-	var ie *goja.InterruptedError
-	if errors.As(err, &ie) {
-		l.log.Error("eventloop: interrupted", "error", ie.String())
 		return
 	}
 	l.log.Error("eventloop: task failed", "error", err)

@@ -2,6 +2,7 @@ package eventloop
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/dop251/goja"
 )
@@ -10,6 +11,9 @@ import (
 type CallbackError struct {
 	Origin string // what was running: `handler "dns"`, "setTimeout callback"
 	Detail string // the error's stack (message and file:line:col frames)
+	// Interrupted is set when the callback was stopped by Interrupt (the
+	// watchdog's handler time limit); the loop is then broken.
+	Interrupted bool
 }
 
 // reportCallbackError reports an exception thrown synchronously by a
@@ -19,8 +23,24 @@ func (l *Loop) reportCallbackError(origin string, err error) {
 }
 
 // ReportError reports an error thrown by a script callback (loop goroutine).
+// Errors from a broken loop (ErrBroken) are not script errors and are
+// dropped; an interrupt is reported with its reason and the stack of the
+// code it stopped.
 func (l *Loop) ReportError(origin string, err error) {
+	if errors.Is(err, ErrBroken) {
+		return
+	}
 	detail := err.Error()
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		if l.interruptReported {
+			return
+		}
+		l.interruptReported = true
+		detail = strings.TrimRight(ie.String(), "\n")
+		l.emitError(CallbackError{Origin: origin, Detail: detail, Interrupted: true})
+		return
+	}
 	var so *goja.StackOverflowError
 	if errors.As(err, &so) {
 		detail = "RangeError: maximum call stack size exceeded\n" + so.Error()
@@ -41,6 +61,7 @@ func (l *Loop) ReportRejection(origin string, reason goja.Value) {
 }
 
 func (l *Loop) emitError(e CallbackError) {
+	e.Detail = trimHostFrames(e.Detail)
 	if l.opts.OnCallbackError != nil {
 		l.opts.OnCallbackError(e)
 		return
@@ -79,3 +100,22 @@ func (l *Loop) watchPromise(origin string, ret goja.Value) {
 // WatchPromise is watchPromise for the runtime: report a rejection of ret
 // (if it is a promise) as coming from origin (loop goroutine only).
 func (l *Loop) WatchPromise(origin string, ret goja.Value) { l.watchPromise(origin, ret) }
+
+// trimHostFrames drops the stack frames of the loop's own machinery (the
+// task trampoline and the Go wrappers of host functions) from a rendered
+// stack: they say nothing about the script.
+func trimHostFrames(stack string) string {
+	if !strings.Contains(stack, "scriptd:trampoline") && !strings.Contains(stack, "(native)") {
+		return stack
+	}
+	lines := strings.Split(stack, "\n")
+	out := lines[:0]
+	for _, ln := range lines {
+		frame := strings.TrimLeft(ln, " \t")
+		if strings.HasPrefix(frame, "at ") && (strings.Contains(frame, "scriptd:trampoline") || strings.HasSuffix(frame, "(native)")) {
+			continue
+		}
+		out = append(out, ln)
+	}
+	return strings.Join(out, "\n")
+}

@@ -132,14 +132,27 @@ func (l *Loop) fire(t *timer) {
 }
 
 // AfterFunc runs fn on the loop after d. The pending timer keeps the loop
-// alive; the returned function cancels it (loop goroutine only).
+// alive; the returned function cancels it (loop goroutine only). After
+// StopTimers it does nothing.
 func (l *Loop) AfterFunc(d time.Duration, fn func()) (cancel func()) {
+	if l.timersOff {
+		return func() {}
+	}
 	id := l.timers.add(&timer{at: time.Now().Add(d), goFn: fn})
 	return func() { l.timers.remove(id) }
 }
 
 // ClearTimers cancels every pending timer, e.g. at shutdown (loop goroutine only).
 func (l *Loop) ClearTimers() { l.timers.clear() }
+
+// StopTimers cancels every pending timer and makes later setTimeout,
+// setInterval and AfterFunc calls register nothing, so a loop being retired
+// can drain its reservations without running or waiting for timers (loop
+// goroutine only).
+func (l *Loop) StopTimers() {
+	l.timersOff = true
+	l.timers.clear()
+}
 
 // PendingTimers reports the number of pending timers (loop goroutine only).
 func (l *Loop) PendingTimers() int { return l.timers.Len() }
@@ -160,6 +173,10 @@ func (l *Loop) installTimers() {
 			var args []goja.Value
 			if len(call.Arguments) > 2 {
 				args = append(args, call.Arguments[2:]...)
+			}
+			if l.timersOff {
+				l.timers.nextID++ // a valid, never-firing id
+				return vm.ToValue(l.timers.nextID)
 			}
 			id := l.timers.add(&timer{at: time.Now().Add(d), interval: d, repeat: repeat, fn: fn, args: args})
 			return vm.ToValue(id)

@@ -48,17 +48,24 @@ func (e *Engine) InputStats() []input.Stats {
 	return out
 }
 
-// Ping reports whether the loop turns over: it queues a no-op task and
-// waits for it until ctx ends. Safe from any goroutine.
+// Ping reports whether the loop turns over: it queues a no-op task on the
+// current version's loop and waits for it until ctx ends. Safe from any
+// goroutine. During a reload it may wait for the swap to finish.
 func (e *Engine) Ping(ctx context.Context) error {
-	done := make(chan struct{})
-	if err := e.loop.Submit(func() { close(done) }); err != nil {
-		return err
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		v := e.cur.Load()
+		done := make(chan struct{})
+		if err := v.loop.Submit(func() { close(done) }); err != nil {
+			if e.cur.Load() != v {
+				continue // swapped meanwhile: ask the new version
+			}
+			return err
+		}
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }

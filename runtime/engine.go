@@ -8,14 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
-	"github.com/dop251/goja_nodejs/require"
 
 	"github.com/scriptd/scriptd/eventloop"
 	"github.com/scriptd/scriptd/runtime/input"
-	"github.com/scriptd/scriptd/scripts"
+	"github.com/scriptd/scriptd/runtime/watch"
 )
 
 // Config configures an Engine. Zero values pick the defaults noted.
@@ -46,69 +46,68 @@ type Config struct {
 	// Watch hot-reloads the script Paths when their files change (SPEC §1
 	// --watch).
 	Watch bool
-	// HandlerTimeout interrupts a handler or callback running longer than
-	// this (SPEC §2; default 10 s).
+	// HandlerTimeout interrupts a handler, timer callback, promise
+	// continuation or top-level script running longer than this (SPEC §2;
+	// default 10 s). The interrupted scripts are rebuilt on a fresh runtime.
 	HandlerTimeout time.Duration
 	// Observer, if set, receives engine activity (metrics).
 	Observer Observer
 	// KeepAlive keeps the engine running (e.g. --listen, --watch) until the
 	// run context ends, even with no inputs or pending work.
 	KeepAlive bool
+	// ReloadDrainTimeout bounds how long a version being replaced (a reload,
+	// or the recovery from an interrupted handler) may take to settle its
+	// in-flight async operations before it is torn down. Default 5 s.
+	ReloadDrainTimeout time.Duration
+	// WatchDebounce is how long the file watcher waits after the last change
+	// before reloading (default 100 ms).
+	WatchDebounce time.Duration
 }
 
-// Extension installs globals into a fresh engine before scripts load. It
-// runs on the loop goroutine; the returned closer (may be nil) runs at
-// shutdown after done, also on the loop goroutine, and may reserve work.
-type Extension func(h *Host) (closer func(), err error)
-
-// Host is what an Extension sees of the engine.
-type Host struct{ e *Engine }
-
-// Loop is the engine's event loop.
-func (h *Host) Loop() *eventloop.Loop { return h.e.loop }
-
-// Runtime is the loop's goja runtime (loop goroutine only).
-func (h *Host) Runtime() *goja.Runtime { return h.e.loop.Runtime() }
-
-// NetworkTime returns network time; safe from any goroutine.
-func (h *Host) NetworkTime() float64 { return h.e.clock.Now() }
-
-// Emit queues an event for scripts (loop goroutine only).
-func (h *Host) Emit(name string, args ...goja.Value) { h.e.enqueue(name, args) }
-
-// Logger is the engine's logger.
-func (h *Host) Logger() *slog.Logger { return h.e.log }
-
 // Engine runs scripts. See the package documentation for its lifecycle.
+//
+// The scripts run as a version (see version): one goja runtime on one event
+// loop. With Config.Watch, a change to the script files builds a new version
+// off to the side and swaps it in; a handler interrupted for running past
+// Config.HandlerTimeout swaps in a fresh version built from the same
+// sources. Events from outside the scripts (input records, Emit) wait in the
+// engine's inbox until a version takes them, so each is handled exactly
+// once, by exactly one version, in order.
 type Engine struct {
-	cfg    Config
-	log    *slog.Logger
-	stdout io.Writer
-	stderr *lockedWriter
-	loop   *eventloop.Loop
-	clock  netClock
-	req    *require.RequireModule
-
-	// Loop-goroutine state.
-	events         registry
-	queue          []queuedEvent
-	draining       bool
-	drainScheduled bool
-	closers        []func()
-	logs           *logWriters
-	netTimers      netTimerQueue
-	inputsRunning  bool
-	initSettled    bool
-	beforeInit     []queuedEvent // Emit calls waiting for init to settle
-	readersMu      sync.Mutex
-	readers        []*input.Reader
-
+	cfg     Config
+	log     *slog.Logger
+	stdout  io.Writer
+	stderr  *lockedWriter
+	clock   netClock
+	wd      *eventloop.Watchdog
 	metrics counters
-	ran     bool
+
+	cur atomic.Pointer[version] // the version in service; stored on the Run goroutine
+	in  inbox                   // events from outside, for the active version
+	ctl control                 // requests to the Run goroutine
+
+	// Run-goroutine state (the goroutine running the loops; before Run, the
+	// one that called New).
+	logs          *logWriters
+	nextVersion   int
+	inputCtx      context.Context
+	inputsStarted bool
+	inputsRunning bool // from startInputs until the inputs' end reaches the scripts
+	keepAlive     bool
+	stopping      bool
+	admitPending  func() // admission of the input batch a retired version finished
+	watcher       *watch.Watcher
+	recovery      recoveryState
+
+	readersMu sync.Mutex
+	readers   []*input.Reader
+
+	ran bool
 }
 
 // New creates an engine and loads its scripts: every file's top level runs
-// now, in order. A load error names the file and position.
+// now, in order, under the handler time limit. A load error is a
+// *LoadError naming the file and position.
 func New(cfg Config) (*Engine, error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = os.Stdout
@@ -122,6 +121,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 10 * time.Second
 	}
+	if cfg.HandlerTimeout <= 0 {
+		cfg.HandlerTimeout = 10 * time.Second
+	}
+	if cfg.ReloadDrainTimeout <= 0 {
+		cfg.ReloadDrainTimeout = 5 * time.Second
+	}
 	if cfg.LogDir == "" {
 		cfg.LogDir = "."
 	}
@@ -131,93 +136,85 @@ func New(cfg Config) (*Engine, error) {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr}
+	e.wd = eventloop.NewWatchdog(cfg.HandlerTimeout)
 	e.logs = newLogWriters(cfg.LogDir)
-	e.loop = eventloop.New(eventloop.Options{
-		Logger:               log,
-		OnCallbackError:      e.reportCallbackError,
-		OnUnhandledRejection: e.reportUnhandled,
-		Clock:                e.clock.Now,
-	})
 	files, err := ScriptFiles(cfg.Paths)
 	if err != nil {
 		return nil, err
 	}
-	// Load as one task, without running the loop: timers and promise work
-	// that top-level code starts wait for Run.
-	var loadErr error
-	e.loop.RunTask(func() { loadErr = e.load(files) })
-	if loadErr != nil {
-		return nil, loadErr
+	// Load without running the loop (timers and promise work that top-level
+	// code starts wait for Run), but under the watchdog.
+	stopWD := e.runWatchdog()
+	v, err := e.newVersion(newSourceSet(files))
+	stopWD()
+	if err != nil {
+		e.logs.closeAll()
+		return nil, err
 	}
+	e.cur.Store(v)
 	return e, nil
 }
 
-// load installs globals and runs each script's top level (loop goroutine).
-func (e *Engine) load(files []string) error {
-	vm := e.loop.Runtime()
-	reg := require.NewRegistry()
-	scripts.Register(reg)
-	e.req = reg.Enable(vm)
-	e.installEvents()
-	e.installGlobals()
-	host := &Host{e: e}
-	for _, ext := range e.cfg.Extensions {
-		closer, err := ext(host)
-		if err != nil {
-			return fmt.Errorf("extension: %w", err)
-		}
-		if closer != nil {
-			e.closers = append(e.closers, closer)
-		}
+// runWatchdog runs the watchdog until the returned function is called.
+func (e *Engine) runWatchdog() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.wd.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
-	for _, f := range files {
-		if _, err := e.req.Require(f); err != nil {
-			return fmt.Errorf("load %s: %s", f, describeLoadError(err))
-		}
-	}
-	return nil
 }
 
-// Emit queues an event from any goroutine; args are converted with the
-// runtime's ToValue on the loop. It returns eventloop.ErrStopped once the
-// engine has stopped.
+// Emit queues an event from any goroutine; it never blocks. args are
+// converted with the runtime's ToValue on the loop. It returns
+// eventloop.ErrStopped once the engine has stopped.
 //
-// Like input records, events emitted before init has settled wait for it.
+// Like input records, emitted events wait for init to settle, and during a
+// reload for the new version's init: they are handled in the order they
+// were emitted, interleaved with input records as they arrived.
 func (e *Engine) Emit(name string, args ...any) error {
-	return e.loop.Submit(func() {
-		vm := e.loop.Runtime()
-		vals := make([]goja.Value, len(args))
-		for i, a := range args {
-			vals[i] = vm.ToValue(a)
-		}
-		if !e.initSettled {
-			e.beforeInit = append(e.beforeInit, queuedEvent{name: name, args: vals})
-			return
-		}
-		e.enqueue(name, vals)
-	})
+	return e.in.post(inItem{name: name, args: args})
 }
 
-// initDone releases what waited for init to settle (loop goroutine).
-func (e *Engine) initDone() {
-	e.initSettled = true
-	for _, ev := range e.beforeInit {
-		e.enqueue(ev.name, ev.args)
+// EmitJSON queues an event whose arguments are JSON text: one value, or
+// with spread a JSON array whose elements are the arguments. The text is
+// parsed with the script runtime's JSON.parse, so objects keep its key
+// order. Unlike Emit it applies backpressure: it returns once the loop has
+// taken the event and fewer than MaxInFlight async operations are
+// outstanding, or with ctx's error (the event stays queued). Safe from any
+// goroutine; raw must not be modified afterwards.
+func (e *Engine) EmitJSON(ctx context.Context, name string, raw []byte, spread bool) error {
+	taken := make(chan struct{})
+	if err := e.in.post(inItem{name: name, json: raw, spread: spread, taken: taken}); err != nil {
+		return err
 	}
-	e.beforeInit = nil
+	select {
+	case <-taken:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Run dispatches init, reads inputs once init has settled, and dispatches
 // done once inputs have ended and pending work has settled (or ctx ended
-// and the grace period passed). It returns an error only for failures of
-// the engine itself (an input that cannot be opened); script errors are
-// reported, not returned.
+// and the grace period passed). With Config.Watch it reloads the scripts
+// when their files change. It returns an error only for failures of the
+// engine itself (an input that cannot be opened, a watch that cannot be set
+// up); script errors are reported, not returned. The goroutine calling Run
+// runs every script runtime of the engine.
 func (e *Engine) Run(ctx context.Context) error {
 	if e.ran {
 		return errors.New("runtime: Engine.Run called twice")
 	}
 	e.ran = true
 	defer e.logs.closeAll()
+	defer e.in.close()
+	v := e.cur.Load()
 
 	readers := make([]*input.Reader, 0, len(e.cfg.Inputs))
 	for _, spec := range e.cfg.Inputs {
@@ -227,6 +224,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			OnBadRecord: e.badRecord,
 		})
 		if err != nil {
+			e.closeVersion(v)
 			return err
 		}
 		readers = append(readers, r)
@@ -236,70 +234,117 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.readersMu.Unlock()
 
 	inputCtx, cancelInputs := context.WithCancel(context.Background())
-	defer cancelInputs()
-	// loopCtx ends ShutdownGrace after ctx does, bounding a stuck shutdown.
-	loopCtx, cancelLoop := context.WithCancel(context.Background())
-	defer cancelLoop()
-	stopWatch := make(chan struct{})
-	defer close(stopWatch)
-	go func() {
+	e.inputCtx = inputCtx
+	defer cancelInputs() // the input goroutines end once their reads return
+	e.keepAlive = e.cfg.KeepAlive
+
+	// Background goroutines: the watchdog, the file watcher, and the
+	// goroutine that turns the end of ctx into a shutdown request.
+	bgCtx, stopBG := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	defer func() {
+		stopBG()
+		bg.Wait()
+		e.recovery.stop()
+	}()
+	bg.Go(func() { e.wd.Run(bgCtx) })
+	if e.cfg.Watch {
+		if err := e.startWatcher(bgCtx, &bg); err != nil {
+			e.closeVersion(v)
+			return err
+		}
+	}
+	bg.Go(func() {
 		select {
 		case <-ctx.Done():
-		case <-stopWatch:
-			return
+			cancelInputs()
+			e.ctl.requestStop()
+		case <-bgCtx.Done():
 		}
-		cancelInputs()
-		_ = e.loop.Submit(func() { e.shutdown() })
-		select {
-		case <-time.After(e.cfg.ShutdownGrace):
-			e.log.Warn("shutdown grace period over; abandoning pending work", "grace", e.cfg.ShutdownGrace)
-			cancelLoop()
-		case <-stopWatch:
-		}
-	}()
-
-	err := e.loop.Run(loopCtx, func() {
-		if e.cfg.KeepAlive {
-			release := e.loop.Reserve()
-			go func() {
-				select {
-				case <-ctx.Done():
-				case <-stopWatch:
-				}
-				release(nil)
-			}()
-		}
-		e.fire("init", nil, func() {
-			e.initDone()
-			if ctx.Err() == nil {
-				e.startInputs(inputCtx, readers)
-			}
-		})
 	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
+
+	v = e.serve(v)
+
 	// Pending work has settled (or the grace period ran out): done, then
 	// close extensions (backends) and let their closes settle.
-	doneCtx, cancelDone := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
-	defer cancelDone()
-	_ = e.loop.Run(doneCtx, func() {
-		e.fireNetTimersAtEnd()
-		e.fire("done", nil, nil)
-	})
-	_ = e.loop.Run(doneCtx, func() {
-		for _, c := range e.closers {
-			c()
-		}
-	})
-	e.loop.Stop()
+	e.stopping = true
+	e.in.deactivate(v)
+	e.syncHold(v)
+	if v.loop.Broken() {
+		fmt.Fprintln(e.stderr, "scriptd: done not dispatched: the scripts' runtime was interrupted and could not be rebuilt")
+	} else {
+		doneCtx, cancelDone := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+		_ = v.loop.Run(doneCtx, func() {
+			v.fireNetTimersAtEnd()
+			v.fire("done", nil, nil)
+		})
+		cancelDone()
+	}
+	e.closeVersion(v)
 	e.printSummary()
 	return nil
 }
 
-// shutdown stops timers so that a ctx cancellation lets the loop idle.
-func (e *Engine) shutdown() {
-	e.loop.ClearTimers()
+// serve runs the current version's loop until the run is over, handling
+// the requests that interrupt it: reloads (file changes, recovery from an
+// interrupt) and the shutdown that ctx's end starts. It returns the version
+// in service at the end.
+func (e *Engine) serve(v *version) *version {
+	start := func() { e.start(v) }
+	var grace *time.Timer
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	for {
+		runCtx := e.ctl.arm()
+		err := v.loop.Run(runCtx, start)
+		start = nil
+		req := e.ctl.take()
+		switch {
+		case req.graceOver:
+			e.log.Warn("shutdown grace period over; abandoning pending work", "grace", e.cfg.ShutdownGrace)
+			return v
+		case req.stop && !e.stopping:
+			// Shut down: no more input or keep-alive, timers cancelled;
+			// pending work gets ShutdownGrace to settle.
+			e.stopping = true
+			e.keepAlive = false
+			v.loop.ClearTimers()
+			e.syncHold(v)
+			grace = time.AfterFunc(e.cfg.ShutdownGrace, e.ctl.requestGraceOver)
+		case req.reload != reloadNone && !e.stopping:
+			if nv := e.reload(v, req.reload); nv != v {
+				v = nv
+				start = func() { e.start(nv) }
+			}
+		case err == nil:
+			return v // idle: inputs ended and every pending operation settled
+		}
+	}
+}
+
+// syncHold makes v hold a reservation exactly while the engine expects more
+// work from outside the scripts: inputs still running, or a keep-alive
+// (--follow, --watch, --listen) until shutdown. Loop goroutine of v.
+func (e *Engine) syncHold(v *version) {
+	want := !e.stopping && !v.retired && (e.keepAlive || e.inputsRunning)
+	switch {
+	case want && v.hold == nil:
+		v.hold = v.loop.Reserve()
+	case !want && v.hold != nil:
+		v.hold(nil)
+		v.hold = nil
+	}
+}
+
+// flushLogs writes out buffered Log.write lines (Run goroutine).
+func (e *Engine) flushLogs() {
+	e.logs.flushScheduled = false
+	if err := e.logs.flush(); err != nil {
+		fmt.Fprintf(e.stderr, "Log.write: %v\n", err)
+	}
 }
 
 // lockedWriter serializes writes from the loop and from reader goroutines.
@@ -314,8 +359,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// reportCallbackError prints a script error: where it happened and its stack.
-func (e *Engine) reportCallbackError(ce eventloop.CallbackError) {
+// reportCallbackError prints a script error of version v: where it
+// happened and its stack. An interrupt during v's load is reported by the
+// load error instead.
+func (e *Engine) reportCallbackError(v *version, ce eventloop.CallbackError) {
+	if ce.Interrupted && v.loading {
+		return
+	}
 	e.metrics.handlerErrors.Add(1)
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.HandlerError(ce.Origin)

@@ -345,3 +345,81 @@ func TestEmitBeforeRunWaitsForInit(t *testing.T) {
 		t.Fatalf("order %q", got)
 	}
 }
+
+func TestEmitJSONKeepsKeyOrderAndSpreads(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		on("one", (o) => print(JSON.stringify(o), Object.keys(o.nested).join("")));
+		on("many", (a, b, c) => print(a, b, JSON.stringify(c)));
+	`})
+	var out syncBuffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}, KeepAlive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(ctx) }()
+	if err := e.EmitJSON(ctx, "one", []byte(`{"z":1,"a":[1,{"y":2,"b":3}],"nested":{"q":1,"c":2,"m":3}}`), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EmitJSON(ctx, "many", []byte(`[1,"two",{"k":[]}]`), true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(out.String(), "\n") < 2 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	want := `{"z":1,"a":[1,{"y":2,"b":3}],"nested":{"q":1,"c":2,"m":3}} qcm` + "\n" + `1 two {"k":[]}` + "\n"
+	if out.String() != want {
+		t.Fatalf("got %q\nwant %q", out.String(), want)
+	}
+}
+
+// EmitJSON returns only when in-flight work is under MaxInFlight: with a
+// bound of 1 and a handler that holds a reservation until released, a second
+// EmitJSON blocks until the release.
+func TestEmitJSONBackpressure(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `on("work", async () => { await hold(); });`})
+	release := make(chan struct{})
+	ext := func(h *Host) (func(), error) {
+		return nil, h.SetFunc("hold", func(goja.FunctionCall) goja.Value {
+			l := h.Loop()
+			p, resolve, _ := l.Runtime().NewPromise()
+			complete := l.Reserve()
+			go func() { <-release; complete(func() { _ = resolve(goja.Undefined()) }) }()
+			return l.Runtime().ToValue(p)
+		})
+	}
+	e, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, KeepAlive: true, MaxInFlight: 1, Extensions: []Extension{ext}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(ctx) }()
+	second := make(chan error, 1)
+	go func() {
+		if err := e.EmitJSON(ctx, "work", []byte(`1`), false); err != nil {
+			second <- err
+			return
+		}
+		second <- e.EmitJSON(ctx, "work", []byte(`2`), false)
+	}()
+	select {
+	case err := <-second:
+		t.Fatalf("second EmitJSON returned while the first held the only slot: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

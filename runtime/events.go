@@ -71,18 +71,18 @@ type queuedEvent struct {
 }
 
 // installEvents defines on() and emit().
-func (e *Engine) installEvents() {
-	vm := e.loop.Runtime()
+func (v *version) installEvents() {
+	vm := v.loop.Runtime()
 	g := vm.GlobalObject()
-	_ = g.Set("on", e.loop.Func("on", func(call goja.FunctionCall) goja.Value {
+	_ = g.Set("on", v.loop.Func("on", func(call goja.FunctionCall) goja.Value {
 		name := call.Argument(0)
 		if goja.IsUndefined(name) || goja.IsNull(name) {
-			e.loop.ThrowTypeError("on: the event name is required")
+			v.loop.ThrowTypeError("on: the event name is required")
 		}
 		fnObj, ok := call.Argument(1).(*goja.Object)
 		fn, callable := goja.AssertFunction(call.Argument(1))
 		if !ok || !callable {
-			e.loop.ThrowTypeError("on(%q): the handler must be a function", name.String())
+			v.loop.ThrowTypeError("on(%q): the handler must be a function", name.String())
 		}
 		prio := 0
 		if o, ok := call.Argument(2).(*goja.Object); ok {
@@ -98,18 +98,18 @@ func (e *Engine) installEvents() {
 		if eventloop.IsAsyncFunction(vm, fnObj) {
 			h.ctx = &eventloop.Context{Origin: h.origin}
 		}
-		e.events.add(h)
-		return e.loop.Func("off", func(goja.FunctionCall) goja.Value {
-			e.events.remove(h)
+		v.events.add(h)
+		return v.loop.Func("off", func(goja.FunctionCall) goja.Value {
+			v.events.remove(h)
 			return goja.Undefined()
 		})
 	}))
-	_ = g.Set("emit", e.loop.Func("emit", func(call goja.FunctionCall) goja.Value {
+	_ = g.Set("emit", v.loop.Func("emit", func(call goja.FunctionCall) goja.Value {
 		if len(call.Arguments) == 0 {
-			e.loop.ThrowTypeError("emit: the event name is required")
+			v.loop.ThrowTypeError("emit: the event name is required")
 		}
 		args := append([]goja.Value(nil), call.Arguments[1:]...)
-		e.enqueue(call.Arguments[0].String(), args)
+		v.enqueue(call.Arguments[0].String(), args)
 		return goja.Undefined()
 	}))
 }
@@ -130,46 +130,49 @@ func callerLocation(vm *goja.Runtime) string {
 
 // enqueue queues an event behind the current handler (Zeek's `event`).
 // Loop goroutine only.
-func (e *Engine) enqueue(name string, args []goja.Value) {
-	e.queue = append(e.queue, queuedEvent{name: name, args: args})
-	if !e.draining && !e.drainScheduled {
-		e.drainScheduled = true
-		_ = e.loop.Submit(func() {
-			e.drainScheduled = false
-			e.drainQueue()
+func (v *version) enqueue(name string, args []goja.Value) {
+	v.queue = append(v.queue, queuedEvent{name: name, args: args})
+	if !v.draining && !v.drainScheduled {
+		v.drainScheduled = true
+		_ = v.loop.Submit(func() {
+			v.drainScheduled = false
+			v.drainQueue()
 		})
 	}
 }
 
 // drainQueue dispatches queued events in FIFO order, including those their
 // handlers emit.
-func (e *Engine) drainQueue() {
-	if e.draining {
+func (v *version) drainQueue() {
+	if v.draining {
 		return
 	}
-	e.draining = true
-	defer func() { e.draining = false }()
-	for i := 0; i < len(e.queue); i++ {
-		ev := e.queue[i]
-		e.queue[i] = queuedEvent{}
-		e.dispatch(ev.name, ev.args, nil)
+	v.draining = true
+	defer func() { v.draining = false }()
+	for i := 0; i < len(v.queue) && !v.loop.Broken(); i++ {
+		ev := v.queue[i]
+		v.queue[i] = queuedEvent{}
+		v.dispatch(ev.name, ev.args, nil)
 	}
-	e.queue = e.queue[:0]
+	if v.loop.Broken() {
+		clear(v.queue) // what was left is dropped with the version
+	}
+	v.queue = v.queue[:0]
 }
 
 // fire dispatches an event now and then whatever its handlers emitted.
-func (e *Engine) fire(name string, args []goja.Value, onSettled func()) {
-	e.dispatch(name, args, onSettled)
-	e.drainQueue()
+func (v *version) fire(name string, args []goja.Value, onSettled func()) {
+	v.dispatch(name, args, onSettled)
+	v.drainQueue()
 }
 
 // dispatch calls every handler of name. A handler that throws or rejects is
 // reported with its origin; the others still run. onSettled, if set, runs
 // once every handler has returned and every async one has settled.
-func (e *Engine) dispatch(name string, args []goja.Value, onSettled func()) {
-	list := e.events.handlers(name)
-	e.metrics.events.Add(1)
-	if obs := e.cfg.Observer; obs != nil {
+func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
+	list := v.events.handlers(name)
+	v.e.metrics.events.Add(1)
+	if obs := v.e.cfg.Observer; obs != nil {
 		start := time.Now()
 		defer func() { obs.EventDispatched(name, len(list), time.Since(start)) }()
 	}
@@ -186,49 +189,52 @@ func (e *Engine) dispatch(name string, args []goja.Value, onSettled func()) {
 		}
 		ctx := h.ctx
 		if ctx != nil {
-			ctx = &eventloop.Context{Origin: h.origin, NetworkTime: e.clock.Now()}
+			ctx = &eventloop.Context{Origin: h.origin, NetworkTime: v.e.clock.Now()}
 		}
-		ret, err := e.loop.CallIn(ctx, h.call, goja.Undefined(), args...)
+		ret, err := v.loop.CallIn(ctx, h.call, goja.Undefined(), args...)
 		if err != nil {
-			e.handlerError(h.origin, err)
+			v.handlerError(h.origin, err)
+			if v.loop.Broken() {
+				return // interrupted: the version is being replaced
+			}
 			continue
 		}
 		if h.ctx == nil {
 			continue
 		}
 		if onSettled == nil {
-			e.loop.WatchPromise(h.origin, ret)
+			v.loop.WatchPromise(h.origin, ret)
 			continue
 		}
 		pending++
-		e.whenSettled(h.origin, ret, settle)
+		v.whenSettled(h.origin, ret, settle)
 	}
 	settle()
 }
 
-// whenSettled reports a rejection of v (if a promise) and calls fn once it
-// has settled (at once if v is not a pending promise).
-func (e *Engine) whenSettled(origin string, v goja.Value, fn func()) {
-	p, ok := v.Export().(*goja.Promise)
+// whenSettled reports a rejection of ret (if a promise) and calls fn once it
+// has settled (at once if ret is not a pending promise).
+func (v *version) whenSettled(origin string, ret goja.Value, fn func()) {
+	p, ok := ret.Export().(*goja.Promise)
 	if !ok || p.State() != goja.PromiseStatePending {
-		e.loop.WatchPromise(origin, v)
+		v.loop.WatchPromise(origin, ret)
 		fn()
 		return
 	}
-	obj := v.(*goja.Object)
+	obj := ret.(*goja.Object)
 	then, _ := goja.AssertFunction(obj.Get("then"))
-	onOK := e.loop.Func("settled", func(goja.FunctionCall) goja.Value { fn(); return goja.Undefined() })
-	onErr := e.loop.Func("settled", func(c goja.FunctionCall) goja.Value {
-		e.loop.ReportRejection(origin, c.Argument(0))
+	onOK := v.loop.Func("settled", func(goja.FunctionCall) goja.Value { fn(); return goja.Undefined() })
+	onErr := v.loop.Func("settled", func(c goja.FunctionCall) goja.Value {
+		v.loop.ReportRejection(origin, c.Argument(0))
 		fn()
 		return goja.Undefined()
 	})
-	if _, err := e.loop.CallIn(nil, then, obj, onOK, onErr); err != nil {
-		e.handlerError(origin, err)
+	if _, err := v.loop.CallIn(nil, then, obj, onOK, onErr); err != nil {
+		v.handlerError(origin, err)
 		fn()
 	}
 }
 
-func (e *Engine) handlerError(origin string, err error) {
-	e.loop.ReportError(origin, err)
+func (v *version) handlerError(origin string, err error) {
+	v.loop.ReportError(origin, err)
 }

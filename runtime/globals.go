@@ -10,12 +10,12 @@ import (
 
 // installGlobals defines print, console, Log, network_time, current_time
 // and when (SPEC §2, §4).
-func (e *Engine) installGlobals() {
-	vm := e.loop.Runtime()
+func (v *version) installGlobals() {
+	vm := v.loop.Runtime()
 	g := vm.GlobalObject()
 	stringify := jsonStringify(vm)
 
-	_ = g.Set("print", e.loop.Func("print", func(call goja.FunctionCall) goja.Value {
+	_ = g.Set("print", v.loop.Func("print", func(call goja.FunctionCall) goja.Value {
 		var b bytes.Buffer
 		for i, a := range call.Arguments {
 			if i > 0 {
@@ -28,19 +28,19 @@ func (e *Engine) installGlobals() {
 			b.WriteString(compactJSON(stringify, a))
 		}
 		b.WriteByte('\n')
-		_, _ = e.stdout.Write(b.Bytes())
+		_, _ = v.e.stdout.Write(b.Bytes())
 		return goja.Undefined()
 	}))
 
 	console := vm.NewObject()
 	logTo := func(name string, w func([]byte)) {
-		_ = console.Set(name, e.loop.Func("console."+name, func(call goja.FunctionCall) goja.Value {
+		_ = console.Set(name, v.loop.Func("console."+name, func(call goja.FunctionCall) goja.Value {
 			w([]byte(formatConsole(vm, call.Arguments) + "\n"))
 			return goja.Undefined()
 		}))
 	}
-	out := func(p []byte) { _, _ = e.stdout.Write(p) }
-	errw := func(p []byte) { _, _ = e.stderr.Write(p) }
+	out := func(p []byte) { _, _ = v.e.stdout.Write(p) }
+	errw := func(p []byte) { _, _ = v.e.stderr.Write(p) }
 	logTo("log", out)
 	logTo("info", out)
 	logTo("debug", out)
@@ -49,32 +49,32 @@ func (e *Engine) installGlobals() {
 	_ = g.Set("console", console)
 
 	logObj := vm.NewObject()
-	_ = logObj.Set("write", e.loop.Func("Log.write", func(call goja.FunctionCall) goja.Value {
+	_ = logObj.Set("write", v.loop.Func("Log.write", func(call goja.FunctionCall) goja.Value {
 		stream := call.Argument(0).String()
 		if err := validStream(stream); err != nil {
-			e.loop.ThrowTypeError("Log.write: %v", err)
+			v.loop.ThrowTypeError("Log.write: %v", err)
 		}
 		rec := call.Argument(1)
 		if _, ok := rec.(*goja.Object); !ok {
-			e.loop.ThrowTypeError("Log.write(%q): the record must be an object", stream)
+			v.loop.ThrowTypeError("Log.write(%q): the record must be an object", stream)
 		}
 		line := compactJSON(stringify, rec)
-		if err := e.logs.write(stream, line); err != nil {
-			e.loop.Throw(fmt.Errorf("Log.write(%q): %w", stream, err))
+		if err := v.e.logs.write(stream, line); err != nil {
+			v.loop.Throw(fmt.Errorf("Log.write(%q): %w", stream, err))
 		}
-		e.scheduleLogFlush()
+		v.scheduleLogFlush()
 		return goja.Undefined()
 	}))
 	_ = g.Set("Log", logObj)
 
-	_ = g.Set("network_time", e.loop.Func("network_time", func(goja.FunctionCall) goja.Value {
-		return vm.ToValue(e.clock.Now())
+	_ = g.Set("network_time", v.loop.Func("network_time", func(goja.FunctionCall) goja.Value {
+		return vm.ToValue(v.e.clock.Now())
 	}))
-	_ = g.Set("current_time", e.loop.Func("current_time", func(goja.FunctionCall) goja.Value {
+	_ = g.Set("current_time", v.loop.Func("current_time", func(goja.FunctionCall) goja.Value {
 		return vm.ToValue(wallNow())
 	}))
-	e.installWhen()
-	e.installProcess()
+	v.installWhen()
+	v.installProcess()
 }
 
 func jsonStringify(vm *goja.Runtime) goja.Callable {
@@ -105,15 +105,15 @@ func validStream(s string) error {
 
 // scheduleLogFlush flushes log buffers once the current turn of the loop
 // is over, so one batch of events costs one write per stream.
-func (e *Engine) scheduleLogFlush() {
-	if e.logs.flushScheduled {
+func (v *version) scheduleLogFlush() {
+	if v.e.logs.flushScheduled {
 		return
 	}
-	e.logs.flushScheduled = true
-	_ = e.loop.Submit(func() {
-		e.logs.flushScheduled = false
-		if err := e.logs.flush(); err != nil {
-			fmt.Fprintf(e.stderr, "Log.write: %v\n", err)
+	v.e.logs.flushScheduled = true
+	_ = v.loop.Submit(func() {
+		v.e.logs.flushScheduled = false
+		if err := v.e.logs.flush(); err != nil {
+			fmt.Fprintf(v.e.stderr, "Log.write: %v\n", err)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"fmt"
 	"sync"
 
@@ -10,17 +9,22 @@ import (
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
-// startInputs reads every input on its own goroutine and hands batches to
-// the loop one at a time (loop goroutine). Backpressure is end to end: a
+// startInputs reads every input on its own goroutine and posts batches to
+// the inbox one at a time (Run goroutine). Backpressure is end to end: a
 // reader blocks on the bounded batch channel, the forwarder waits for the
-// loop to finish a batch, and the loop admits the next batch only while
-// fewer than MaxInFlight async operations are outstanding.
-func (e *Engine) startInputs(ctx context.Context, readers []*input.Reader) {
+// batch it posted to be admitted, and the version that handles a batch
+// admits the next only while fewer than MaxInFlight async operations are
+// outstanding. After the last batch the forwarder posts the inputs' end.
+// The goroutines stop when e.inputCtx ends (a reader blocked reading a pipe
+// stops when its read returns).
+func (e *Engine) startInputs() {
+	readers := e.readersSnapshot()
 	if len(readers) == 0 {
 		return
 	}
+	ctx := e.inputCtx
 	e.inputsRunning = true
-	complete := e.loop.Reserve()
+	e.syncHold(e.cur.Load())
 	batches := make(chan []input.Event, 4)
 	// Replays merge inputs in ts order; followed inputs interleave as
 	// records arrive, since a quiet input must not hold the others back.
@@ -46,29 +50,20 @@ func (e *Engine) startInputs(ctx context.Context, readers []*input.Reader) {
 		}(r, e.cfg.Inputs[i].Path, out)
 	}
 	if merge {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mergeByTS(ctx, perInput, batches, 512)
-		}()
+		wg.Go(func() { mergeByTS(ctx, perInput, batches, 512) })
 	}
 	go func() {
 		wg.Wait()
 		close(batches)
 	}()
 	go func() {
-		defer complete(func() {
-			e.inputsRunning = false
-			e.inputsEnded()
-		})
+		defer func() { _ = e.in.post(inItem{end: true}) }()
 		admitted := make(chan struct{}, 1)
 		for batch := range batches {
-			b := batch
-			err := e.loop.Submit(func() {
-				e.dispatchBatch(b)
-				e.loop.WhenReservedBelow(e.cfg.MaxInFlight+1, func() { admitted <- struct{}{} })
-			})
-			if err != nil {
+			it := inItem{batch: batch, admit: sync.OnceFunc(func() { admitted <- struct{}{} })}
+			if err := e.in.post(it); err != nil {
+				for range batches {
+				}
 				return
 			}
 			select {
@@ -83,18 +78,25 @@ func (e *Engine) startInputs(ctx context.Context, readers []*input.Reader) {
 }
 
 // dispatchBatch fires one event per record, advancing network time first.
-func (e *Engine) dispatchBatch(batch []input.Event) {
-	vm := e.loop.Runtime()
+// It returns how many records it dispatched: all of them, unless v broke
+// (a handler was interrupted), in which case the rest belong to the version
+// that replaces it.
+func (v *version) dispatchBatch(batch []input.Event) int {
+	vm := v.loop.Runtime()
 	args := make([]goja.Value, 1)
 	for i := range batch {
+		if v.loop.Broken() {
+			return i
+		}
 		ev := &batch[i]
-		if e.clock.Advance(ev.TS) {
-			e.runNetTimers()
+		if v.e.clock.Advance(ev.TS) {
+			v.runNetTimers()
 		}
 		args[0] = newRecordValue(vm, ev.Record)
-		e.fire(ev.Name, args, nil)
+		v.fire(ev.Name, args, nil)
 		batch[i] = input.Event{}
 	}
+	return len(batch)
 }
 
 func (e *Engine) badRecord(file string, line int, err error) {

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
 )
 
@@ -130,18 +129,4 @@ func Check(paths []string) ([]SyntaxError, error) {
 		all = append(all, CheckSource(f, src)...)
 	}
 	return all, nil
-}
-
-// exceptionLocation renders a load-time error with its file:line:col: goja
-// compile errors carry positions, exceptions carry a stack.
-func describeLoadError(err error) string {
-	var ex *goja.Exception
-	if errors.As(err, &ex) {
-		return ex.String()
-	}
-	var ce *goja.CompilerSyntaxError
-	if errors.As(err, &ce) {
-		return ce.Error()
-	}
-	return err.Error()
 }

@@ -10,8 +10,8 @@ import (
 // installProcess defines a minimal Node-style `process` global: env (a
 // frozen snapshot of the environment at start-up), pid and platform, so
 // scripts can be configured without editing them.
-func (e *Engine) installProcess() {
-	vm := e.loop.Runtime()
+func (v *version) installProcess() {
+	vm := v.loop.Runtime()
 	env := vm.NewObject()
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok {

@@ -12,16 +12,16 @@ import (
 )
 
 // installWhen defines when(condition, body, {timeout, timeout_body}) (SPEC §4).
-func (e *Engine) installWhen() {
-	vm := e.loop.Runtime()
-	_ = vm.GlobalObject().Set("when", e.loop.Func("when", func(call goja.FunctionCall) goja.Value {
+func (v *version) installWhen() {
+	vm := v.loop.Runtime()
+	_ = vm.GlobalObject().Set("when", v.loop.Func("when", func(call goja.FunctionCall) goja.Value {
 		cond, ok := goja.AssertFunction(call.Argument(0))
 		if !ok {
-			e.loop.ThrowTypeError("when: the condition must be a function")
+			v.loop.ThrowTypeError("when: the condition must be a function")
 		}
 		body, ok := goja.AssertFunction(call.Argument(1))
 		if !ok {
-			e.loop.ThrowTypeError("when: the body must be a function")
+			v.loop.ThrowTypeError("when: the body must be a function")
 		}
 		var timeout time.Duration
 		var timeoutBody goja.Callable
@@ -29,13 +29,13 @@ func (e *Engine) installWhen() {
 			if t := o.Get("timeout"); t != nil && !goja.IsUndefined(t) {
 				d, err := storagefw.ParseInterval(t.Export(), 0)
 				if err != nil {
-					e.loop.ThrowTypeError("when: timeout: %v", err)
+					v.loop.ThrowTypeError("when: timeout: %v", err)
 				}
 				timeout = d
 			}
 			if tb := o.Get("timeout_body"); tb != nil && !goja.IsUndefined(tb) {
 				if timeoutBody, ok = goja.AssertFunction(tb); !ok {
-					e.loop.ThrowTypeError("when: timeout_body must be a function")
+					v.loop.ThrowTypeError("when: timeout_body must be a function")
 				}
 			}
 		}
@@ -43,16 +43,16 @@ func (e *Engine) installWhen() {
 		if where := callerLocation(vm); where != "" {
 			origin += " (" + where + ")"
 		}
-		return e.when(origin, cond, body, timeout, timeoutBody)
+		return v.when(origin, cond, body, timeout, timeoutBody)
 	}))
 }
 
 // when runs condition in an awaiting context, awaits its value and runs
 // body, unless the timeout (network time while replaying) elapses first.
-func (e *Engine) when(origin string, cond, body goja.Callable, timeout time.Duration, timeoutBody goja.Callable) goja.Value {
-	vm := e.loop.Runtime()
+func (v *version) when(origin string, cond, body goja.Callable, timeout time.Duration, timeoutBody goja.Callable) goja.Value {
+	vm := v.loop.Runtime()
 	promise, resolve, reject := vm.NewPromise()
-	ctx := &eventloop.Context{Origin: origin, NetworkTime: e.clock.Now()}
+	ctx := &eventloop.Context{Origin: origin, NetworkTime: v.e.clock.Now()}
 	finished := false
 	var cancelTimer func()
 	finish := func(fn goja.Callable, args ...goja.Value) {
@@ -67,7 +67,7 @@ func (e *Engine) when(origin string, cond, body goja.Callable, timeout time.Dura
 			_ = resolve(goja.Undefined())
 			return
 		}
-		v, err := e.loop.CallIn(ctx, fn, goja.Undefined(), args...)
+		res, err := v.loop.CallIn(ctx, fn, goja.Undefined(), args...)
 		if err != nil {
 			if ex, ok := err.(*goja.Exception); ok {
 				_ = reject(ex.Value())
@@ -76,12 +76,12 @@ func (e *Engine) when(origin string, cond, body goja.Callable, timeout time.Dura
 			}
 			return
 		}
-		_ = resolve(v)
+		_ = resolve(res)
 	}
 	if timeout > 0 {
-		cancelTimer = e.afterNetwork(timeout, func() { e.loop.RunTask(func() { finish(timeoutBody) }) })
+		cancelTimer = v.afterNetwork(timeout, func() { v.loop.RunTask(func() { finish(timeoutBody) }) })
 	}
-	v, err := e.loop.CallIn(ctx, cond, goja.Undefined())
+	condVal, err := v.loop.CallIn(ctx, cond, goja.Undefined())
 	if err != nil {
 		finished = true
 		if cancelTimer != nil {
@@ -94,22 +94,22 @@ func (e *Engine) when(origin string, cond, body goja.Callable, timeout time.Dura
 		}
 		return vm.ToValue(promise)
 	}
-	// Await the condition's value: Promise.resolve(v).then(...), registered
+	// Await the condition's value: Promise.resolve(condVal).then(...), registered
 	// inside the context so the continuation is in it too.
 	promiseCtor := vm.Get("Promise").(*goja.Object)
 	resolveFn, _ := goja.AssertFunction(promiseCtor.Get("resolve"))
-	wrapped, err := e.loop.CallIn(ctx, resolveFn, promiseCtor, v)
+	wrapped, err := v.loop.CallIn(ctx, resolveFn, promiseCtor, condVal)
 	if err != nil {
-		e.loop.ReportError(origin, err)
+		v.loop.ReportError(origin, err)
 		return vm.ToValue(promise)
 	}
 	wobj := wrapped.(*goja.Object)
 	then, _ := goja.AssertFunction(wobj.Get("then"))
-	onOK := e.loop.Func("when", func(c goja.FunctionCall) goja.Value {
+	onOK := v.loop.Func("when", func(c goja.FunctionCall) goja.Value {
 		finish(body, c.Argument(0))
 		return goja.Undefined()
 	})
-	onErr := e.loop.Func("when", func(c goja.FunctionCall) goja.Value {
+	onErr := v.loop.Func("when", func(c goja.FunctionCall) goja.Value {
 		if !finished {
 			finished = true
 			if cancelTimer != nil {
@@ -119,8 +119,8 @@ func (e *Engine) when(origin string, cond, body goja.Callable, timeout time.Dura
 		}
 		return goja.Undefined()
 	})
-	if _, err := e.loop.CallIn(ctx, then, wobj, onOK, onErr); err != nil {
-		e.loop.ReportError(origin, fmt.Errorf("when: %w", err))
+	if _, err := v.loop.CallIn(ctx, then, wobj, onOK, onErr); err != nil {
+		v.loop.ReportError(origin, fmt.Errorf("when: %w", err))
 	}
 	return vm.ToValue(promise)
 }
@@ -128,20 +128,20 @@ func (e *Engine) when(origin string, cond, body goja.Callable, timeout time.Dura
 // afterNetwork runs fn once d has elapsed: in network time while input
 // records drive it (a replay), else in wall-clock time. The wall timer keeps
 // the loop alive; a network timer is kept alive by the input reading.
-func (e *Engine) afterNetwork(d time.Duration, fn func()) (cancel func()) {
-	if !e.clock.FromInput() || !e.inputsRunning {
-		return e.loop.AfterFunc(d, fn)
+func (v *version) afterNetwork(d time.Duration, fn func()) (cancel func()) {
+	if !v.e.clock.FromInput() || !v.e.inputsRunning {
+		return v.loop.AfterFunc(d, fn)
 	}
-	t := &netTimer{at: e.clock.Now() + d.Seconds(), fn: fn}
-	heap.Push(&e.netTimers, t)
+	t := &netTimer{at: v.e.clock.Now() + d.Seconds(), fn: fn}
+	heap.Push(&v.netTimers, t)
 	return func() { t.fn = nil }
 }
 
 // runNetTimers fires network timers that are due (network time advanced).
-func (e *Engine) runNetTimers() {
-	now := e.clock.Now()
-	for e.netTimers.Len() > 0 && e.netTimers[0].at <= now {
-		t := heap.Pop(&e.netTimers).(*netTimer)
+func (v *version) runNetTimers() {
+	now := v.e.clock.Now()
+	for v.netTimers.Len() > 0 && v.netTimers[0].at <= now {
+		t := heap.Pop(&v.netTimers).(*netTimer)
 		if t.fn != nil {
 			t.fn()
 		}
@@ -150,16 +150,16 @@ func (e *Engine) runNetTimers() {
 
 // inputsEnded moves pending network timers to wall-clock time for what is
 // left of their duration: there are no more records to advance time.
-func (e *Engine) inputsEnded() {
-	now := e.clock.Now()
-	for e.netTimers.Len() > 0 {
-		t := heap.Pop(&e.netTimers).(*netTimer)
+func (v *version) inputsEnded() {
+	now := v.e.clock.Now()
+	for v.netTimers.Len() > 0 {
+		t := heap.Pop(&v.netTimers).(*netTimer)
 		if t.fn == nil {
 			continue
 		}
 		fn := t.fn
 		left := time.Duration((t.at - now) * float64(time.Second))
-		cancel := e.loop.AfterFunc(max(left, 0), fn)
+		cancel := v.loop.AfterFunc(max(left, 0), fn)
 		t.fn = nil
 		_ = cancel
 	}
@@ -167,9 +167,9 @@ func (e *Engine) inputsEnded() {
 
 // fireNetTimersAtEnd runs network timers still pending when the run ends
 // early (shutdown): Zeek expires pending timers at termination.
-func (e *Engine) fireNetTimersAtEnd() {
-	for e.netTimers.Len() > 0 {
-		t := heap.Pop(&e.netTimers).(*netTimer)
+func (v *version) fireNetTimersAtEnd() {
+	for v.netTimers.Len() > 0 {
+		t := heap.Pop(&v.netTimers).(*netTimer)
 		if t.fn != nil {
 			t.fn()
 		}

@@ -249,9 +249,9 @@ type engineRef struct {
 
 var errNoEngine = errors.New("the engine has not started")
 
-func (r engineRef) Emit(name string, args ...any) error {
+func (r engineRef) EmitJSON(ctx context.Context, name string, raw []byte, spread bool) error {
 	if e := r.p.Load(); e != nil {
-		return e.Emit(name, args...)
+		return e.EmitJSON(ctx, name, raw, spread)
 	}
 	return errNoEngine
 }

@@ -71,8 +71,10 @@ const (
 // Engine is what the server needs of the script engine (runtime.Engine
 // implements it). Both methods must be safe from any goroutine.
 type Engine interface {
-	// Emit queues an event; it never blocks.
-	Emit(name string, args ...any) error
+	// EmitJSON queues an event whose arguments are JSON text (one value,
+	// or an array's elements with spread) and returns once the engine has
+	// taken it and has room for more work, or with ctx's error.
+	EmitJSON(ctx context.Context, name string, raw []byte, spread bool) error
 	// Ping returns once the event loop has run a task queued now.
 	Ping(ctx context.Context) error
 }
@@ -392,18 +394,14 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.cfg.Engine.Emit(name, args...); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "the engine is not accepting events: %v", err)
-		return
-	}
-	// Answer once the loop has turned over since the event was queued, so
-	// that requests cannot outrun a busy loop. The event is queued either
-	// way; an error here means the client left or the engine stopped.
-	if err := s.cfg.Engine.Ping(r.Context()); err != nil {
+	// Answer once the engine has taken the event and has room for more, so
+	// requests cannot outrun a busy loop. An error here means the client
+	// left (the event stays queued) or the engine stopped.
+	if err := s.cfg.Engine.EmitJSON(r.Context(), name, body, spread); err != nil {
 		if r.Context().Err() != nil {
 			return
 		}
-		writeError(w, http.StatusServiceUnavailable, "the engine stopped: %v", err)
+		writeError(w, http.StatusServiceUnavailable, "the engine is not accepting events: %v", err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, EventAccepted{Event: name, Args: len(args)})

@@ -43,6 +43,18 @@ func (f *fakeEngine) Emit(name string, args ...any) error {
 	return nil
 }
 
+// EmitJSON records the decoded arguments, then waits like Ping.
+func (f *fakeEngine) EmitJSON(ctx context.Context, name string, raw []byte, spread bool) error {
+	args, err := decodeArgs(raw, spread)
+	if err != nil {
+		return err
+	}
+	if err := f.Emit(name, args...); err != nil {
+		return err
+	}
+	return f.Ping(ctx)
+}
+
 func (f *fakeEngine) Ping(ctx context.Context) error {
 	f.mu.Lock()
 	hold := f.hold
