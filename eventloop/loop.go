@@ -81,6 +81,9 @@ type Loop struct {
 	running    atomic.Bool
 	// belowWaiters run once reserved drops under their threshold.
 	belowWaiters []belowWaiter
+	// completions of reservations waiting for runCompletions (under mu).
+	completions       []func()
+	completionsQueued bool
 	depth        int  // RunTask nesting
 	broken       bool // see Loop.Broken
 	timersOff    bool // StopTimers was called
@@ -170,14 +173,54 @@ func (l *Loop) Reserve() (complete func(fn func())) {
 			l.log.Error("eventloop: reservation completed twice", "stack", string(debug.Stack()))
 			return
 		}
-		_ = l.Submit(func() {
-			l.reserved--
-			if fn != nil {
-				fn()
+		l.mu.Lock()
+		if l.stopped {
+			l.mu.Unlock()
+			return
+		}
+		l.completions = append(l.completions, fn)
+		schedule := !l.completionsQueued
+		if schedule {
+			l.completionsQueued = true
+			l.queue = append(l.queue, l.runCompletions)
+		}
+		l.mu.Unlock()
+		if schedule {
+			select {
+			case l.wake <- struct{}{}:
+			default:
 			}
-			l.wakeBelowWaiters()
-		})
+		}
 	}
+}
+
+// runCompletions runs every completion that arrived since the last turn as
+// one task: a burst of finished operations (a group commit, a pipeline
+// reply) costs one trip into JS and one drain of promise jobs instead of one
+// per operation. A panicking completion is logged and the rest still run.
+func (l *Loop) runCompletions() {
+	l.mu.Lock()
+	list := l.completions
+	l.completions = nil
+	l.completionsQueued = false
+	l.mu.Unlock()
+	for i, fn := range list {
+		list[i] = nil
+		l.reserved--
+		if fn != nil {
+			l.callRecovered(fn)
+		}
+	}
+	l.wakeBelowWaiters()
+}
+
+func (l *Loop) callRecovered(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("eventloop: panic in completion", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
 }
 
 // Reserved reports the number of outstanding reservations (loop goroutine only).
@@ -283,6 +326,8 @@ func (l *Loop) Stop() {
 	l.mu.Lock()
 	l.stopped = true
 	l.queue = nil
+	l.completions = nil
+	l.completionsQueued = false
 	l.mu.Unlock()
 	l.timers.clear()
 }

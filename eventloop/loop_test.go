@@ -3,6 +3,8 @@ package eventloop
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -277,5 +279,34 @@ func TestAssertAwaiting(t *testing.T) {
 	`, "a")
 	if len(msgs) != 2 || !strings.Contains(msgs[0], "Storage.Async.get") || !strings.Contains(msgs[0], "awaiting context") || msgs[1] != "ok" {
 		t.Fatalf("msgs = %q", msgs)
+	}
+}
+
+// Completions arriving together run as one batch; each still runs exactly
+// once, and a panicking one neither stops the others nor leaks its slot.
+func TestCompletionsBatchAndSurvivePanics(t *testing.T) {
+	l := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	const n = 1000
+	ran := 0
+	err := l.Run(context.Background(), func() {
+		completes := make([]func(func()), n)
+		for i := range completes {
+			completes[i] = l.Reserve()
+		}
+		go func() {
+			for i, c := range completes {
+				if i == 500 {
+					c(func() { panic("completion-bug") })
+					continue
+				}
+				c(func() { ran++ })
+			}
+		}()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran != n-1 || l.Reserved() != 0 {
+		t.Fatalf("ran %d of %d, reserved %d", ran, n-1, l.Reserved())
 	}
 }

@@ -40,6 +40,9 @@ func (JSONSerializer) Unserialize(b []byte) (any, error) {
 		n := min(len(b), 16)
 		return nil, fmt.Errorf("stored data does not start with %q (starts %q)", serialPrefix, b[:n])
 	}
+	if v, ok := fastScalar(b[len(serialPrefix):]); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(b[len(serialPrefix):]))
 	dec.UseNumber()
 	var v any
@@ -161,4 +164,43 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	}
 	buf.WriteString(s[start:])
 	buf.WriteByte('"')
+}
+
+// fastScalar decodes the most common stored values without encoding/json:
+// a string with no escapes, or a small decimal integer. ok is false for
+// anything else, which then takes the general path.
+func fastScalar(b []byte) (any, bool) {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		inner := b[1 : len(b)-1]
+		for _, c := range inner {
+			if c == '\\' || c == '"' || c < 0x20 || c >= utf8.RuneSelf {
+				return nil, false
+			}
+		}
+		return string(inner), true
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return nil, false
+	}
+	i := 0
+	if b[0] == '-' {
+		i = 1
+		if len(b) == 1 {
+			return nil, false
+		}
+	}
+	if b[i] == '0' && len(b) > i+1 {
+		return nil, false // leading zero: invalid JSON, let the decoder say so
+	}
+	var n int64
+	for _, c := range b[i:] {
+		if c < '0' || c > '9' {
+			return nil, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if i == 1 {
+		n = -n
+	}
+	return n, true
 }

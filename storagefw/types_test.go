@@ -200,3 +200,25 @@ func FuzzStringSerialization(f *testing.F) {
 		}
 	})
 }
+
+// The decode fast path must agree with the general path.
+func FuzzUnserializeFastPath(f *testing.F) {
+	for _, s := range []string{`"k"`, `"a\"b"`, `"é"`, `42`, `-7`, `0`, `007`, `-`, `1e3`, `123456789012345678`, `""`, `"x`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := fastScalar([]byte(s))
+		if !ok {
+			return
+		}
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		var slow any
+		if err := dec.Decode(&slow); err != nil || dec.More() {
+			t.Fatalf("%q: fast path accepted %v, decoder says %v", s, fast, err)
+		}
+		if want := fromJSONNumbers(slow); want != fast {
+			t.Fatalf("%q: fast %#v, slow %#v", s, fast, want)
+		}
+	})
+}

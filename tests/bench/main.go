@@ -31,11 +31,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/scriptd/scriptd/storagefw"
+	redisbackend "github.com/scriptd/scriptd/storagefw/redis"
+	"github.com/scriptd/scriptd/storagefw/sqlite"
 )
 
 type row struct {
@@ -269,9 +274,9 @@ func gunzip(path string) ([]byte, error) {
 
 // ---- P2/P3: SQLite ----
 
-// storageScript issues N operations of kind (put|get) with INFLIGHT in
-// flight, each acknowledged before the next takes its slot, and prints the
-// rate measured inside the script.
+// storageScript issues N operations of kind (put|get|mixed) from INFLIGHT
+// async workers, each awaiting its operation before issuing the next, and
+// prints the rate measured inside the script.
 const storageScript = `
 const N = Number(process.env.N), INFLIGHT = Number(process.env.INFLIGHT), OP = process.env.OP;
 const opts = process.env.BACKEND === "REDIS"
@@ -284,21 +289,20 @@ on("init", async () => {
   if (OP === "get" || OP === "mixed") {
     for (let i = 0; i < 1000; i++) Storage.Sync.put(h, { key: "k" + i, value: "value-" + i });
   }
-  let issued = 0, done = 0, bad = 0;
+  // INFLIGHT async workers, each awaiting its operation before the next.
+  let issued = 0, bad = 0;
   const t0 = current_time();
-  await new Promise((resolve) => {
-    const next = () => {
-      if (issued >= N) return;
+  const worker = async () => {
+    while (issued < N) {
       const i = issued++;
       const useGet = OP === "get" || (OP === "mixed" && i % 2 === 1);
-      const p = useGet ? Storage.Async.get(h, "k" + (i % 1000)) : Storage.Async.put(h, { key: "k" + i, value: "value-" + i });
-      p.then((res) => {
-        if (res.code !== "SUCCESS") bad++;
-        if (++done === N) resolve(); else next();
-      });
-    };
-    for (let i = 0; i < INFLIGHT; i++) next();
-  });
+      const r = await (useGet ? Storage.Async.get(h, "k" + (i % 1000)) : Storage.Async.put(h, { key: "k" + i, value: "value-" + i }));
+      if (r.code !== "SUCCESS") bad++;
+    }
+  };
+  const workers = [];
+  for (let i = 0; i < INFLIGHT; i++) workers.push(worker());
+  await Promise.all(workers);
   const secs = current_time() - t0;
   print("rate", N / secs, "failed", bad);
   await Storage.Async.close_backend(h);
@@ -427,6 +431,11 @@ func (b *bench) p2() error {
 		}
 		b.rows = append(b.rows, r)
 	}
+	goapi, err := b.goAPIRate("put", 400000, 1000)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, row{id: "P2", what: "SQLite async puts from the Go API (storagefw.Handle, no JS), 1000 in flight", value: goapi, unit: "puts/s", baseline: auto, baseName: "raw autocommit puts/s", target: "≥ 4× raw autocommit", ok: verdict(goapi >= 4*auto)})
 	b.rows = append(b.rows, row{id: "P2", what: "raw go-sqlite3, 1,000-row transactions (reference)", value: tx, unit: "puts/s", baseline: auto, baseName: "raw autocommit puts/s"})
 	return nil
 }
@@ -451,7 +460,62 @@ func (b *bench) p3() error {
 		}
 		b.rows = append(b.rows, r)
 	}
+	goapi, err := b.goAPIRate("get", 600000, 1000)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, row{id: "P3", what: "SQLite async gets from the Go API (storagefw.Handle, no JS), 1000 in flight", value: goapi, unit: "gets/s", baseline: raw, baseName: "raw single-threaded gets/s", target: "≥ 1× raw gets", ok: verdict(goapi >= raw)})
 	return nil
+}
+
+// goAPIRate drives the storage framework's Go API (type checks,
+// serialization, operations registry, SQLite backend; no JS) with inflight
+// operations outstanding.
+func (b *bench) goAPIRate(op string, n, inflight int) (float64, error) {
+	return b.goAPIRateOn(storagefw.OpenRequest{
+		Backend: "SQLITE", KeyType: "string", ValType: "string",
+		Options: map[string]any{"sqlite": map[string]any{"database_path": filepath.Join(b.work, fmt.Sprintf("goapi-%d.db", time.Now().UnixNano())), "table_name": "t"}},
+	}, op, n, inflight)
+}
+
+// goAPIRateOn is goAPIRate on any backend; op "mixed" alternates put and get.
+func (b *bench) goAPIRateOn(req storagefw.OpenRequest, op string, n, inflight int) (float64, error) {
+	fw := storagefw.New(storagefw.Config{Backends: []storagefw.BackendType{sqlite.Type, redisbackend.Type()}})
+	h, res := fw.Open(context.Background(), req)
+	if res.Code != storagefw.Success {
+		return 0, fmt.Errorf("open: %s", res.Error)
+	}
+	defer h.Close(context.Background())
+	for i := 0; i < 1000; i++ {
+		if r := h.Put(context.Background(), "k"+strconv.Itoa(i), "value", storagefw.PutArgs{Overwrite: true}); r.Code != storagefw.Success {
+			return 0, fmt.Errorf("prefill: %s", r.Error)
+		}
+	}
+	sem := make(chan struct{}, inflight)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	done := func(r storagefw.OperationResult) {
+		if r.Code != storagefw.Success {
+			failed.Add(1)
+		}
+		<-sem
+		wg.Done()
+	}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		if op == "get" || (op == "mixed" && i%2 == 1) {
+			h.GetAsync(0, "k"+strconv.Itoa(i%1000), done)
+		} else {
+			h.PutAsync(0, "k"+strconv.Itoa(i), "value", storagefw.PutArgs{Overwrite: true}, done)
+		}
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return 0, fmt.Errorf("%d operations failed", f)
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 // ---- P4: Redis ----
@@ -562,6 +626,14 @@ func (b *bench) p4() error {
 		}
 		b.rows = append(b.rows, r)
 	}
+	goapi, err := b.goAPIRateOn(storagefw.OpenRequest{
+		Backend: "REDIS", KeyType: "string", ValType: "string",
+		Options: map[string]any{"redis": map[string]any{"server_host": "127.0.0.1", "server_port": float64(port), "key_prefix": "bench-go"}},
+	}, "mixed", 600000, 1000)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, row{id: "P4", what: "Redis async ops from the Go API (storagefw.Handle, no JS), 1000 in flight", value: goapi, unit: "ops/s", baseline: g64, baseName: "go-redis 64 goroutines ops/s", target: "≥ 3× go-redis 64 goroutines", ok: verdict(goapi >= 3*g64)})
 	b.rows = append(b.rows, row{id: "P4", what: "go-redis Pipeline(100), 1 goroutine (reference)", value: pipe, unit: "ops/s", baseline: g64, baseName: "go-redis 64 goroutines ops/s"})
 	return nil
 }
