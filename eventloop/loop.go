@@ -84,9 +84,9 @@ type Loop struct {
 	// completions of reservations waiting for runCompletions (under mu).
 	completions       []func()
 	completionsQueued bool
-	depth        int  // RunTask nesting
-	broken       bool // see Loop.Broken
-	timersOff    bool // StopTimers was called
+	depth             int  // RunTask nesting
+	broken            bool // see Loop.Broken
+	timersOff         bool // StopTimers was called
 	// interruptReported is set once an interrupt has been reported as a
 	// callback error, so the task that unwinds from it does not report it
 	// again.
