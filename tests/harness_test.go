@@ -126,9 +126,18 @@ type process struct {
 // startScriptd starts the binary; the test's cleanup kills it if still running.
 func startScriptd(t *testing.T, dir string, args ...string) *process {
 	t.Helper()
+	return startScriptdEnv(t, dir, nil, args...)
+}
+
+// startScriptdEnv is startScriptd with extra environment variables.
+func startScriptdEnv(t *testing.T, dir string, env []string, args ...string) *process {
+	t.Helper()
 	p := &process{Stdout: &lockedBuffer{}, Stderr: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(scriptdBin, args...)
 	p.cmd.Dir = dir
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.Stdout, p.Stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -89,27 +88,4 @@ func TestTwoProcessesShareRedis(t *testing.T) {
 	// Which worker wins an address depends on scheduling; the union is the
 	// contract. Log the split for the curious.
 	t.Logf("addresses won per worker: %v", perWorker)
-}
-
-// startScriptdEnv is startScriptd with extra environment variables.
-func startScriptdEnv(t *testing.T, dir string, env []string, args ...string) *process {
-	t.Helper()
-	p := &process{Stdout: &lockedBuffer{}, Stderr: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(scriptdBin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.Stdout, p.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
 }
