@@ -13,7 +13,8 @@ import (
 type Context struct {
 	// What made it: e.g. `handler "dns"`, "timer", "when".
 	Origin string
-	// NetworkTime is network time when the context began (0 if unknown).
+	// NetworkTime is network time when the context began, while input
+	// records drive it (0 when live or unknown).
 	// Work issued from the context's continuations uses it, so a replay
 	// computes expiry from the time of the event, however far reading
 	// has run ahead while the work was awaited.

@@ -37,7 +37,7 @@ type Options struct {
 	// logging.
 	OnCallbackError func(CallbackError)
 	// Clock, if set, stamps the awaiting contexts the loop creates (timer
-	// callbacks) with network time.
+	// callbacks) with network time; 0 means none.
 	Clock func() float64
 	// OnBroken is called on the loop goroutine, once, when the loop becomes
 	// broken (see Loop). It must not block; typically it schedules the

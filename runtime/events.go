@@ -189,7 +189,7 @@ func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 		}
 		ctx := h.ctx
 		if ctx != nil {
-			ctx = &eventloop.Context{Origin: h.origin, NetworkTime: v.e.clock.Now()}
+			ctx = &eventloop.Context{Origin: h.origin, NetworkTime: v.e.clock.Stamp()}
 		}
 		ret, err := v.loop.CallIn(ctx, h.call, goja.Undefined(), args...)
 		if err != nil {

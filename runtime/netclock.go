@@ -21,6 +21,16 @@ func (c *netClock) Now() float64 {
 	return wallNow()
 }
 
+// Stamp is the network time to record in an awaiting context: network time
+// while input records drive it, else 0 (live: operations then read the
+// clock when they are issued, which is wall-clock time).
+func (c *netClock) Stamp() float64 {
+	if b := c.bits.Load(); b != 0 {
+		return math.Float64frombits(b)
+	}
+	return 0
+}
+
 // FromInput reports whether network time is driven by input records.
 func (c *netClock) FromInput() bool { return c.bits.Load() != 0 }
 

@@ -110,7 +110,7 @@ func (e *Engine) newVersion(src *sourceSet) (*version, error) {
 		Logger:               e.log,
 		OnCallbackError:      func(ce eventloop.CallbackError) { e.reportCallbackError(v, ce) },
 		OnUnhandledRejection: e.reportUnhandled,
-		Clock:                e.clock.Now,
+		Clock:                e.clock.Stamp,
 		OnBroken:             func() { e.versionBroken(v) },
 	})
 	v.unwatch = e.wd.Watch(v.loop)

@@ -52,7 +52,7 @@ func (v *version) installWhen() {
 func (v *version) when(origin string, cond, body goja.Callable, timeout time.Duration, timeoutBody goja.Callable) goja.Value {
 	vm := v.loop.Runtime()
 	promise, resolve, reject := vm.NewPromise()
-	ctx := &eventloop.Context{Origin: origin, NetworkTime: v.e.clock.Now()}
+	ctx := &eventloop.Context{Origin: origin, NetworkTime: v.e.clock.Stamp()}
 	finished := false
 	var cancelTimer func()
 	finish := func(fn goja.Callable, args ...goja.Value) {
