@@ -617,8 +617,17 @@ func TestSeparateFilesSameTable(t *testing.T) {
 
 // backendGoroutines lists the goroutines running this package's code.
 func backendGoroutines() []string {
+	// Grow the buffer until the whole dump fits: a truncated dump could
+	// hide the goroutines looked for.
 	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 	var out []string
 	for g := range strings.SplitSeq(string(buf), "\n\n") {
 		if strings.Contains(g, "storagefw/sqlite.(*Backend)") {
@@ -648,8 +657,15 @@ func TestCloseDrainsAndLeavesNoGoroutines(t *testing.T) {
 	waitNoBackendGoroutines(t)
 	path := filepath.Join(t.TempDir(), "db")
 	b := openT(t, fileOptions(path, "t"), nil, -1)
-	if len(backendGoroutines()) == 0 {
-		t.Fatal("no backend goroutines found while open: the leak check would prove nothing")
+	// A goroutine that has not run yet shows no frames of its function in
+	// a stack dump: wait until the backend's have started.
+	for deadline := time.Now().Add(5 * time.Second); len(backendGoroutines()) == 0; {
+		if time.Now().After(deadline) {
+			closeT(t, b)
+			t.Fatal("no backend goroutines found while open: the leak check would prove nothing")
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
 	}
 	const n = 5000
 	var calls []*storagetest.Call
