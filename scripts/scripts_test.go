@@ -45,7 +45,7 @@ func run(t *testing.T, dir, script string, records []string) string {
 	var out, errb buffer
 	e, err := runtime.New(runtime.Config{
 		Paths: []string{sp}, Inputs: inputs, Stdout: &out, Stderr: &errb, LogDir: dir,
-		Extensions: []runtime.Extension{jsbind.Extension(jsbind.Options{Backends: []storagefw.BackendType{sqlite.Type}})},
+		Extensions: []runtime.Extension{jsbind.Extension(jsbind.Options{Backends: []storagefw.BackendType{sqlite.Type()}})},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -30,10 +30,13 @@ const (
 	UnserializationFailed Code = "UNSERIALIZATION_FAILED"
 )
 
-// Codes lists every return code, for binding them as constants.
-var Codes = []Code{Success, ValTypeMismatch, KeyTypeMismatch, NotConnected, Timeout,
-	ConnectionLost, OperationFailed, KeyNotFound, KeyExists, ConnectionFailed,
-	DisconnectionFailed, InitializationFailed, InProgress, SerializationFailed, UnserializationFailed}
+// Codes lists every return code, for binding them as constants. Each call
+// returns a fresh slice.
+func Codes() []Code {
+	return []Code{Success, ValTypeMismatch, KeyTypeMismatch, NotConnected, Timeout,
+		ConnectionLost, OperationFailed, KeyNotFound, KeyExists, ConnectionFailed,
+		DisconnectionFailed, InitializationFailed, InProgress, SerializationFailed, UnserializationFailed}
+}
 
 // Result is what a backend reports for one operation. Value holds the
 // serialized value of a successful Get and is nil otherwise.

@@ -37,7 +37,7 @@ func expect(t *testing.T, what string, got storagefw.OperationResult, code stora
 // Go API and checks each return code the framework itself produces.
 func TestReturnCodesThroughTheFramework(t *testing.T) {
 	ctx := context.Background()
-	fw := storagefw.New(storagefw.Config{Backends: []storagefw.BackendType{sqlite.Type}})
+	fw := storagefw.New(storagefw.Config{Backends: []storagefw.BackendType{sqlite.Type()}})
 	path := filepath.Join(t.TempDir(), "codes.db")
 	recordKey := map[string]any{"host": "addr", "net": "subnet"}
 	valType := map[string]any{"n": "count", "tags": []any{"vector", "string"}, "score": "double"}

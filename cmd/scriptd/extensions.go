@@ -10,7 +10,7 @@ import (
 
 // builtinBackends are the storage backends every scriptd binary has.
 func builtinBackends() []storagefw.BackendType {
-	return []storagefw.BackendType{sqlite.Type, redis.Type()}
+	return []storagefw.BackendType{sqlite.Type(), redis.Type()}
 }
 
 // defaultExtensions are the globals every scriptd run gets beyond SPEC §2's

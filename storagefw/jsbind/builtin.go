@@ -10,5 +10,5 @@ import (
 // embedded default) and Redis. Append your own storagefw.BackendType to
 // register another; it appears to scripts as Storage.STORAGE_BACKEND_<Name>.
 func BuiltinBackends() []storagefw.BackendType {
-	return []storagefw.BackendType{sqlite.Type, redis.Type()}
+	return []storagefw.BackendType{sqlite.Type(), redis.Type()}
 }

@@ -86,7 +86,7 @@ func tagName(backend string) string { return "STORAGE_BACKEND_" + backend }
 func (b *binding) install() error {
 	vm := b.vm
 	st := vm.NewObject()
-	for _, c := range storagefw.Codes {
+	for _, c := range storagefw.Codes() {
 		_ = st.Set(string(c), string(c))
 	}
 	for _, n := range b.fw.BackendNames() {

@@ -20,13 +20,16 @@ const (
 	DefaultPragmaWaitOnBusy = 5 * time.Millisecond
 )
 
-// DefaultPragmas is Zeek's default pragma_commands table, in Zeek's order
-// (quick_check since Zeek PR #5248; earlier releases ran integrity_check).
-var DefaultPragmas = []Pragma{
-	{"quick_check", ""},
-	{"journal_mode", "WAL"},
-	{"synchronous", "normal"},
-	{"temp_store", "memory"},
+// DefaultPragmas returns Zeek's default pragma_commands table, in Zeek's
+// order (quick_check since Zeek PR #5248; earlier releases ran
+// integrity_check). Each call returns a fresh slice.
+func DefaultPragmas() []Pragma {
+	return []Pragma{
+		{"quick_check", ""},
+		{"journal_mode", "WAL"},
+		{"synchronous", "normal"},
+		{"temp_store", "memory"},
+	}
 }
 
 // Pragma is one entry of pragma_commands: it runs as "pragma Name = Value",
@@ -84,7 +87,7 @@ func optErr(name string, format string, args ...any) error {
 func ParseOptions(m map[string]any) (Options, error) {
 	o := Options{
 		BusyTimeout:      DefaultBusyTimeout,
-		Pragmas:          slices.Clone(DefaultPragmas),
+		Pragmas:          DefaultPragmas(),
 		PragmaTimeout:    DefaultPragmaTimeout,
 		PragmaWaitOnBusy: DefaultPragmaWaitOnBusy,
 	}

@@ -71,9 +71,11 @@ import (
 	"github.com/scriptd/scriptd/storagefw"
 )
 
-// Type is the backend's registration: Storage.STORAGE_BACKEND_SQLITE with
-// its options in the "sqlite" field. It is never mutated.
-var Type = storagefw.BackendType{Name: "SQLITE", OptionsField: "sqlite", Open: Open}
+// Type returns the backend's registration: Storage.STORAGE_BACKEND_SQLITE
+// with its options in the "sqlite" field.
+func Type() storagefw.BackendType {
+	return storagefw.BackendType{Name: "SQLITE", OptionsField: "sqlite", Open: Open}
+}
 
 const (
 	// maxWriteBatch caps how many queued ops one write transaction takes.

@@ -480,7 +480,7 @@ func (b *bench) goAPIRate(op string, n, inflight int) (float64, error) {
 
 // goAPIRateOn is goAPIRate on any backend; op "mixed" alternates put and get.
 func (b *bench) goAPIRateOn(req storagefw.OpenRequest, op string, n, inflight int) (float64, error) {
-	fw := storagefw.New(storagefw.Config{Backends: []storagefw.BackendType{sqlite.Type, redisbackend.Type()}})
+	fw := storagefw.New(storagefw.Config{Backends: []storagefw.BackendType{sqlite.Type(), redisbackend.Type()}})
 	h, res := fw.Open(context.Background(), req)
 	if res.Code != storagefw.Success {
 		return 0, fmt.Errorf("open: %s", res.Error)
