@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/scriptd/scriptd/storagefw"
+	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
 
 // fakeEngine records emitted events; Ping blocks while hold is set.
@@ -344,39 +345,9 @@ func TestEventWaitsForLoop(t *testing.T) {
 	}
 }
 
-// holdBackend keeps operations running until released.
-type holdBackend struct {
-	mu  sync.Mutex
-	ops []*storagefw.Op
-}
-
-func (b *holdBackend) Submit(ops ...*storagefw.Op) {
-	b.mu.Lock()
-	b.ops = append(b.ops, ops...)
-	b.mu.Unlock()
-}
-
-func (b *holdBackend) release() {
-	b.mu.Lock()
-	ops := b.ops
-	b.ops = nil
-	b.mu.Unlock()
-	for _, op := range ops {
-		op.Complete(storagefw.Result{Code: storagefw.Success})
-	}
-}
-
-func (b *holdBackend) pending() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.ops)
-}
-
-func (b *holdBackend) Close(context.Context) error { b.release(); return nil }
-
-func newHoldFramework(t *testing.T, observer storagefw.Observer) (*storagefw.Framework, *storagefw.Handle, *holdBackend) {
+func newHoldFramework(t *testing.T, observer storagefw.Observer) (*storagefw.Framework, *storagefw.Handle, *storagetest.HoldBackend) {
 	t.Helper()
-	be := &holdBackend{}
+	be := &storagetest.HoldBackend{}
 	fw := storagefw.New(storagefw.Config{
 		Backends: []storagefw.BackendType{{Name: "HOLD", OptionsField: "hold",
 			Open: func(context.Context, storagefw.OpenConfig) (storagefw.Backend, error) { return be, nil }}},
@@ -390,12 +361,12 @@ func newHoldFramework(t *testing.T, observer storagefw.Observer) (*storagefw.Fra
 }
 
 // startPut issues a put that stays running until the backend releases it.
-func startPut(t *testing.T, h *storagefw.Handle, be *holdBackend, key string) {
+func startPut(t *testing.T, h *storagefw.Handle, be *storagetest.HoldBackend, key string) {
 	t.Helper()
-	before := be.pending()
+	before := be.Pending()
 	go h.Put(context.Background(), key, 1, storagefw.PutArgs{Overwrite: true})
 	deadline := time.Now().Add(5 * time.Second)
-	for be.pending() == before {
+	for be.Pending() == before {
 		if time.Now().After(deadline) {
 			t.Fatal("put not submitted")
 		}
@@ -467,7 +438,7 @@ func TestOperations(t *testing.T) {
 	}
 
 	// A wait ends when the operation does.
-	go func() { time.Sleep(50 * time.Millisecond); be.release() }()
+	go func() { time.Sleep(50 * time.Millisecond); be.Release() }()
 	s2, _ := newTestServer(t, Config{Operations: fw.Operations})
 	start = time.Now()
 	rec = do(s2, "GET", "/v1/operations/"+put.ID+"?wait=10", nil)
@@ -546,7 +517,7 @@ func TestAdmissionWithFramework(t *testing.T) {
 	if len(eng.emitted()) != 0 {
 		t.Fatal("admitted over the limit")
 	}
-	be.release()
+	be.Release()
 	if code := <-done; code != 202 {
 		t.Fatalf("status %d", code)
 	}
@@ -633,7 +604,7 @@ func TestLifecycle(t *testing.T) {
 	if err := s.Serve(); err == nil {
 		t.Error("Serve after Shutdown succeeded")
 	}
-	be.release()
+	be.Release()
 }
 
 func TestShutdownWithoutServe(t *testing.T) {

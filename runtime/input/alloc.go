@@ -68,39 +68,34 @@ func (a *arena) topCommit(fs []Field) []Field {
 
 // fieldsCopy returns a new slice holding a copy of src.
 func (a *arena) fieldsCopy(src []Field) []Field {
-	n := len(src)
-	if n == 0 {
+	if len(src) == 0 {
 		return nil
 	}
-	var dst []Field
-	if n > arenaMaxCarve {
-		dst = make([]Field, n)
-	} else {
-		if len(a.fields) < n {
-			a.fields = make([]Field, arenaFields)
-		}
-		dst = a.fields[:n:n]
-		a.fields = a.fields[n:]
-	}
-	copy(dst, src)
-	return dst
+	return carveCopy(&a.fields, arenaFields, src)
 }
 
 // anysCopy returns a new non-nil slice holding a copy of src.
 func (a *arena) anysCopy(src []any) []any {
-	n := len(src)
-	if n == 0 {
+	if len(src) == 0 {
 		return []any{}
 	}
-	var dst []any
+	return carveCopy(&a.anys, arenaAnys, src)
+}
+
+// carveCopy copies src into a slice carved from *pool (refilled with chunk
+// elements when short), or into its own allocation when src is large. The
+// result's capacity is capped so appending to it cannot touch the pool.
+func carveCopy[T any](pool *[]T, chunk int, src []T) []T {
+	n := len(src)
+	var dst []T
 	if n > arenaMaxCarve {
-		dst = make([]any, n)
+		dst = make([]T, n)
 	} else {
-		if len(a.anys) < n {
-			a.anys = make([]any, arenaAnys)
+		if len(*pool) < n {
+			*pool = make([]T, chunk)
 		}
-		dst = a.anys[:n:n]
-		a.anys = a.anys[n:]
+		dst = (*pool)[:n:n]
+		*pool = (*pool)[n:]
 	}
 	copy(dst, src)
 	return dst

@@ -25,6 +25,7 @@ import (
 
 	"github.com/scriptd/scriptd/runtime/input"
 	"github.com/scriptd/scriptd/storagefw"
+	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
 
 // families are parsed metric families by name.
@@ -446,32 +447,8 @@ func TestConcurrentObservers(t *testing.T) {
 	}
 }
 
-// blockingBackend keeps put operations open until released.
-type blockingBackend struct {
-	mu  sync.Mutex
-	ops []*storagefw.Op
-}
-
-func (b *blockingBackend) Submit(ops ...*storagefw.Op) {
-	b.mu.Lock()
-	b.ops = append(b.ops, ops...)
-	b.mu.Unlock()
-}
-
-func (b *blockingBackend) release() {
-	b.mu.Lock()
-	ops := b.ops
-	b.ops = nil
-	b.mu.Unlock()
-	for _, op := range ops {
-		op.Complete(storagefw.Result{Code: storagefw.Success})
-	}
-}
-
-func (b *blockingBackend) Close(context.Context) error { b.release(); return nil }
-
 func TestInFlightAndStorageObserver(t *testing.T) {
-	be := &blockingBackend{}
+	be := &storagetest.HoldBackend{}
 	var m *Metrics
 	fw := storagefw.New(storagefw.Config{
 		Backends: []storagefw.BackendType{{Name: "HOLD", OptionsField: "hold",
@@ -493,7 +470,7 @@ func TestInFlightAndStorageObserver(t *testing.T) {
 	waitUntil(t, func() bool { return fw.Operations().InFlight() == 3 })
 	_, fams := scrape(t, m)
 	checkValues(t, fams, map[string]float64{"scriptd_storage_operations_in_flight": 3})
-	be.release()
+	be.Release()
 	for range 3 {
 		<-done
 	}

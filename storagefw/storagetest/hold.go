@@ -1,0 +1,44 @@
+package storagetest
+
+import (
+	"context"
+	"sync"
+
+	"github.com/scriptd/scriptd/storagefw"
+)
+
+// HoldBackend is a backend whose operations stay running until Release, for
+// tests of what watches operations in flight (the operations registry,
+// metrics, HTTP waits). Safe for concurrent use.
+type HoldBackend struct {
+	mu  sync.Mutex
+	ops []*storagefw.Op
+}
+
+// Submit holds ops.
+func (b *HoldBackend) Submit(ops ...*storagefw.Op) {
+	b.mu.Lock()
+	b.ops = append(b.ops, ops...)
+	b.mu.Unlock()
+}
+
+// Release completes every held op with SUCCESS.
+func (b *HoldBackend) Release() {
+	b.mu.Lock()
+	ops := b.ops
+	b.ops = nil
+	b.mu.Unlock()
+	for _, op := range ops {
+		op.Complete(storagefw.Result{Code: storagefw.Success})
+	}
+}
+
+// Pending reports how many ops are held.
+func (b *HoldBackend) Pending() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.ops)
+}
+
+// Close releases what is held.
+func (b *HoldBackend) Close(context.Context) error { b.Release(); return nil }
