@@ -7,10 +7,10 @@ import (
 	"github.com/dop251/goja"
 )
 
-// Context is an awaiting context (SPEC §4): it is current while an async
+// AwaitingContext is an awaiting context (SPEC §4): it is current while an async
 // function the runtime dispatched runs, and goja's AsyncContextTracker carries
 // it into every await and .then continuation registered while it is current.
-type Context struct {
+type AwaitingContext struct {
 	// What made it: e.g. `handler "dns"`, "timer", "when".
 	Origin string
 	// NetworkTime is network time when the context began, while input
@@ -25,7 +25,7 @@ type Context struct {
 // reaction is registered and Resumed/Exited around running it; the calls never
 // nest, so Exited simply clears.
 type tracker struct {
-	cur  *Context
+	cur  *AwaitingContext
 	loop *Loop
 }
 
@@ -34,14 +34,14 @@ func (t *tracker) Grab() any { return t.cur }
 // Resumed runs before each promise job: a job is an entry into script code
 // for the watchdog.
 func (t *tracker) Resumed(obj any) {
-	t.cur, _ = obj.(*Context)
+	t.cur, _ = obj.(*AwaitingContext)
 	t.loop.tick()
 }
 
 func (t *tracker) Exited() { t.cur = nil }
 
 // Current returns the awaiting context in force, or nil (loop goroutine only).
-func (l *Loop) Current() *Context { return l.tracker.cur }
+func (l *Loop) Current() *AwaitingContext { return l.tracker.cur }
 
 // InAwaitingContext reports whether the code running now is in an awaiting
 // context (loop goroutine only).
@@ -60,7 +60,7 @@ func (l *Loop) AssertAwaiting(fn string) {
 // current task, so promise jobs do not run inside it. Each call starts a new
 // handler time for the watchdog. On a broken loop it returns ErrBroken
 // without calling fn. Loop goroutine only.
-func (l *Loop) CallIn(ctx *Context, fn goja.Callable, this goja.Value, args ...goja.Value) (ret goja.Value, err error) {
+func (l *Loop) CallIn(ctx *AwaitingContext, fn goja.Callable, this goja.Value, args ...goja.Value) (ret goja.Value, err error) {
 	if l.broken {
 		return nil, ErrBroken
 	}
@@ -88,9 +88,9 @@ func (l *Loop) Dispatch(origin string, fn *goja.Object, args ...goja.Value) (goj
 	if !ok {
 		return nil, fmt.Errorf("%s: not a function", origin)
 	}
-	var ctx *Context
+	var ctx *AwaitingContext
 	if IsAsyncFunction(l.vm, fn) {
-		ctx = &Context{Origin: origin}
+		ctx = &AwaitingContext{Origin: origin}
 		if l.opts.Clock != nil {
 			ctx.NetworkTime = l.opts.Clock()
 		}

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scriptd/scriptd/runtime"
+	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/runtime/input"
+	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/scripts"
 	"github.com/scriptd/scriptd/storagefw"
-	"github.com/scriptd/scriptd/storagefw/jsbind"
 	"github.com/scriptd/scriptd/storagefw/sqlite"
 )
 
@@ -43,9 +43,9 @@ func run(t *testing.T, dir, script string, records []string) string {
 		inputs = append(inputs, input.Spec{Path: ip})
 	}
 	var out, errb buffer
-	e, err := runtime.New(runtime.Config{
+	e, err := engine.New(engine.Config{
 		Paths: []string{sp}, Inputs: inputs, Stdout: &out, Stderr: &errb, LogDir: dir,
-		Extensions: []runtime.Extension{jsbind.Extension(jsbind.Options{Backends: []storagefw.BackendType{sqlite.Type()}})},
+		Extensions: []engine.Extension{storagejs.Extension(storagejs.Options{Backends: []storagefw.BackendType{sqlite.Type()}})},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestBundledModulesCompile(t *testing.T) {
 		if !ok || len(src) == 0 {
 			t.Fatalf("no source for %s", n)
 		}
-		errs := runtime.CheckSource(n, src)
+		errs := engine.CheckSource(n, src)
 		if len(errs) > 0 {
 			t.Errorf("%s: %v", n, errs)
 		}

@@ -38,9 +38,9 @@ func Codes() []Code {
 		DisconnectionFailed, InitializationFailed, InProgress, SerializationFailed, UnserializationFailed}
 }
 
-// Result is what a backend reports for one operation. Value holds the
+// Reply is what a backend reports for one operation. Value holds the
 // serialized value of a successful Get and is nil otherwise.
-type Result struct {
+type Reply struct {
 	Code  Code
 	Error string
 	Value []byte
@@ -60,32 +60,32 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
-// OpKind names what an Op does.
-type OpKind uint8
+// RequestKind names what a Request does.
+type RequestKind uint8
 
 // The keyed operations a backend executes.
 const (
-	OpPut OpKind = iota + 1
-	OpGet
-	OpErase
+	PutRequest RequestKind = iota + 1
+	GetRequest
+	EraseRequest
 )
 
-func (k OpKind) String() string {
+func (k RequestKind) String() string {
 	switch k {
-	case OpPut:
+	case PutRequest:
 		return "put"
-	case OpGet:
+	case GetRequest:
 		return "get"
-	case OpErase:
+	case EraseRequest:
 		return "erase"
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
 
-// Op is one keyed operation handed to a Backend. Key and Value are already
+// Request is one keyed operation handed to a Backend. Key and Value are already
 // serialized (Zeek's "JSONv1;" + JSON text); backends store them as given.
-type Op struct {
-	Kind      OpKind
+type Request struct {
+	Kind      RequestKind
 	Key       []byte
 	Value     []byte  // OpPut only
 	Overwrite bool    // OpPut only
@@ -94,15 +94,15 @@ type Op struct {
 	// expiry is <= Now is absent for this operation.
 	Now float64
 
-	done func(Result)
+	done func(Reply)
 }
 
-// NewOp returns an Op that calls done exactly once, when Complete is called.
-func NewOp(kind OpKind, done func(Result)) *Op { return &Op{Kind: kind, done: done} }
+// NewRequest returns a Request that calls done exactly once, when Complete is called.
+func NewRequest(kind RequestKind, done func(Reply)) *Request { return &Request{Kind: kind, done: done} }
 
 // Complete reports the op's outcome. Backends call it exactly once per op,
 // from any goroutine, and for writes only after the effect is durable.
-func (op *Op) Complete(r Result) {
+func (op *Request) Complete(r Reply) {
 	if d := op.done; d != nil {
 		op.done = nil
 		d(r)
@@ -116,7 +116,7 @@ func (op *Op) Complete(r Result) {
 // been completed and no goroutine of the backend remains; Submit after Close
 // completes ops with NOT_CONNECTED.
 type Backend interface {
-	Submit(ops ...*Op)
+	Submit(ops ...*Request)
 	Close(ctx context.Context) error
 }
 

@@ -2,7 +2,7 @@
 // Framework opens backends registered as BackendTypes (SQLite and Redis
 // ship in subpackages; embedders add their own), validates keys and values
 // against their declared types, serializes them Zeek's way ("JSONv1;" and
-// JSON) and hands backends Ops to execute. Every operation is registered in
+// JSON) and hands backends Requests to execute. Every operation is registered in
 // the Operations registry (id, method, backend, key, state, result).
 //
 // The Go API (Handle.PutAsync/GetAsync/EraseAsync and their blocking forms)

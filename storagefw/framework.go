@@ -58,7 +58,7 @@ type Framework struct {
 	interval time.Duration
 	log      *slog.Logger
 	observe  Observer
-	ops      *Operations
+	ops      *OperationLog
 	nextID   atomic.Uint64
 
 	mu      sync.Mutex
@@ -78,7 +78,7 @@ func New(cfg Config) *Framework {
 	}
 	f := &Framework{
 		types: map[string]BackendType{}, clock: cfg.Clock, interval: cfg.ExpireInterval,
-		log: cfg.Logger, observe: cfg.Observer, ops: NewOperations(cfg.Retention, 0),
+		log: cfg.Logger, observe: cfg.Observer, ops: NewOperationLog(cfg.Retention, 0),
 		handles: map[uint64]*Handle{},
 	}
 	for _, b := range cfg.Backends {
@@ -110,7 +110,7 @@ func (f *Framework) BackendNames() []string {
 }
 
 // Operations is the framework's operations registry.
-func (f *Framework) Operations() *Operations { return f.ops }
+func (f *Framework) Operations() *OperationLog { return f.ops }
 
 // Clock returns network time.
 func (f *Framework) Clock() float64 { return f.clock() }
@@ -296,7 +296,7 @@ func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(O
 		done(fail(SerializationFailed, "value: %v", err))
 		return
 	}
-	op := &Op{Kind: OpPut, Key: kb, Value: vb, Overwrite: args.Overwrite, Now: h.now(now)}
+	op := &Request{Kind: PutRequest, Key: kb, Value: vb, Overwrite: args.Overwrite, Now: h.now(now)}
 	if args.ExpireTime > 0 {
 		op.ExpireAt = op.Now + args.ExpireTime.Seconds()
 	}
@@ -319,7 +319,7 @@ func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
 		done(res)
 		return
 	}
-	h.submit(&Op{Kind: OpGet, Key: kb, Now: h.now(now)}, key, done)
+	h.submit(&Request{Kind: GetRequest, Key: kb, Now: h.now(now)}, key, done)
 }
 
 // EraseAsync removes key. now is as for PutAsync.
@@ -329,16 +329,16 @@ func (h *Handle) EraseAsync(now float64, key any, done func(OperationResult)) {
 		done(res)
 		return
 	}
-	h.submit(&Op{Kind: OpErase, Key: kb, Now: h.now(now)}, key, done)
+	h.submit(&Request{Kind: EraseRequest, Key: kb, Now: h.now(now)}, key, done)
 }
 
-func (h *Handle) submit(op *Op, key any, done func(OperationResult)) {
+func (h *Handle) submit(op *Request, key any, done func(OperationResult)) {
 	method := op.Kind.String()
 	entry := h.fw.ops.start(method, h.typ.Name, key)
 	start := time.Now()
-	op.done = func(r Result) {
+	op.done = func(r Reply) {
 		res := OperationResult{Code: r.Code, Error: r.Error}
-		if r.Code == Success && op.Kind == OpGet {
+		if r.Code == Success && op.Kind == GetRequest {
 			res = h.decode(r.Value)
 		}
 		h.fw.ops.finish(entry, res)
@@ -350,7 +350,7 @@ func (h *Handle) submit(op *Op, key any, done func(OperationResult)) {
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
-		op.Complete(Result{Code: NotConnected, Error: "backend is closed"})
+		op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
 		return
 	}
 	h.backend.Submit(op)

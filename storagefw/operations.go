@@ -8,33 +8,33 @@ import (
 	"time"
 )
 
-// OpState is the state of a registered operation.
-type OpState string
+// OperationState is the state of a registered operation.
+type OperationState string
 
 // Operation states.
 const (
-	StateRunning OpState = "running"
-	StateDone    OpState = "done"
+	StateRunning OperationState = "running"
+	StateDone    OperationState = "done"
 )
 
 // OperationInfo describes one storage operation (the long-running-operations
 // pattern: an id to list, get and wait on).
 type OperationInfo struct {
-	ID       string    `json:"id"`
-	Method   string    `json:"method"`
-	Backend  string    `json:"backend"`
-	Key      string    `json:"key,omitempty"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished,omitzero"`
-	State    OpState   `json:"state"`
-	Code     Code      `json:"code,omitempty"`
-	Error    string    `json:"error,omitempty"`
+	ID       string         `json:"id"`
+	Method   string         `json:"method"`
+	Backend  string         `json:"backend"`
+	Key      string         `json:"key,omitempty"`
+	Started  time.Time      `json:"started"`
+	Finished time.Time      `json:"finished,omitzero"`
+	State    OperationState `json:"state"`
+	Code     Code           `json:"code,omitempty"`
+	Error    string         `json:"error,omitempty"`
 }
 
-// Operations is the registry of in-flight and recently finished operations.
+// OperationLog is the registry of in-flight and recently finished operations.
 // Finished operations are kept for the retention period (and at most
 // maxFinished of them). Safe for concurrent use.
-type Operations struct {
+type OperationLog struct {
 	mu          sync.Mutex
 	retention   time.Duration
 	maxFinished int
@@ -59,20 +59,20 @@ func (e *opEntry) snapshot() OperationInfo {
 	return e.info
 }
 
-// NewOperations creates a registry keeping finished operations for retention.
-func NewOperations(retention time.Duration, maxFinished int) *Operations {
+// NewOperationLog creates a registry keeping finished operations for retention.
+func NewOperationLog(retention time.Duration, maxFinished int) *OperationLog {
 	if retention <= 0 {
 		retention = 5 * time.Minute
 	}
 	if maxFinished <= 0 {
 		maxFinished = 10000
 	}
-	return &Operations{retention: retention, maxFinished: maxFinished, byID: map[uint64]*opEntry{}, now: time.Now}
+	return &OperationLog{retention: retention, maxFinished: maxFinished, byID: map[uint64]*opEntry{}, now: time.Now}
 }
 
 // start registers a running operation; key (nil for none) is rendered
 // only if the operation is read.
-func (o *Operations) start(method, backend string, key any) *opEntry {
+func (o *OperationLog) start(method, backend string, key any) *opEntry {
 	now := o.now()
 	e := &opEntry{key: key, info: OperationInfo{Method: method, Backend: backend, Started: now, State: StateRunning}}
 	o.mu.Lock()
@@ -84,7 +84,7 @@ func (o *Operations) start(method, backend string, key any) *opEntry {
 }
 
 // finish records the outcome and wakes waiters.
-func (o *Operations) finish(e *opEntry, r OperationResult) {
+func (o *OperationLog) finish(e *opEntry, r OperationResult) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := o.now()
@@ -99,7 +99,7 @@ func (o *Operations) finish(e *opEntry, r OperationResult) {
 	o.expireLocked(now)
 }
 
-func (o *Operations) expireLocked(now time.Time) {
+func (o *OperationLog) expireLocked(now time.Time) {
 	n := 0
 	for n < len(o.finished) {
 		e := o.finished[n]
@@ -116,7 +116,7 @@ func (o *Operations) expireLocked(now time.Time) {
 }
 
 // List returns running operations and retained finished ones, oldest first.
-func (o *Operations) List() []OperationInfo {
+func (o *OperationLog) List() []OperationInfo {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.expireLocked(o.now())
@@ -129,14 +129,14 @@ func (o *Operations) List() []OperationInfo {
 }
 
 // InFlight returns the number of running operations.
-func (o *Operations) InFlight() int {
+func (o *OperationLog) InFlight() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return len(o.byID) - len(o.finished)
 }
 
 // Get returns one operation by id.
-func (o *Operations) Get(id string) (OperationInfo, bool) {
+func (o *OperationLog) Get(id string) (OperationInfo, bool) {
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil {
 		return OperationInfo{}, false
@@ -152,7 +152,7 @@ func (o *Operations) Get(id string) (OperationInfo, bool) {
 
 // Wait blocks until the operation is done or ctx ends, and returns its
 // latest state (running if ctx ended first). ok is false for an unknown id.
-func (o *Operations) Wait(ctx context.Context, id string) (info OperationInfo, ok bool) {
+func (o *OperationLog) Wait(ctx context.Context, id string) (info OperationInfo, ok bool) {
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil {
 		return OperationInfo{}, false

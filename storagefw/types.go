@@ -8,13 +8,13 @@ import (
 	"strings"
 )
 
-// Kind is the kind of a storage key or value type (SPEC §3 type names).
-type Kind uint8
+// TypeKind is the kind of a storage key or value type (SPEC §3 type names).
+type TypeKind uint8
 
 // The type kinds scripts name in open_backend.
 const (
-	KindString Kind = iota + 1
-	KindCount       // integer >= 0
+	KindString TypeKind = iota + 1
+	KindCount           // integer >= 0
 	KindInt
 	KindDouble
 	KindBool
@@ -25,7 +25,7 @@ const (
 	KindVector
 )
 
-var kindNames = map[string]Kind{
+var kindNames = map[string]TypeKind{
 	"string": KindString, "count": KindCount, "int": KindInt, "double": KindDouble,
 	"bool": KindBool, "addr": KindAddr, "subnet": KindSubnet, "any": KindAny,
 }
@@ -33,7 +33,7 @@ var kindNames = map[string]Kind{
 // Type is a key or value type: a scalar kind, a record shape or a vector.
 // Types are immutable once parsed and safe to share between goroutines.
 type Type struct {
-	Kind   Kind
+	Kind   TypeKind
 	Fields []Field // KindRecord, sorted by name
 	Elem   *Type   // KindVector
 }

@@ -124,7 +124,7 @@ func TestParseInterval(t *testing.T) {
 }
 
 func TestOperationsRegistry(t *testing.T) {
-	ops := NewOperations(time.Minute, 3)
+	ops := NewOperationLog(time.Minute, 3)
 	now := time.Unix(1000, 0)
 	ops.now = func() time.Time { return now }
 	a := ops.start("put", "SQLITE", "k")

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scriptd/scriptd/runtime"
-	"github.com/scriptd/scriptd/runtime/httpapi"
+	"github.com/scriptd/scriptd/internal/httpapi"
+	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -162,7 +162,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer svc.close()
-	cfg := runtime.Config{
+	cfg := engine.Config{
 		Paths:          paths,
 		Inputs:         specs,
 		Follow:         f.follow,
@@ -193,7 +193,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scriptd: %v\n", err)
 		return exitFail
 	}
-	eng, err := runtime.New(cfg)
+	eng, err := engine.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "scriptd: %v\n", err)
 		return exitFail
@@ -210,7 +210,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "scriptd check: no script PATH given")
 		return exitUsage
 	}
-	errs, err := runtime.Check(args)
+	errs, err := engine.Check(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "scriptd check: %v\n", err)
 		return exitFail

@@ -14,12 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/scriptd/scriptd/runtime"
-	"github.com/scriptd/scriptd/runtime/httpapi"
+	"github.com/scriptd/scriptd/internal/httpapi"
+	"github.com/scriptd/scriptd/internal/metrics"
+	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/runtime/input"
-	"github.com/scriptd/scriptd/runtime/metrics"
+	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw"
-	"github.com/scriptd/scriptd/storagefw/jsbind"
 )
 
 // httpShutdownTimeout bounds draining HTTP requests at exit.
@@ -29,7 +29,7 @@ const httpShutdownTimeout = 10 * time.Second
 // HTTP server (--listen) and the progress line.
 //
 // Lifecycle: newServices (signals are caught from here on), then configure
-// (before runtime.New), listenHTTP (binds the port before scripts run, so
+// (before engine.New), listenHTTP (binds the port before scripts run, so
 // a busy port fails early), then run, which starts everything, runs the engine and stops everything in
 // order: on SIGINT/SIGTERM the HTTP server stops accepting and drains its
 // requests first, and only then is the engine told to stop, so every
@@ -56,7 +56,7 @@ type services struct {
 	sigCtx      context.Context
 	stopSignals context.CancelFunc
 
-	eng atomic.Pointer[runtime.Engine]
+	eng atomic.Pointer[engine.Engine]
 	fw  atomic.Pointer[storagefw.Framework]
 }
 
@@ -124,11 +124,11 @@ func newServices(f *runFlags, specs []input.Spec, stdout, stderr io.Writer) (*se
 // configure points the engine config at the services: stdout and stderr
 // (through the progress line), the metrics observer, and the storage extension's
 // hooks.
-func (s *services) configure(cfg *runtime.Config) {
+func (s *services) configure(cfg *engine.Config) {
 	cfg.Stdout = s.stdout
 	cfg.Stderr = s.stderr
 	cfg.Observer = s.metrics
-	cfg.Extensions = defaultExtensions(jsbind.Options{
+	cfg.Extensions = defaultExtensions(storagejs.Options{
 		Observer:    s.storageObserver,
 		OnFramework: func(fw *storagefw.Framework) { s.fw.Store(fw) },
 	})
@@ -162,7 +162,7 @@ func (s *services) close() {
 
 // run serves HTTP, draws progress and runs eng until it ends by itself or
 // a signal stops it (see the type's documentation for the order).
-func (s *services) run(eng *runtime.Engine) error {
+func (s *services) run(eng *engine.Engine) error {
 	s.eng.Store(eng)
 	engCtx, stopEngine := context.WithCancel(context.Background())
 	defer stopEngine()
@@ -217,7 +217,7 @@ func (s *services) storageObserver(backend, method string, code storagefw.Code, 
 	s.admission.Done()
 }
 
-func (s *services) operations() *storagefw.Operations {
+func (s *services) operations() *storagefw.OperationLog {
 	if fw := s.fw.Load(); fw != nil {
 		return fw.Operations()
 	}
@@ -244,7 +244,7 @@ func (s *services) progressSample() progressSample {
 
 // engineRef gives the HTTP server the engine once it exists.
 type engineRef struct {
-	p *atomic.Pointer[runtime.Engine]
+	p *atomic.Pointer[engine.Engine]
 }
 
 var errNoEngine = errors.New("the engine has not started")

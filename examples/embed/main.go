@@ -16,9 +16,10 @@ import (
 
 	"github.com/dop251/goja"
 
-	"github.com/scriptd/scriptd/runtime"
+	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw"
-	"github.com/scriptd/scriptd/storagefw/jsbind"
+	"github.com/scriptd/scriptd/storagefw/builtin"
 )
 
 // script counts failed logins per user and reports a user once when it
@@ -60,7 +61,7 @@ func run() error {
 
 	var mu sync.Mutex
 	var flagged []string
-	report := func(h *runtime.Host) (func(), error) {
+	report := func(h *engine.Host) (func(), error) {
 		return nil, h.SetFunc("report", func(c goja.FunctionCall) goja.Value {
 			mu.Lock()
 			flagged = append(flagged, fmt.Sprintf("%s reached %d failed logins", c.Argument(0), c.Argument(1).ToInteger()))
@@ -68,10 +69,10 @@ func run() error {
 			return goja.Undefined()
 		})
 	}
-	backends := append(jsbind.BuiltinBackends(), storagefw.BackendType{Name: "MEMORY", OptionsField: "memory", Open: openMemory})
-	eng, err := runtime.New(runtime.Config{
+	backends := append(builtin.Backends(), storagefw.BackendType{Name: "MEMORY", OptionsField: "memory", Open: openMemory})
+	eng, err := engine.New(engine.Config{
 		Paths:      []string{dir},
-		Extensions: []runtime.Extension{jsbind.Extension(jsbind.Options{Backends: backends}), report},
+		Extensions: []engine.Extension{storagejs.Extension(storagejs.Options{Backends: backends}), report},
 	})
 	if err != nil {
 		return err
@@ -119,38 +120,38 @@ func openMemory(context.Context, storagefw.OpenConfig) (storagefw.Backend, error
 	return &memory{data: map[string]entry{}}, nil
 }
 
-func (m *memory) Submit(ops ...*storagefw.Op) {
+func (m *memory) Submit(ops ...*storagefw.Request) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, op := range ops {
 		if m.closed {
-			op.Complete(storagefw.Result{Code: storagefw.NotConnected})
+			op.Complete(storagefw.Reply{Code: storagefw.NotConnected})
 			continue
 		}
 		k := string(op.Key)
 		e, ok := m.data[k]
 		live := ok && (e.expireAt == 0 || e.expireAt > op.Now)
 		switch op.Kind {
-		case storagefw.OpPut:
+		case storagefw.PutRequest:
 			if live && !op.Overwrite {
-				op.Complete(storagefw.Result{Code: storagefw.KeyExists})
+				op.Complete(storagefw.Reply{Code: storagefw.KeyExists})
 				continue
 			}
 			m.data[k] = entry{value: op.Value, expireAt: op.ExpireAt}
-			op.Complete(storagefw.Result{Code: storagefw.Success})
-		case storagefw.OpGet:
+			op.Complete(storagefw.Reply{Code: storagefw.Success})
+		case storagefw.GetRequest:
 			if !live {
-				op.Complete(storagefw.Result{Code: storagefw.KeyNotFound})
+				op.Complete(storagefw.Reply{Code: storagefw.KeyNotFound})
 				continue
 			}
-			op.Complete(storagefw.Result{Code: storagefw.Success, Value: e.value})
-		case storagefw.OpErase:
+			op.Complete(storagefw.Reply{Code: storagefw.Success, Value: e.value})
+		case storagefw.EraseRequest:
 			delete(m.data, k)
 			if !live {
-				op.Complete(storagefw.Result{Code: storagefw.KeyNotFound})
+				op.Complete(storagefw.Reply{Code: storagefw.KeyNotFound})
 				continue
 			}
-			op.Complete(storagefw.Result{Code: storagefw.Success})
+			op.Complete(storagefw.Reply{Code: storagefw.Success})
 		}
 	}
 }

@@ -124,19 +124,19 @@ func (b *Backend) emit(kind storagefw.EventKind, reason string) {
 }
 
 // notConnectedLocked is the result for ops that cannot be sent now.
-func (b *Backend) notConnectedLocked() storagefw.Result {
+func (b *Backend) notConnectedLocked() storagefw.Reply {
 	if b.closed {
-		return storagefw.Result{Code: storagefw.NotConnected, Error: "backend is closed"}
+		return storagefw.Reply{Code: storagefw.NotConnected, Error: "backend is closed"}
 	}
-	return storagefw.Result{Code: storagefw.NotConnected,
+	return storagefw.Reply{Code: storagefw.NotConnected,
 		Error: fmt.Sprintf("not connected to %s (reconnecting after: %s)", b.s, b.lostReason)}
 }
 
-// Submit queues ops for the writer. Ops take effect in the order of Submit
+// Submit queues ops for the writer. Requests take effect in the order of Submit
 // calls (and of ops within a call). Safe for concurrent use; it never
 // blocks on the network. While the connection is down, or after Close, ops
 // complete at once (on the caller's goroutine) with NOT_CONNECTED.
-func (b *Backend) Submit(ops ...*storagefw.Op) {
+func (b *Backend) Submit(ops ...*storagefw.Request) {
 	if len(ops) == 0 {
 		return
 	}
@@ -144,7 +144,7 @@ func (b *Backend) Submit(ops ...*storagefw.Op) {
 	// and the monotonic reading (for deadlines).
 	t := time.Now()
 	wall := float64(t.UnixNano()) / 1e9
-	var rejected []*storagefw.Op
+	var rejected []*storagefw.Request
 	b.mu.Lock()
 	c := b.conn
 	if b.closed || c == nil || c.dead {
@@ -172,14 +172,14 @@ func (b *Backend) Submit(ops ...*storagefw.Op) {
 	c.wakeLocked()
 	b.mu.Unlock()
 	for _, op := range rejected {
-		op.Complete(storagefw.Result{Code: storagefw.OperationFailed,
+		op.Complete(storagefw.Reply{Code: storagefw.OperationFailed,
 			Error: fmt.Sprintf("invalid %v operation (expiry %v)", op.Kind, op.ExpireAt)})
 	}
 }
 
 // newReqLocked builds the request for op, choosing live or replay commands.
 // It returns nil for an op it cannot run. Call with b.mu held.
-func (b *Backend) newReqLocked(op *storagefw.Op, deadline time.Duration, wall float64) *req {
+func (b *Backend) newReqLocked(op *storagefw.Request, deadline time.Duration, wall float64) *req {
 	now := op.Now
 	if now == 0 {
 		now = b.clock()
@@ -192,7 +192,7 @@ func (b *Backend) newReqLocked(op *storagefw.Op, deadline time.Duration, wall fl
 	var kind cmdKind
 	expireAt := 0.0
 	switch op.Kind {
-	case storagefw.OpPut:
+	case storagefw.PutRequest:
 		switch {
 		case !replay:
 			kind = cmdSet
@@ -207,12 +207,12 @@ func (b *Backend) newReqLocked(op *storagefw.Op, deadline time.Duration, wall fl
 		case !math.IsInf(x, 1):
 			expireAt = x
 		}
-	case storagefw.OpGet:
+	case storagefw.GetRequest:
 		kind = cmdGet
 		if replay {
 			kind = cmdGetMulti
 		}
-	case storagefw.OpErase:
+	case storagefw.EraseRequest:
 		kind = cmdDel
 		if replay {
 			kind = cmdEraseMulti
@@ -393,7 +393,7 @@ func (b *Backend) reconnectLoop() {
 
 // Close stops accepting ops, waits (bounded by ctx) for the ops already
 // submitted to complete, closes the connection and stops every goroutine of
-// the Backend. Ops still in flight when ctx ends complete with
+// the Backend. Requests still in flight when ctx ends complete with
 // NOT_CONNECTED and Close returns an error. Closing twice is a no-op.
 func (b *Backend) Close(ctx context.Context) error {
 	b.mu.Lock()

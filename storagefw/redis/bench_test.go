@@ -60,7 +60,7 @@ func benchSubmit(b *testing.B, be storagefw.Backend, now float64, inflight int) 
 	sem := make(chan struct{}, inflight)
 	var failures atomic.Int64
 	var firstErr atomic.Value
-	done := func(r storagefw.Result) {
+	done := func(r storagefw.Reply) {
 		if r.Code != storagefw.Success && r.Code != storagefw.KeyNotFound {
 			if failures.Add(1) == 1 {
 				firstErr.Store(fmt.Sprintf("%s: %s", r.Code, r.Error))
@@ -74,12 +74,12 @@ func benchSubmit(b *testing.B, be storagefw.Backend, now float64, inflight int) 
 	for i := 0; i < b.N; i++ {
 		sem <- struct{}{}
 		k := d.keys[i%benchKeys]
-		var op *storagefw.Op
+		var op *storagefw.Request
 		if i%2 == 0 {
-			op = storagefw.NewOp(storagefw.OpPut, done)
+			op = storagefw.NewRequest(storagefw.PutRequest, done)
 			op.Value, op.Overwrite = d.value, true
 		} else {
-			op = storagefw.NewOp(storagefw.OpGet, done)
+			op = storagefw.NewRequest(storagefw.GetRequest, done)
 		}
 		op.Key, op.Now = k, now
 		be.Submit(op)

@@ -201,14 +201,14 @@ func (c *conn) failLocal(err error) {
 
 // cutOffResult is the result of a request cut off by a failure: CONNECTION_LOST,
 // or NOT_CONNECTED when the Backend is being closed.
-func (c *conn) cutOffResult(err error) storagefw.Result {
+func (c *conn) cutOffResult(err error) storagefw.Reply {
 	c.b.mu.Lock()
 	closing := c.closing
 	c.b.mu.Unlock()
 	if closing {
-		return storagefw.Result{Code: storagefw.NotConnected, Error: "backend closed before the operation completed"}
+		return storagefw.Reply{Code: storagefw.NotConnected, Error: "backend closed before the operation completed"}
 	}
-	return storagefw.Result{Code: storagefw.ConnectionLost,
+	return storagefw.Reply{Code: storagefw.ConnectionLost,
 		Error: fmt.Sprintf("connection to %s lost: %v", c.b.s, err)}
 }
 
@@ -246,7 +246,7 @@ func (c *conn) fail(err error) {
 }
 
 // reloadScripts queues SCRIPT LOAD for every script after the server
-// answered NOSCRIPT (its script cache was flushed). Ops sent before the
+// answered NOSCRIPT (its script cache was flushed). Requests sent before the
 // reload fail with OPERATION_FAILED; later ones work again.
 func (c *conn) reloadScripts() {
 	b := c.b
@@ -379,7 +379,7 @@ func (c *conn) expire(rs []*req) {
 		if r.kind == cmdScriptLoad {
 			c.scriptLoadDone(reply{kind: '-', str: []byte("timed out")})
 		}
-		r.deliver(storagefw.Result{Code: storagefw.Timeout,
+		r.deliver(storagefw.Reply{Code: storagefw.Timeout,
 			Error: fmt.Sprintf("%s operation timed out after %v (operation_timeout)", r.kind.opName(), c.b.s.operationTimeout)},
 			reply{})
 	}

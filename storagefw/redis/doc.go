@@ -47,7 +47,7 @@
 //
 // # Concurrency and lifecycle
 //
-// Submit, Expire and Close may be called from any goroutine. Ops must not be
+// Submit, Expire and Close may be called from any goroutine. Requests must not be
 // modified after Submit; each is completed exactly once, from one of the
 // backend's goroutines (or from the caller's goroutine when it fails at
 // once), so completion callbacks must not block for long. They may call

@@ -713,11 +713,11 @@ func TestKillUnderLoad(t *testing.T) {
 			}
 			var once, returned atomic.Bool
 			start := time.Now()
-			kind := storagefw.OpPut
+			kind := storagefw.PutRequest
 			if i%2 == 1 {
-				kind = storagefw.OpGet
+				kind = storagefw.GetRequest
 			}
-			op := storagefw.NewOp(kind, func(r storagefw.Result) {
+			op := storagefw.NewRequest(kind, func(r storagefw.Reply) {
 				if !once.CompareAndSwap(false, true) {
 					doubleDone.Add(1)
 				}

@@ -59,16 +59,16 @@ func (k cmdKind) opName() string {
 	return "unknown"
 }
 
-// internalResult is what an internal request (no storagefw.Op) reports.
+// internalResult is what an internal request (no storagefw.Request) reports.
 type internalResult struct {
 	rep reply
-	res storagefw.Result // Code Success means rep holds a non-error reply
+	res storagefw.Reply // Code Success means rep holds a non-error reply
 }
 
 // req is one command in flight. Its fields are set before it is queued and
 // read-only afterwards, except done.
 type req struct {
-	op       *storagefw.Op
+	op       *storagefw.Request
 	kind     cmdKind
 	now      float64       // network time the op was issued at
 	expireAt float64       // puts: absolute expiry, 0 = never
@@ -85,7 +85,7 @@ type req struct {
 func (r *req) claim() bool { return r.done.CompareAndSwap(false, true) }
 
 // deliver hands a result to the op's owner. Call only after claim.
-func (r *req) deliver(res storagefw.Result, rep reply) {
+func (r *req) deliver(res storagefw.Reply, rep reply) {
 	if r.op != nil {
 		r.op.Complete(res)
 		return
@@ -96,23 +96,23 @@ func (r *req) deliver(res storagefw.Result, rep reply) {
 }
 
 // finish completes r (if nobody did yet) with res.
-func (r *req) finish(res storagefw.Result) {
+func (r *req) finish(res storagefw.Reply) {
 	if r.claim() {
 		r.deliver(res, reply{})
 	}
 }
 
 // resultOf interprets the (last) reply to r.
-func resultOf(r *req, rep reply) storagefw.Result {
-	failed := func(msg string) storagefw.Result {
-		return storagefw.Result{Code: storagefw.OperationFailed,
+func resultOf(r *req, rep reply) storagefw.Reply {
+	failed := func(msg string) storagefw.Reply {
+		return storagefw.Reply{Code: storagefw.OperationFailed,
 			Error: fmt.Sprintf("%s operation failed: %s", r.kind.opName(), msg)}
 	}
 	if rep.isError() {
 		return failed(rep.errString())
 	}
 	// exec checks an EXEC reply of n elements and returns them.
-	exec := func(n int) ([]reply, *storagefw.Result) {
+	exec := func(n int) ([]reply, *storagefw.Reply) {
 		if rep.kind != '*' || rep.null || len(rep.elems) != n {
 			res := failed("unexpected reply " + rep.describe())
 			return nil, &res
@@ -129,22 +129,22 @@ func resultOf(r *req, rep reply) storagefw.Result {
 	case cmdSet:
 		switch {
 		case rep.kind == '+':
-			return storagefw.Result{Code: storagefw.Success}
+			return storagefw.Reply{Code: storagefw.Success}
 		case rep.kind == '$' && rep.null: // SET NX on an existing key
-			return storagefw.Result{Code: storagefw.KeyExists}
+			return storagefw.Reply{Code: storagefw.KeyExists}
 		}
 	case cmdPutNX:
 		if rep.kind == ':' {
 			if rep.n == 1 {
-				return storagefw.Result{Code: storagefw.Success}
+				return storagefw.Reply{Code: storagefw.Success}
 			}
-			return storagefw.Result{Code: storagefw.KeyExists}
+			return storagefw.Reply{Code: storagefw.KeyExists}
 		}
 	case cmdPutMulti:
 		if _, bad := exec(2); bad != nil {
 			return *bad
 		}
-		return storagefw.Result{Code: storagefw.Success}
+		return storagefw.Reply{Code: storagefw.Success}
 	case cmdGet:
 		if rep.kind == '$' {
 			return getResult(rep)
@@ -155,7 +155,7 @@ func resultOf(r *req, rep reply) storagefw.Result {
 			return *bad
 		}
 		if expired(el[0], r.now) {
-			return storagefw.Result{Code: storagefw.KeyNotFound}
+			return storagefw.Reply{Code: storagefw.KeyNotFound}
 		}
 		if el[1].kind == '$' {
 			return getResult(el[1])
@@ -173,7 +173,7 @@ func resultOf(r *req, rep reply) storagefw.Result {
 		// KEY_NOT_FOUND: it was already absent.
 		return eraseResult(el[1].kind == ':' && el[1].n > 0 && !expired(el[0], r.now))
 	case cmdSweep, cmdScriptLoad:
-		return storagefw.Result{Code: storagefw.Success}
+		return storagefw.Reply{Code: storagefw.Success}
 	}
 	return failed("unexpected reply " + rep.describe())
 }
@@ -187,22 +187,22 @@ func expired(score reply, now float64) bool {
 	return err == nil && s <= now
 }
 
-func getResult(rep reply) storagefw.Result {
+func getResult(rep reply) storagefw.Reply {
 	if rep.null {
-		return storagefw.Result{Code: storagefw.KeyNotFound}
+		return storagefw.Reply{Code: storagefw.KeyNotFound}
 	}
 	v := rep.str
 	if v == nil {
 		v = []byte{}
 	}
-	return storagefw.Result{Code: storagefw.Success, Value: v}
+	return storagefw.Reply{Code: storagefw.Success, Value: v}
 }
 
-func eraseResult(erased bool) storagefw.Result {
+func eraseResult(erased bool) storagefw.Reply {
 	if erased {
-		return storagefw.Result{Code: storagefw.Success}
+		return storagefw.Reply{Code: storagefw.Success}
 	}
-	return storagefw.Result{Code: storagefw.KeyNotFound}
+	return storagefw.Reply{Code: storagefw.KeyNotFound}
 }
 
 // isNoScript reports whether rep says the script cache lost our scripts.

@@ -49,12 +49,12 @@ func reportOps(b *testing.B, start time.Time) {
 
 // runInflight submits b.N ops built by mk with at most n in flight and
 // waits for all of them.
-func runInflight(b *testing.B, be *Backend, n int, mk func(i int, done func(storagefw.Result)) *storagefw.Op) {
+func runInflight(b *testing.B, be *Backend, n int, mk func(i int, done func(storagefw.Reply)) *storagefw.Request) {
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	wg.Add(b.N)
 	var failed sync.Once
-	done := func(r storagefw.Result) {
+	done := func(r storagefw.Reply) {
 		if r.Code != storagefw.Success {
 			failed.Do(func() { b.Errorf("op failed: %s %s", r.Code, r.Error) })
 		}
@@ -78,8 +78,8 @@ func BenchmarkPut(b *testing.B) {
 		b.Run(fmt.Sprintf("inflight=%d", n), func(b *testing.B) {
 			be := benchBackend(b, filepath.Join(b.TempDir(), "db"))
 			defer be.Close(context.Background())
-			runInflight(b, be, n, func(i int, done func(storagefw.Result)) *storagefw.Op {
-				op := storagefw.NewOp(storagefw.OpPut, done)
+			runInflight(b, be, n, func(i int, done func(storagefw.Reply)) *storagefw.Request {
+				op := storagefw.NewRequest(storagefw.PutRequest, done)
 				op.Key, op.Value, op.Overwrite = benchKey(nil, i), benchValue, true
 				return op
 			})
@@ -94,7 +94,7 @@ func prefillBackend(b *testing.B, be *Backend) {
 	var wg sync.WaitGroup
 	wg.Add(prefill)
 	for i := range prefill {
-		op := storagefw.NewOp(storagefw.OpPut, func(storagefw.Result) { wg.Done() })
+		op := storagefw.NewRequest(storagefw.PutRequest, func(storagefw.Reply) { wg.Done() })
 		op.Key, op.Value, op.Overwrite = benchKey(nil, i), benchValue, true
 		be.Submit(op)
 	}
@@ -107,8 +107,8 @@ func BenchmarkGet(b *testing.B) {
 			be := benchBackend(b, filepath.Join(b.TempDir(), "db"))
 			defer be.Close(context.Background())
 			prefillBackend(b, be)
-			runInflight(b, be, n, func(i int, done func(storagefw.Result)) *storagefw.Op {
-				op := storagefw.NewOp(storagefw.OpGet, done)
+			runInflight(b, be, n, func(i int, done func(storagefw.Reply)) *storagefw.Request {
+				op := storagefw.NewRequest(storagefw.GetRequest, done)
 				op.Key = benchKey(nil, (i*7919)%prefill)
 				return op
 			})

@@ -219,7 +219,7 @@ func live(exp driver.Value, now float64) bool {
 }
 
 // doGet reads op's key. The returned value is a fresh copy.
-func (c *conn) doGet(op *storagefw.Op) storagefw.Result {
+func (c *conn) doGet(op *storagefw.Request) storagefw.Reply {
 	rows, err := c.get.QueryContext(bg, c.bind(nonNil(op.Key)))
 	clear(c.args[:])
 	if err != nil {
@@ -233,27 +233,27 @@ func (c *conn) doGet(op *storagefw.Op) storagefw.Result {
 	}
 	switch {
 	case err == io.EOF:
-		return storagefw.Result{Code: storagefw.KeyNotFound}
+		return storagefw.Reply{Code: storagefw.KeyNotFound}
 	case err != nil:
 		return failure("get", err)
 	case !live(exp, op.Now):
-		return storagefw.Result{Code: storagefw.KeyNotFound}
+		return storagefw.Reply{Code: storagefw.KeyNotFound}
 	}
 	switch v := val.(type) {
 	case []byte:
-		return storagefw.Result{Code: storagefw.Success, Value: v}
+		return storagefw.Reply{Code: storagefw.Success, Value: v}
 	case string: // stored as text by someone else
-		return storagefw.Result{Code: storagefw.Success, Value: []byte(v)}
+		return storagefw.Reply{Code: storagefw.Success, Value: []byte(v)}
 	case nil:
-		return storagefw.Result{Code: storagefw.Success, Value: []byte{}}
+		return storagefw.Reply{Code: storagefw.Success, Value: []byte{}}
 	default:
-		return storagefw.Result{Code: storagefw.Success, Value: fmt.Append(nil, v)}
+		return storagefw.Reply{Code: storagefw.Success, Value: fmt.Append(nil, v)}
 	}
 }
 
 // doPut writes op. Overwrite replaces value and expiry; otherwise only an
 // absent or expired entry is replaced and a live one gives KEY_EXISTS.
-func (c *conn) doPut(op *storagefw.Op) storagefw.Result {
+func (c *conn) doPut(op *storagefw.Request) storagefw.Reply {
 	var n int64
 	var err error
 	if op.Overwrite {
@@ -265,25 +265,25 @@ func (c *conn) doPut(op *storagefw.Op) storagefw.Result {
 	case err != nil:
 		return failure("put", err)
 	case n == 0:
-		return storagefw.Result{Code: storagefw.KeyExists}
+		return storagefw.Reply{Code: storagefw.KeyExists}
 	}
-	return storagefw.Result{Code: storagefw.Success}
+	return storagefw.Reply{Code: storagefw.Success}
 }
 
 // doErase removes op's key. An expired entry is removed too but reported as
 // KEY_NOT_FOUND, like a missing one.
-func (c *conn) doErase(op *storagefw.Op) storagefw.Result {
+func (c *conn) doErase(op *storagefw.Request) storagefw.Reply {
 	n, err := c.exec(c.eraseLive, nonNil(op.Key), op.Now)
 	if err != nil {
 		return failure("erase", err)
 	}
 	if n > 0 {
-		return storagefw.Result{Code: storagefw.Success}
+		return storagefw.Reply{Code: storagefw.Success}
 	}
 	if _, err := c.exec(c.eraseAny, nonNil(op.Key)); err != nil {
 		return failure("erase", err)
 	}
-	return storagefw.Result{Code: storagefw.KeyNotFound}
+	return storagefw.Reply{Code: storagefw.KeyNotFound}
 }
 
 // doSweep deletes the entries expired at now and records the run in Zeek's
@@ -308,13 +308,13 @@ func isBusy(err error) bool {
 	return false
 }
 
-// failure maps an SQLite error to a Result: busy/locked (after busy_timeout)
+// failure maps an SQLite error to a Reply: busy/locked (after busy_timeout)
 // is TIMEOUT, as in Zeek; anything else is OPERATION_FAILED. The error text
 // is SQLite's.
-func failure(what string, err error) storagefw.Result {
+func failure(what string, err error) storagefw.Reply {
 	code := storagefw.OperationFailed
 	if isBusy(err) {
 		code = storagefw.Timeout
 	}
-	return storagefw.Result{Code: code, Error: fmt.Sprintf("sqlite %s failed: %v", what, err)}
+	return storagefw.Reply{Code: code, Error: fmt.Sprintf("sqlite %s failed: %v", what, err)}
 }

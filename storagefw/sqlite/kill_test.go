@@ -41,7 +41,7 @@ func runKillChild(path string) int {
 	sem := make(chan struct{}, 512)
 	for i := 0; ; i++ {
 		sem <- struct{}{}
-		op := storagefw.NewOp(storagefw.OpPut, func(r storagefw.Result) {
+		op := storagefw.NewRequest(storagefw.PutRequest, func(r storagefw.Reply) {
 			if r.Code == storagefw.Success {
 				acks <- i
 			} else {

@@ -27,7 +27,7 @@
 //
 // Gets run on the readers, concurrently with the writer and each other, each
 // reader answering a chunk of queued gets inside one read transaction —
-// unless ordering requires otherwise. Ops submitted to one Backend take
+// unless ordering requires otherwise. Requests submitted to one Backend take
 // effect in Submit order per key, which is all a handle can observe:
 //
 //   - a get of a key with a write still pending (queued or uncommitted) is
@@ -46,8 +46,8 @@
 // # Lifecycle
 //
 // Submit, Expire and Close may be called from any goroutine. Submit never
-// blocks on I/O (queues are unbounded); Expire waits for its sweep. Ops are
-// completed (storagefw.Op.Complete) from the backend's goroutines,
+// blocks on I/O (queues are unbounded); Expire waits for its sweep. Requests are
+// completed (storagefw.Request.Complete) from the backend's goroutines,
 // and completion callbacks must not block. Close drains every queued op,
 // stops the periodic expiry sweep, finalizes the statements, closes the
 // connections and returns once no goroutine of the Backend remains. Submit
@@ -131,11 +131,11 @@ var (
 
 // item is one queued unit of work.
 type item struct {
-	op        *storagefw.Op
+	op        *storagefw.Request
 	sweep     *sweepReq
 	h         uint32 // key hash bucket
 	waitReads bool   // a write submitted while gets of its bucket were on readers
-	res       storagefw.Result
+	res       storagefw.Reply
 }
 
 type sweepReq struct {
@@ -403,14 +403,14 @@ const errClosed = "backend is closed"
 // Submit queues ops; see the package documentation for ordering. It never
 // blocks on I/O. After Close it completes the ops with NOT_CONNECTED before
 // returning.
-func (b *Backend) Submit(ops ...*storagefw.Op) {
-	var bad []*storagefw.Op
+func (b *Backend) Submit(ops ...*storagefw.Request) {
+	var bad []*storagefw.Request
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		for _, op := range ops {
 			if op != nil {
-				op.Complete(storagefw.Result{Code: storagefw.NotConnected, Error: errClosed})
+				op.Complete(storagefw.Reply{Code: storagefw.NotConnected, Error: errClosed})
 			}
 		}
 		return
@@ -422,7 +422,7 @@ func (b *Backend) Submit(ops ...*storagefw.Op) {
 		}
 		h := b.bucket(op.Key)
 		switch op.Kind {
-		case storagefw.OpGet:
+		case storagefw.GetRequest:
 			if b.nreaders > 0 && b.pendW[h] == 0 {
 				b.pendR[h]++
 				b.rq.push(item{op: op, h: h})
@@ -431,7 +431,7 @@ func (b *Backend) Submit(ops ...*storagefw.Op) {
 			}
 			b.wq.push(item{op: op, h: h})
 			wrote = true
-		case storagefw.OpPut, storagefw.OpErase:
+		case storagefw.PutRequest, storagefw.EraseRequest:
 			b.pendW[h]++
 			b.wq.push(item{op: op, h: h, waitReads: b.pendR[h] > 0})
 			wrote = true
@@ -451,7 +451,7 @@ func (b *Backend) Submit(ops ...*storagefw.Op) {
 	}
 	b.mu.Unlock()
 	for _, op := range bad {
-		op.Complete(storagefw.Result{Code: storagefw.OperationFailed, Error: fmt.Sprintf("sqlite: unsupported operation %v", op.Kind)})
+		op.Complete(storagefw.Reply{Code: storagefw.OperationFailed, Error: fmt.Sprintf("sqlite: unsupported operation %v", op.Kind)})
 	}
 }
 
@@ -555,7 +555,7 @@ func (b *Backend) writerLoop() {
 		}
 		if abort {
 			for i := range batch {
-				batch[i].res = storagefw.Result{Code: storagefw.NotConnected, Error: errClosed}
+				batch[i].res = storagefw.Reply{Code: storagefw.NotConnected, Error: errClosed}
 				if s := batch[i].sweep; s != nil {
 					s.err = storagefw.Errorf(storagefw.NotConnected, "sqlite expire: %s", errClosed)
 				}
@@ -608,11 +608,11 @@ func (b *Backend) runWriteBatch(batch []item) {
 				it.res = failure("expire", it.sweep.err)
 			} else {
 				switch it.op.Kind {
-				case storagefw.OpPut:
+				case storagefw.PutRequest:
 					it.res = c.doPut(it.op)
-				case storagefw.OpErase:
+				case storagefw.EraseRequest:
 					it.res = c.doErase(it.op)
-				case storagefw.OpGet:
+				case storagefw.GetRequest:
 					it.res = c.doGet(it.op)
 				}
 			}
@@ -620,7 +620,7 @@ func (b *Backend) runWriteBatch(batch []item) {
 				// The error rolled the whole transaction back: the earlier
 				// items of this transaction did not happen either.
 				b.log.Warn("write transaction rolled back", "err", it.res.Error)
-				failItems(batch[start:i], storagefw.Result{Code: storagefw.OperationFailed,
+				failItems(batch[start:i], storagefw.Reply{Code: storagefw.OperationFailed,
 					Error: "sqlite transaction rolled back: " + it.res.Error})
 				i++
 				rolledBack = true
@@ -644,7 +644,7 @@ func (b *Backend) runWriteBatch(batch []item) {
 }
 
 // failItems gives every item (and sweep) the result r.
-func failItems(items []item, r storagefw.Result) {
+func failItems(items []item, r storagefw.Reply) {
 	for j := range items {
 		items[j].res = r
 		if s := items[j].sweep; s != nil {
@@ -684,7 +684,7 @@ func (b *Backend) waitForReaders(items []item) {
 func (b *Backend) finishWrites(batch []item) {
 	b.mu.Lock()
 	for j := range batch {
-		if op := batch[j].op; op != nil && op.Kind != storagefw.OpGet {
+		if op := batch[j].op; op != nil && op.Kind != storagefw.GetRequest {
 			b.pendW[batch[j].h]--
 		}
 	}
@@ -732,7 +732,7 @@ func (b *Backend) readerLoop(c *conn) {
 		}
 		if abort {
 			for j := range batch {
-				batch[j].res = storagefw.Result{Code: storagefw.NotConnected, Error: errClosed}
+				batch[j].res = storagefw.Reply{Code: storagefw.NotConnected, Error: errClosed}
 			}
 		} else {
 			inTx := false

@@ -565,7 +565,7 @@ func TestBackendsShareFile(t *testing.T) {
 	want(t, "a sees a2's key", do(t, a, get(ser("a2-1"), t0)), storagefw.Success, ser("a2"))
 
 	// overwrite:false raced across two handles of one table: one winner.
-	results := make(chan storagefw.Result, 400)
+	results := make(chan storagefw.Reply, 400)
 	for _, h := range []*Backend{a, a2} {
 		wg.Go(func() {
 			var calls []*storagetest.Call

@@ -12,11 +12,11 @@ import (
 // metrics, HTTP waits). Safe for concurrent use.
 type HoldBackend struct {
 	mu  sync.Mutex
-	ops []*storagefw.Op
+	ops []*storagefw.Request
 }
 
 // Submit holds ops.
-func (b *HoldBackend) Submit(ops ...*storagefw.Op) {
+func (b *HoldBackend) Submit(ops ...*storagefw.Request) {
 	b.mu.Lock()
 	b.ops = append(b.ops, ops...)
 	b.mu.Unlock()
@@ -29,7 +29,7 @@ func (b *HoldBackend) Release() {
 	b.ops = nil
 	b.mu.Unlock()
 	for _, op := range ops {
-		op.Complete(storagefw.Result{Code: storagefw.Success})
+		op.Complete(storagefw.Reply{Code: storagefw.Success})
 	}
 }
 

@@ -85,38 +85,38 @@ func Ser(v any) []byte {
 // PutOp builds a put of key -> value (both already serialized) issued at
 // network time now. expireAt is absolute (0 = never).
 func PutOp(key, value []byte, overwrite bool, expireAt, now float64) *Call {
-	c := newCall(storagefw.OpPut)
+	c := newCall(storagefw.PutRequest)
 	c.Op.Key, c.Op.Value, c.Op.Overwrite, c.Op.ExpireAt, c.Op.Now = key, value, overwrite, expireAt, now
 	return c
 }
 
 // GetOp builds a get of key issued at network time now.
 func GetOp(key []byte, now float64) *Call {
-	c := newCall(storagefw.OpGet)
+	c := newCall(storagefw.GetRequest)
 	c.Op.Key, c.Op.Now = key, now
 	return c
 }
 
 // EraseOp builds an erase of key issued at network time now.
 func EraseOp(key []byte, now float64) *Call {
-	c := newCall(storagefw.OpErase)
+	c := newCall(storagefw.EraseRequest)
 	c.Op.Key, c.Op.Now = key, now
 	return c
 }
 
-// Call is an Op together with the means to wait for its result. It counts
+// Call is a Request together with the means to wait for its result. It counts
 // completions so tests can check that a backend completes each op exactly
-// once (storagefw.Op.Complete already drops a second call, so the count can
+// once (storagefw.Request.Complete already drops a second call, so the count can
 // only show that the first one happened).
 type Call struct {
-	Op    *storagefw.Op
-	ch    chan storagefw.Result
+	Op    *storagefw.Request
+	ch    chan storagefw.Reply
 	calls atomic.Int32
 }
 
-func newCall(kind storagefw.OpKind) *Call {
-	c := &Call{ch: make(chan storagefw.Result, 1)}
-	c.Op = storagefw.NewOp(kind, func(r storagefw.Result) {
+func newCall(kind storagefw.RequestKind) *Call {
+	c := &Call{ch: make(chan storagefw.Reply, 1)}
+	c.Op = storagefw.NewRequest(kind, func(r storagefw.Reply) {
 		c.calls.Add(1)
 		c.ch <- r
 	})
@@ -125,7 +125,7 @@ func newCall(kind storagefw.OpKind) *Call {
 
 // Wait returns the op's result, failing the test if it does not complete
 // within WaitTimeout. Wait may be called once per Call.
-func (c *Call) Wait(t testing.TB) storagefw.Result {
+func (c *Call) Wait(t testing.TB) storagefw.Reply {
 	t.Helper()
 	timer := time.NewTimer(WaitTimeout)
 	defer timer.Stop()
@@ -134,7 +134,7 @@ func (c *Call) Wait(t testing.TB) storagefw.Result {
 		return r
 	case <-timer.C:
 		t.Fatalf("%v of %q did not complete within %v", c.Op.Kind, c.Op.Key, WaitTimeout)
-		return storagefw.Result{}
+		return storagefw.Reply{}
 	}
 }
 
@@ -143,7 +143,7 @@ func (c *Call) Done() bool { return c.calls.Load() > 0 }
 
 // Submit submits the calls' ops to b in one Submit call and returns the calls.
 func Submit(b storagefw.Backend, calls ...*Call) []*Call {
-	ops := make([]*storagefw.Op, len(calls))
+	ops := make([]*storagefw.Request, len(calls))
 	for i, c := range calls {
 		ops[i] = c.Op
 	}
@@ -152,7 +152,7 @@ func Submit(b storagefw.Backend, calls ...*Call) []*Call {
 }
 
 // Do submits one call and waits for its result.
-func Do(t testing.TB, b storagefw.Backend, c *Call) storagefw.Result {
+func Do(t testing.TB, b storagefw.Backend, c *Call) storagefw.Reply {
 	t.Helper()
 	Submit(b, c)
 	return c.Wait(t)
@@ -160,7 +160,7 @@ func Do(t testing.TB, b storagefw.Backend, c *Call) storagefw.Result {
 
 // Expect fails the test unless r has code want and, when value is non-nil,
 // r.Value equals value. A result other than SUCCESS must carry no value.
-func Expect(t testing.TB, what string, r storagefw.Result, want storagefw.Code, value []byte) {
+func Expect(t testing.TB, what string, r storagefw.Reply, want storagefw.Code, value []byte) {
 	t.Helper()
 	if r.Code != want {
 		t.Fatalf("%s: code %s (error %q), want %s", what, r.Code, r.Error, want)
@@ -195,17 +195,17 @@ func (e *env) close() error {
 
 func (e *env) now() float64 { return e.clock.Now() }
 
-func (e *env) put(key, value []byte, overwrite bool, expireAt float64) storagefw.Result {
+func (e *env) put(key, value []byte, overwrite bool, expireAt float64) storagefw.Reply {
 	e.t.Helper()
 	return Do(e.t, e.b, PutOp(key, value, overwrite, expireAt, e.now()))
 }
 
-func (e *env) get(key []byte) storagefw.Result {
+func (e *env) get(key []byte) storagefw.Reply {
 	e.t.Helper()
 	return Do(e.t, e.b, GetOp(key, e.now()))
 }
 
-func (e *env) erase(key []byte) storagefw.Result {
+func (e *env) erase(key []byte) storagefw.Reply {
 	e.t.Helper()
 	return Do(e.t, e.b, EraseOp(key, e.now()))
 }
@@ -542,7 +542,7 @@ func caseOverwriteFalseRace(e *env) {
 	const goroutines, each = 8, 50
 	now := e.now()
 	k := Ser("contended")
-	results := make(chan storagefw.Result, goroutines*each)
+	results := make(chan storagefw.Reply, goroutines*each)
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
@@ -609,7 +609,7 @@ func caseConcurrentSubmitters(e *env) {
 
 func caseClose(e *env) {
 	now := e.now()
-	// Ops in flight at Close are completed (drained) before Close returns.
+	// Requests in flight at Close are completed (drained) before Close returns.
 	var calls []*Call
 	for i := range 500 {
 		k := Ser(fmt.Sprintf("k%d", i))

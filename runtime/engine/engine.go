@@ -1,0 +1,384 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/internal/watch"
+	"github.com/scriptd/scriptd/runtime/input"
+)
+
+// Config configures an Engine. Zero values pick the defaults noted.
+type Config struct {
+	// Paths are script files or directories (SPEC §1).
+	Paths []string
+	// Inputs are the --input specs; read once init has settled.
+	Inputs []input.Spec
+	// Follow keeps reading inputs as they grow (tail -F).
+	Follow bool
+	// LogDir is where Log.write streams go (default: the working directory).
+	LogDir string
+	// Stdout and Stderr default to the process's.
+	Stdout, Stderr io.Writer
+	// Stdin is read for the input "-" (default os.Stdin).
+	Stdin io.Reader
+	// Logger receives engine diagnostics (default: text to Stderr).
+	Logger *slog.Logger
+	// Extensions install extra globals (the storage framework is one).
+	Extensions []Extension
+	// MaxInFlight bounds reserved async work (storage operations) before
+	// input reading pauses: the backpressure that keeps memory flat on
+	// large inputs. Default 10,000.
+	MaxInFlight int
+	// ShutdownGrace bounds how long pending work may take to settle after
+	// the run context ends before done runs anyway. Default 10 s.
+	ShutdownGrace time.Duration
+	// Watch hot-reloads the script Paths when their files change (SPEC §1
+	// --watch).
+	Watch bool
+	// HandlerTimeout interrupts a handler, timer callback, promise
+	// continuation or top-level script running longer than this (SPEC §2;
+	// default 10 s). The interrupted scripts are rebuilt on a fresh runtime.
+	HandlerTimeout time.Duration
+	// Observer, if set, receives engine activity (metrics).
+	Observer Observer
+	// KeepAlive keeps the engine running (e.g. --listen, --watch) until the
+	// run context ends, even with no inputs or pending work.
+	KeepAlive bool
+	// ReloadDrainTimeout bounds how long a version being replaced (a reload,
+	// or the recovery from an interrupted handler) may take to settle its
+	// in-flight async operations before it is torn down. Default 5 s.
+	ReloadDrainTimeout time.Duration
+	// WatchDebounce is how long the file watcher waits after the last change
+	// before reloading (default 100 ms).
+	WatchDebounce time.Duration
+}
+
+// Engine runs scripts. See the package documentation for its lifecycle.
+//
+// The scripts run as a version (see version): one goja runtime on one event
+// loop. With Config.Watch, a change to the script files builds a new version
+// off to the side and swaps it in; a handler interrupted for running past
+// Config.HandlerTimeout swaps in a fresh version built from the same
+// sources. Events from outside the scripts (input records, Emit) wait in the
+// engine's inbox until a version takes them, so each is handled exactly
+// once, by exactly one version, in order.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	stdout  io.Writer
+	stderr  *lockedWriter
+	clock   netClock
+	wd      *eventloop.Watchdog
+	metrics counters
+
+	cur atomic.Pointer[version] // the version in service; stored on the Run goroutine
+	in  inbox                   // events from outside, for the active version
+	ctl control                 // requests to the Run goroutine
+
+	// Run-goroutine state (the goroutine running the loops; before Run, the
+	// one that called New).
+	logs          *logWriters
+	nextVersion   int
+	inputCtx      context.Context
+	inputsStarted bool
+	inputsRunning bool // from startInputs until the inputs' end reaches the scripts
+	keepAlive     bool
+	stopping      bool
+	admitPending  func() // admission of the input batch a retired version finished
+	watcher       *watch.Watcher
+	recovery      recoveryState
+
+	readersMu sync.Mutex
+	readers   []*input.Reader
+
+	ran bool
+}
+
+// New creates an engine and loads its scripts: every file's top level runs
+// now, in order, under the handler time limit. A load error is a
+// *LoadError naming the file and position.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 10000
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.HandlerTimeout <= 0 {
+		cfg.HandlerTimeout = 10 * time.Second
+	}
+	if cfg.ReloadDrainTimeout <= 0 {
+		cfg.ReloadDrainTimeout = 5 * time.Second
+	}
+	if cfg.LogDir == "" {
+		cfg.LogDir = "."
+	}
+	stderr := &lockedWriter{w: cfg.Stderr}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr}
+	e.wd = eventloop.NewWatchdog(cfg.HandlerTimeout)
+	e.logs = newLogWriters(cfg.LogDir)
+	files, err := ScriptFiles(cfg.Paths)
+	if err != nil {
+		return nil, err
+	}
+	// Load without running the loop (timers and promise work that top-level
+	// code starts wait for Run), but under the watchdog.
+	stopWD := e.runWatchdog()
+	v, err := e.newVersion(newSourceSet(files))
+	stopWD()
+	if err != nil {
+		e.logs.closeAll()
+		return nil, err
+	}
+	e.cur.Store(v)
+	return e, nil
+}
+
+// runWatchdog runs the watchdog until the returned function is called.
+func (e *Engine) runWatchdog() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.wd.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// Emit queues an event from any goroutine; it never blocks. args are
+// converted with the runtime's ToValue on the loop. It returns
+// eventloop.ErrStopped once the engine has stopped.
+//
+// Like input records, emitted events wait for init to settle, and during a
+// reload for the new version's init: they are handled in the order they
+// were emitted, interleaved with input records as they arrived.
+func (e *Engine) Emit(name string, args ...any) error {
+	return e.in.post(inItem{name: name, args: args})
+}
+
+// EmitJSON queues an event whose arguments are JSON text: one value, or
+// with spread a JSON array whose elements are the arguments. The text is
+// parsed with the script runtime's JSON.parse, so objects keep its key
+// order. Unlike Emit it applies backpressure: it returns once the loop has
+// taken the event and fewer than MaxInFlight async operations are
+// outstanding, or with ctx's error (the event stays queued). Safe from any
+// goroutine; raw must not be modified afterwards.
+func (e *Engine) EmitJSON(ctx context.Context, name string, raw []byte, spread bool) error {
+	taken := make(chan struct{})
+	if err := e.in.post(inItem{name: name, json: raw, spread: spread, taken: taken}); err != nil {
+		return err
+	}
+	select {
+	case <-taken:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run dispatches init, reads inputs once init has settled, and dispatches
+// done once inputs have ended and pending work has settled (or ctx ended
+// and the grace period passed). With Config.Watch it reloads the scripts
+// when their files change. It returns an error only for failures of the
+// engine itself (an input that cannot be opened, a watch that cannot be set
+// up); script errors are reported, not returned. The goroutine calling Run
+// runs every script runtime of the engine.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.ran {
+		return errors.New("runtime: Engine.Run called twice")
+	}
+	e.ran = true
+	defer e.logs.closeAll()
+	defer e.in.close()
+	v := e.cur.Load()
+
+	readers := make([]*input.Reader, 0, len(e.cfg.Inputs))
+	for _, spec := range e.cfg.Inputs {
+		r, err := input.Open(spec, input.Options{
+			Follow:      e.cfg.Follow,
+			Stdin:       e.cfg.Stdin,
+			OnBadRecord: e.badRecord,
+		})
+		if err != nil {
+			e.closeVersion(v)
+			return err
+		}
+		readers = append(readers, r)
+	}
+	e.readersMu.Lock()
+	e.readers = readers
+	e.readersMu.Unlock()
+
+	inputCtx, cancelInputs := context.WithCancel(context.Background())
+	e.inputCtx = inputCtx
+	defer cancelInputs() // the input goroutines end once their reads return
+	e.keepAlive = e.cfg.KeepAlive
+
+	// Background goroutines: the watchdog, the file watcher, and the
+	// goroutine that turns the end of ctx into a shutdown request.
+	bgCtx, stopBG := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	defer func() {
+		stopBG()
+		bg.Wait()
+		e.recovery.stop()
+	}()
+	bg.Go(func() { e.wd.Run(bgCtx) })
+	if e.cfg.Watch {
+		if err := e.startWatcher(bgCtx, &bg); err != nil {
+			e.closeVersion(v)
+			return err
+		}
+	}
+	bg.Go(func() {
+		select {
+		case <-ctx.Done():
+			cancelInputs()
+			e.ctl.requestStop()
+		case <-bgCtx.Done():
+		}
+	})
+
+	v = e.serve(v)
+
+	// Pending work has settled (or the grace period ran out): done, then
+	// close extensions (backends) and let their closes settle.
+	e.stopping = true
+	e.in.deactivate(v)
+	e.syncHold(v)
+	if v.loop.Broken() {
+		fmt.Fprintln(e.stderr, "scriptd: done not dispatched: the scripts' runtime was interrupted and could not be rebuilt")
+	} else {
+		doneCtx, cancelDone := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+		_ = v.loop.Run(doneCtx, func() {
+			v.fireNetTimersAtEnd()
+			v.fire("done", nil, nil)
+		})
+		cancelDone()
+	}
+	e.closeVersion(v)
+	e.printSummary()
+	return nil
+}
+
+// serve runs the current version's loop until the run is over, handling
+// the requests that interrupt it: reloads (file changes, recovery from an
+// interrupt) and the shutdown that ctx's end starts. It returns the version
+// in service at the end.
+func (e *Engine) serve(v *version) *version {
+	start := func() { e.start(v) }
+	var grace *time.Timer
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	for {
+		runCtx := e.ctl.arm()
+		err := v.loop.Run(runCtx, start)
+		start = nil
+		req := e.ctl.take()
+		switch {
+		case req.graceOver:
+			e.log.Warn("shutdown grace period over; abandoning pending work", "grace", e.cfg.ShutdownGrace)
+			return v
+		case req.stop && !e.stopping:
+			// Shut down: no more input or keep-alive, timers cancelled;
+			// pending work gets ShutdownGrace to settle.
+			e.stopping = true
+			e.keepAlive = false
+			v.loop.ClearTimers()
+			e.syncHold(v)
+			grace = time.AfterFunc(e.cfg.ShutdownGrace, e.ctl.requestGraceOver)
+		case req.reload != reloadNone && !e.stopping:
+			if nv := e.reload(v, req.reload); nv != v {
+				v = nv
+				start = func() { e.start(nv) }
+			}
+		case err == nil:
+			return v // idle: inputs ended and every pending operation settled
+		}
+	}
+}
+
+// syncHold makes v hold a reservation exactly while the engine expects more
+// work from outside the scripts: inputs still running, or a keep-alive
+// (--follow, --watch, --listen) until shutdown. Loop goroutine of v.
+func (e *Engine) syncHold(v *version) {
+	want := !e.stopping && !v.retired && (e.keepAlive || e.inputsRunning)
+	switch {
+	case want && v.hold == nil:
+		v.hold = v.loop.Reserve()
+	case !want && v.hold != nil:
+		v.hold(nil)
+		v.hold = nil
+	}
+}
+
+// flushLogs writes out buffered Log.write lines (Run goroutine).
+func (e *Engine) flushLogs() {
+	e.logs.flushScheduled = false
+	if err := e.logs.flush(); err != nil {
+		fmt.Fprintf(e.stderr, "Log.write: %v\n", err)
+	}
+}
+
+// lockedWriter serializes writes from the loop and from reader goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// reportCallbackError prints a script error of version v: where it
+// happened and its stack. An interrupt during v's load is reported by the
+// load error instead.
+func (e *Engine) reportCallbackError(v *version, ce eventloop.CallbackError) {
+	if ce.Interrupted && v.loading {
+		return
+	}
+	e.metrics.handlerErrors.Add(1)
+	if e.cfg.Observer != nil {
+		e.cfg.Observer.HandlerError(ce.Origin)
+	}
+	fmt.Fprintf(e.stderr, "error in %s: %s\n", ce.Origin, ce.Detail)
+}
+
+func (e *Engine) reportUnhandled(_ goja.Value, stack string) {
+	fmt.Fprintf(e.stderr, "unhandled promise rejection: %s\n", stack)
+}
+
+func (e *Engine) readersSnapshot() []*input.Reader {
+	e.readersMu.Lock()
+	defer e.readersMu.Unlock()
+	return e.readers
+}

@@ -1,0 +1,425 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/scriptd/scriptd/runtime/input"
+)
+
+// syncBuffer is a bytes.Buffer safe for the loop and reader goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// writeScripts creates a script directory from name → source.
+func writeScripts(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type runResult struct {
+	stdout, stderr string
+}
+
+func runEngine(t *testing.T, cfg Config) runResult {
+	t.Helper()
+	var out, errb syncBuffer
+	cfg.Stdout, cfg.Stderr = &out, &errb
+	if cfg.LogDir == "" {
+		cfg.LogDir = t.TempDir()
+	}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return runResult{stdout: out.String(), stderr: errb.String()}
+}
+
+func lines(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") }
+
+func TestPrioritiesEmitOrderAndOff(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		const order = [];
+		on("e", () => order.push("p0"));
+		on("e", () => { order.push("p10"); emit("nested"); order.push("p10-after-emit"); }, { priority: 10 });
+		on("e", () => order.push("p-5"), { priority: -5 });
+		const off = on("e", () => order.push("removed"));
+		off();
+		on("nested", () => order.push("nested"));
+		on("init", () => { emit("e"); order.push("init-after-emit"); });
+		on("done", () => print(order.join(",")));
+	`})
+	r := runEngine(t, Config{Paths: []string{dir}})
+	want := "init-after-emit,p10,p10-after-emit,p0,p-5,nested"
+	if got := strings.TrimSpace(r.stdout); got != want {
+		t.Fatalf("order = %s, want %s", got, want)
+	}
+}
+
+func TestHandlerErrorsAreIsolatedAndLocated(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"h.js": `
+		on("init", () => { throw new Error("first-fails"); });
+		on("init", () => print("second-runs"));
+		on("init", async () => { await null; throw new Error("async-fails"); });
+		on("init", () => { throw "a-string"; });
+	`})
+	r := runEngine(t, Config{Paths: []string{dir}})
+	if !strings.Contains(r.stdout, "second-runs") {
+		t.Errorf("second handler did not run: %q", r.stdout)
+	}
+	for _, want := range []string{"first-fails", "h.js:2", "async-fails", "h.js:4", `handler for "init" (`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// A thrown non-Error has no stack: the handler's registration locates it.
+	if !strings.Contains(r.stderr, "h.js:5") || !strings.Contains(r.stderr, "a-string") {
+		t.Errorf("string throw not located:\n%s", r.stderr)
+	}
+}
+
+func TestInitSettlesBeforeInputAndDoneAfterPendingWork(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.json")
+	if err := os.WriteFile(in, []byte(`{"_path":"rec","ts":1}`+"\n"+`{"_path":"rec","ts":2}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeScripts(t, map[string]string{"a.js": `
+		const log = [];
+		on("init", async () => { await new Promise((r) => setTimeout(r, 20)); log.push("init-settled"); });
+		on("rec", async (r) => {
+			log.push("rec" + r.ts);
+			await new Promise((res) => setTimeout(res, 10));
+			log.push("rec-late" + r.ts);
+		});
+		on("done", () => print(log.join(",")));
+	`})
+	r := runEngine(t, Config{Paths: []string{dir}, Inputs: []input.Spec{{Path: in}}})
+	got := strings.TrimSpace(r.stdout)
+	if !strings.HasPrefix(got, "init-settled,rec1,rec2") || !strings.Contains(got, "rec-late1") || !strings.Contains(got, "rec-late2") {
+		t.Fatalf("log = %s", got)
+	}
+}
+
+func TestAwaitingContextThroughRuntime(t *testing.T) {
+	// Storage.Async is a host function asserting the context; here a stand-in
+	// global with the same assertion shows which call sites count.
+	dir := writeScripts(t, map[string]string{"a.js": `
+		const res = {};
+		function probe(name) { try { needsCtx(); res[name] = true; } catch (e) { res[name] = /awaiting context/.test(e.message) ? false : "wrong-error"; } }
+		probe("top");
+		on("init", () => probe("sync-handler"));
+		on("init", async () => {
+			probe("async-handler");
+			await null;
+			probe("after-await");
+			Promise.resolve().then(() => probe("then"));
+		});
+		const obj = { async method() { probe("async-method"); } };
+		on("init", obj.method);
+		on("init", () => {
+			when(() => { probe("when-cond"); return 1; }, () => probe("when-body"));
+			setTimeout(() => probe("plain-timer"), 1);
+			setTimeout(async () => probe("async-timer"), 1);
+		});
+		on("done", () => print(JSON.stringify(res, Object.keys(res).sort())));
+	`})
+	cfg := Config{Paths: []string{dir}, Extensions: []Extension{func(h *Host) (func(), error) {
+		l := h.Loop()
+		return nil, h.Runtime().Set("needsCtx", l.Func("needsCtx", func(goja.FunctionCall) goja.Value {
+			l.AssertAwaiting("needsCtx")
+			return nil
+		}))
+	}}}
+	r := runEngine(t, cfg)
+	want := `{"after-await":true,"async-handler":true,"async-method":true,"async-timer":true,"plain-timer":false,"sync-handler":false,"then":true,"top":false,"when-body":true,"when-cond":true}`
+	if got := strings.TrimSpace(r.stdout); got != want {
+		t.Fatalf("contexts:\n got %s\nwant %s\nstderr: %s", got, want, r.stderr)
+	}
+}
+
+func TestWhenTimeout(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		on("init", async () => {
+			const v = await when(() => new Promise(() => {}), () => "body", { timeout: "20ms", timeout_body: () => "timed-out" });
+			const w = await when(async () => 41, (x) => x + 1, { timeout: 5 });
+			print(v, w);
+		});
+	`})
+	r := runEngine(t, Config{Paths: []string{dir}})
+	if got := strings.TrimSpace(r.stdout); got != "timed-out 42" {
+		t.Fatalf("got %q, stderr %s", got, r.stderr)
+	}
+}
+
+func TestRequireRelativeAndModuleScope(t *testing.T) {
+	dir := writeScripts(t, map[string]string{
+		"10-main.js":  `const lib = require("./lib/util"); const x = "main"; on("done", () => print(lib.twice(21), x));`,
+		"20-other.js": `const x = "other";`, // same name, own scope
+		"lib/util.js": `exports.twice = (n) => n * 2;`,
+	})
+	r := runEngine(t, Config{Paths: []string{dir}})
+	if got := strings.TrimSpace(r.stdout); got != "42 main" {
+		t.Fatalf("got %q stderr %s", got, r.stderr)
+	}
+}
+
+func TestLoadErrorNamesFileAndLine(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"bad.js": "\n\nthrow new Error('top-level-throw');\n"})
+	_, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+	if err == nil || !strings.Contains(err.Error(), "bad.js:3") || !strings.Contains(err.Error(), "top-level-throw") {
+		t.Fatalf("err = %v", err)
+	}
+	dir2 := writeScripts(t, map[string]string{"syn.js": "let x = ;\n"})
+	_, err = New(Config{Paths: []string{dir2}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+	if err == nil || !strings.Contains(err.Error(), "syn.js") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCheckReportsEverySyntaxError(t *testing.T) {
+	dir := writeScripts(t, map[string]string{
+		"a.js":     "let ok = 1;\n",
+		"b.js":     "let x = ;\n",
+		"c.js":     "\n\nfunction (\n",
+		"lib/d.js": "}\n",
+	})
+	errs, err := Check([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, filepath.Base(e.File)+":"+itoa(e.Line)+":"+itoa(e.Col))
+	}
+	want := []string{"b.js:1:9", "c.js:3:10", "d.js:1:1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("positions = %v, want %v (%v)", got, want, errs)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestLogWriteAndPrint(t *testing.T) {
+	logDir := t.TempDir()
+	dir := writeScripts(t, map[string]string{"a.js": `
+		on("init", () => {
+			Log.write("notice", { note: "X", n: 1 });
+			Log.write("notice", { note: "Y", n: 2 });
+			print("fmt", 1, { a: 1 }, [1, "x"], true, null, undefined);
+			console.log("%s=%d", "n", 5, { b: [1, 2] });
+		});
+	`})
+	r := runEngine(t, Config{Paths: []string{dir}, LogDir: logDir})
+	b, err := os.ReadFile(filepath.Join(logDir, "notice.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"note":"X","n":1}`+"\n"+`{"note":"Y","n":2}`+"\n" {
+		t.Fatalf("notice.log = %q", b)
+	}
+	out := lines(r.stdout)
+	if out[0] != `fmt 1 {"a":1} [1,"x"] true null undefined` || out[1] != `n=5 { b: [ 1, 2 ] }` {
+		t.Fatalf("stdout = %q", out)
+	}
+}
+
+func TestNetworkTimeFollowsRecords(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.json")
+	data := `{"_path":"r","ts":100.5}` + "\n" + `{"_path":"r","ts":"2018-03-24T17:15:20.5Z"}` + "\n" + `{"_path":"r","ts":50}` + "\n"
+	if err := os.WriteFile(in, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeScripts(t, map[string]string{"a.js": `const seen = []; on("r", () => seen.push(network_time())); on("done", () => print(seen.join(" ")));`})
+	r := runEngine(t, Config{Paths: []string{dir}, Inputs: []input.Spec{{Path: in}}})
+	if got := strings.TrimSpace(r.stdout); got != "100.5 1521911720.5 1521911720.5" {
+		t.Fatalf("network times %q", got)
+	}
+}
+
+func TestShutdownOnContextRunsDone(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		setInterval(() => {}, 5);
+		on("done", () => print("done-ran"));
+	`})
+	var out syncBuffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}, KeepAlive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(30*time.Millisecond, cancel)
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out.String()) != "done-ran" {
+		t.Fatalf("stdout %q", out.String())
+	}
+}
+
+func TestEmitFromGoroutine(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `on("ext", (a, b) => print("got", a, b.k));`})
+	var out syncBuffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}, KeepAlive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		if err := e.Emit("ext", 1, map[string]any{"k": "v"}); err != nil {
+			t.Error(err)
+		}
+		// Wait until the handler printed, then stop.
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(out.String(), "got") && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		cancel()
+	}()
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out.String()) != "got 1 v" {
+		t.Fatalf("stdout %q", out.String())
+	}
+}
+
+func TestEmitBeforeRunWaitsForInit(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		const log = [];
+		on("init", async () => { await new Promise((r) => setTimeout(r, 10)); log.push("init"); });
+		on("ext", (n) => log.push("ext" + n));
+		on("done", () => print(log.join(",")));
+	`})
+	var out syncBuffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if err := e.Emit("ext", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(out.String()); got != "init,ext1,ext2" {
+		t.Fatalf("order %q", got)
+	}
+}
+
+func TestEmitJSONKeepsKeyOrderAndSpreads(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		on("one", (o) => print(JSON.stringify(o), Object.keys(o.nested).join("")));
+		on("many", (a, b, c) => print(a, b, JSON.stringify(c)));
+	`})
+	var out syncBuffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}, KeepAlive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(ctx) }()
+	if err := e.EmitJSON(ctx, "one", []byte(`{"z":1,"a":[1,{"y":2,"b":3}],"nested":{"q":1,"c":2,"m":3}}`), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EmitJSON(ctx, "many", []byte(`[1,"two",{"k":[]}]`), true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(out.String(), "\n") < 2 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	want := `{"z":1,"a":[1,{"y":2,"b":3}],"nested":{"q":1,"c":2,"m":3}} qcm` + "\n" + `1 two {"k":[]}` + "\n"
+	if out.String() != want {
+		t.Fatalf("got %q\nwant %q", out.String(), want)
+	}
+}
+
+// EmitJSON returns only when in-flight work is under MaxInFlight: with a
+// bound of 1 and a handler that holds a reservation until released, a second
+// EmitJSON blocks until the release.
+func TestEmitJSONBackpressure(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `on("work", async () => { await hold(); });`})
+	release := make(chan struct{})
+	ext := func(h *Host) (func(), error) {
+		return nil, h.SetFunc("hold", func(goja.FunctionCall) goja.Value {
+			l := h.Loop()
+			p, resolve, _ := l.Runtime().NewPromise()
+			complete := l.Reserve()
+			go func() { <-release; complete(func() { _ = resolve(goja.Undefined()) }) }()
+			return l.Runtime().ToValue(p)
+		})
+	}
+	e, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, KeepAlive: true, MaxInFlight: 1, Extensions: []Extension{ext}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- e.Run(ctx) }()
+	second := make(chan error, 1)
+	go func() {
+		if err := e.EmitJSON(ctx, "work", []byte(`1`), false); err != nil {
+			second <- err
+			return
+		}
+		second <- e.EmitJSON(ctx, "work", []byte(`2`), false)
+	}()
+	select {
+	case err := <-second:
+		t.Fatalf("second EmitJSON returned while the first held the only slot: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/scriptd/scriptd/eventloop"
+)
+
+// handler is one on() registration.
+type handler struct {
+	event    string
+	call     goja.Callable
+	priority int
+	seq      uint64
+	ctx      *eventloop.AwaitingContext // non-nil for async handlers (each call gets its own)
+	origin   string                     // `handler for "dns" (file.js:3)`
+	removed  bool
+}
+
+// registry maps event names to handlers, highest priority first, then in
+// registration order. Slices are replaced, never mutated, so a dispatch in
+// progress keeps iterating its snapshot when handlers are added or removed.
+type registry struct {
+	byName map[string][]*handler
+	seq    uint64
+}
+
+func (r *registry) add(h *handler) {
+	if r.byName == nil {
+		r.byName = make(map[string][]*handler)
+	}
+	r.seq++
+	h.seq = r.seq
+	old := r.byName[h.event]
+	list := make([]*handler, len(old), len(old)+1)
+	copy(list, old)
+	list = append(list, h)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].priority > list[j].priority })
+	r.byName[h.event] = list
+}
+
+func (r *registry) remove(h *handler) {
+	if h.removed {
+		return
+	}
+	h.removed = true
+	old := r.byName[h.event]
+	list := make([]*handler, 0, len(old))
+	for _, x := range old {
+		if x != h {
+			list = append(list, x)
+		}
+	}
+	if len(list) == 0 {
+		delete(r.byName, h.event)
+		return
+	}
+	r.byName[h.event] = list
+}
+
+func (r *registry) handlers(event string) []*handler { return r.byName[event] }
+
+// queuedEvent is an emitted event waiting for the current handler to return.
+type queuedEvent struct {
+	name string
+	args []goja.Value
+}
+
+// installEvents defines on() and emit().
+func (v *version) installEvents() {
+	vm := v.loop.Runtime()
+	g := vm.GlobalObject()
+	_ = g.Set("on", v.loop.Func("on", func(call goja.FunctionCall) goja.Value {
+		name := call.Argument(0)
+		if goja.IsUndefined(name) || goja.IsNull(name) {
+			v.loop.ThrowTypeError("on: the event name is required")
+		}
+		fnObj, ok := call.Argument(1).(*goja.Object)
+		fn, callable := goja.AssertFunction(call.Argument(1))
+		if !ok || !callable {
+			v.loop.ThrowTypeError("on(%q): the handler must be a function", name.String())
+		}
+		prio := 0
+		if o, ok := call.Argument(2).(*goja.Object); ok {
+			if p := o.Get("priority"); p != nil && !goja.IsUndefined(p) {
+				prio = int(p.ToInteger())
+			}
+		}
+		h := &handler{event: name.String(), call: fn, priority: prio}
+		h.origin = fmt.Sprintf("handler for %q", h.event)
+		if where := callerLocation(vm); where != "" {
+			h.origin += " (" + where + ")"
+		}
+		if eventloop.IsAsyncFunction(vm, fnObj) {
+			h.ctx = &eventloop.AwaitingContext{Origin: h.origin}
+		}
+		v.events.add(h)
+		return v.loop.Func("off", func(goja.FunctionCall) goja.Value {
+			v.events.remove(h)
+			return goja.Undefined()
+		})
+	}))
+	_ = g.Set("emit", v.loop.Func("emit", func(call goja.FunctionCall) goja.Value {
+		if len(call.Arguments) == 0 {
+			v.loop.ThrowTypeError("emit: the event name is required")
+		}
+		args := append([]goja.Value(nil), call.Arguments[1:]...)
+		v.enqueue(call.Arguments[0].String(), args)
+		return goja.Undefined()
+	}))
+}
+
+// callerLocation is the script position of the JS code calling the current
+// host function, as file:line.
+func callerLocation(vm *goja.Runtime) string {
+	frames := vm.CaptureCallStack(3, nil)
+	for _, f := range frames {
+		if f.SrcName() == "" || f.SrcName() == "<native>" {
+			continue
+		}
+		p := f.Position()
+		return fmt.Sprintf("%s:%d", f.SrcName(), p.Line)
+	}
+	return ""
+}
+
+// enqueue queues an event behind the current handler (Zeek's `event`).
+// Loop goroutine only.
+func (v *version) enqueue(name string, args []goja.Value) {
+	v.queue = append(v.queue, queuedEvent{name: name, args: args})
+	if !v.draining && !v.drainScheduled {
+		v.drainScheduled = true
+		_ = v.loop.Submit(func() {
+			v.drainScheduled = false
+			v.drainQueue()
+		})
+	}
+}
+
+// drainQueue dispatches queued events in FIFO order, including those their
+// handlers emit.
+func (v *version) drainQueue() {
+	if v.draining {
+		return
+	}
+	v.draining = true
+	defer func() { v.draining = false }()
+	for i := 0; i < len(v.queue) && !v.loop.Broken(); i++ {
+		ev := v.queue[i]
+		v.queue[i] = queuedEvent{}
+		v.dispatch(ev.name, ev.args, nil)
+	}
+	if v.loop.Broken() {
+		clear(v.queue) // what was left is dropped with the version
+	}
+	v.queue = v.queue[:0]
+}
+
+// fire dispatches an event now and then whatever its handlers emitted.
+func (v *version) fire(name string, args []goja.Value, onSettled func()) {
+	v.dispatch(name, args, onSettled)
+	v.drainQueue()
+}
+
+// dispatch calls every handler of name. A handler that throws or rejects is
+// reported with its origin; the others still run. onSettled, if set, runs
+// once every handler has returned and every async one has settled.
+func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
+	list := v.events.handlers(name)
+	v.e.metrics.events.Add(1)
+	if obs := v.e.cfg.Observer; obs != nil {
+		start := time.Now()
+		defer func() { obs.EventDispatched(name, len(list), time.Since(start)) }()
+	}
+	pending := 1
+	settle := func() {
+		pending--
+		if pending == 0 && onSettled != nil {
+			onSettled()
+		}
+	}
+	for _, h := range list {
+		if h.removed {
+			continue
+		}
+		ctx := h.ctx
+		if ctx != nil {
+			ctx = &eventloop.AwaitingContext{Origin: h.origin, NetworkTime: v.e.clock.Stamp()}
+		}
+		ret, err := v.loop.CallIn(ctx, h.call, goja.Undefined(), args...)
+		if err != nil {
+			v.handlerError(h.origin, err)
+			if v.loop.Broken() {
+				return // interrupted: the version is being replaced
+			}
+			continue
+		}
+		if h.ctx == nil {
+			continue
+		}
+		if onSettled == nil {
+			v.loop.WatchPromise(h.origin, ret)
+			continue
+		}
+		pending++
+		v.whenSettled(h.origin, ret, settle)
+	}
+	settle()
+}
+
+// whenSettled reports a rejection of ret (if a promise) and calls fn once it
+// has settled (at once if ret is not a pending promise).
+func (v *version) whenSettled(origin string, ret goja.Value, fn func()) {
+	p, ok := ret.Export().(*goja.Promise)
+	if !ok || p.State() != goja.PromiseStatePending {
+		v.loop.WatchPromise(origin, ret)
+		fn()
+		return
+	}
+	obj := ret.(*goja.Object)
+	then, _ := goja.AssertFunction(obj.Get("then"))
+	onOK := v.loop.Func("settled", func(goja.FunctionCall) goja.Value { fn(); return goja.Undefined() })
+	onErr := v.loop.Func("settled", func(c goja.FunctionCall) goja.Value {
+		v.loop.ReportRejection(origin, c.Argument(0))
+		fn()
+		return goja.Undefined()
+	})
+	if _, err := v.loop.CallIn(nil, then, obj, onOK, onErr); err != nil {
+		v.handlerError(origin, err)
+		fn()
+	}
+}
+
+func (v *version) handlerError(origin string, err error) {
+	v.loop.ReportError(origin, err)
+}

@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/dop251/goja"
+
+	"github.com/scriptd/scriptd/runtime/input"
+)
+
+// startInputs reads every input on its own goroutine and posts batches to
+// the inbox one at a time (Run goroutine). Backpressure is end to end: a
+// reader blocks on the bounded batch channel, the forwarder waits for the
+// batch it posted to be admitted, and the version that handles a batch
+// admits the next only while fewer than MaxInFlight async operations are
+// outstanding. After the last batch the forwarder posts the inputs' end.
+// The goroutines stop when e.inputCtx ends (a reader blocked reading a pipe
+// stops when its read returns).
+func (e *Engine) startInputs() {
+	readers := e.readersSnapshot()
+	if len(readers) == 0 {
+		return
+	}
+	ctx := e.inputCtx
+	e.inputsRunning = true
+	e.syncHold(e.cur.Load())
+	batches := make(chan []input.Event, 4)
+	// Replays merge inputs in ts order; followed inputs interleave as
+	// records arrive, since a quiet input must not hold the others back.
+	merge := len(readers) > 1 && !e.cfg.Follow
+	var wg sync.WaitGroup
+	var perInput []chan []input.Event
+	for i, r := range readers {
+		out := batches
+		if merge {
+			ch := make(chan []input.Event, 2)
+			perInput = append(perInput, ch)
+			out = ch
+		}
+		wg.Add(1)
+		go func(r *input.Reader, name string, out chan []input.Event) {
+			defer wg.Done()
+			if merge {
+				defer close(out)
+			}
+			if err := r.Run(ctx, out); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(e.stderr, "input %s: %v\n", name, err)
+			}
+		}(r, e.cfg.Inputs[i].Path, out)
+	}
+	if merge {
+		wg.Go(func() { input.MergeByTS(ctx, perInput, batches, 512) })
+	}
+	go func() {
+		wg.Wait()
+		close(batches)
+	}()
+	go func() {
+		defer func() { _ = e.in.post(inItem{end: true}) }()
+		admitted := make(chan struct{}, 1)
+		for batch := range batches {
+			it := inItem{batch: batch, admit: sync.OnceFunc(func() { admitted <- struct{}{} })}
+			if err := e.in.post(it); err != nil {
+				for range batches {
+				}
+				return
+			}
+			select {
+			case <-admitted:
+			case <-ctx.Done():
+				for range batches {
+				}
+				return
+			}
+		}
+	}()
+}
+
+// dispatchBatch fires one event per record, advancing network time first.
+// It returns how many records it dispatched: all of them, unless v broke
+// (a handler was interrupted), in which case the rest belong to the version
+// that replaces it.
+func (v *version) dispatchBatch(batch []input.Event) int {
+	vm := v.loop.Runtime()
+	args := make([]goja.Value, 1)
+	for i := range batch {
+		if v.loop.Broken() {
+			return i
+		}
+		ev := &batch[i]
+		if v.e.clock.Advance(ev.TS) {
+			v.runNetTimers()
+		}
+		args[0] = newRecordValue(vm, ev.Record)
+		v.fire(ev.Name, args, nil)
+		batch[i] = input.Event{}
+	}
+	return len(batch)
+}
+
+func (e *Engine) badRecord(file string, line int, err error) {
+	fmt.Fprintf(e.stderr, "%s:%d: %v\n", file, line, err)
+}
+
+// printSummary reports skipped records per input at exit.
+func (e *Engine) printSummary() {
+	total := int64(0)
+	for _, r := range e.readers {
+		total += r.Stats().Skipped
+	}
+	if total == 0 {
+		return
+	}
+	fmt.Fprintf(e.stderr, "scriptd: skipped %d bad record(s):", total)
+	for i, r := range e.readers {
+		if s := r.Stats().Skipped; s > 0 {
+			fmt.Fprintf(e.stderr, " %s: %d", e.cfg.Inputs[i].Path, s)
+		}
+	}
+	fmt.Fprintln(e.stderr)
+}

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dop251/goja_nodejs/require"
+
+	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/scripts"
+)
+
+// version is one loaded generation of the scripts. Everything that holds
+// script values lives here, so a version can be compiled off to the side and
+// swapped in whole: its own loop and goja runtime, require registry (goja's
+// caches compiled modules for the registry's lifetime), event registry, emit
+// queue, extension closers (storage backends) and network-time timers.
+// What outlives versions is the Engine's: network time, Log.write files,
+// counters, the input readers and the inbox of events not yet handed out.
+//
+// Lifecycle, all on the Run goroutine (the goroutine running the loops):
+// newVersion loads the scripts (top levels run; a failure discards it);
+// start dispatches init on the version's loop; once init has settled the
+// version is activated and takes events from the inbox; retire takes it out
+// of service (deactivate, cancel timers, drain in-flight work with a bound,
+// close extensions, stop the loop). Only the last version of a run sees done.
+//
+// All fields are loop-goroutine state.
+type version struct {
+	e       *Engine
+	id      int
+	loop    *eventloop.Loop
+	req     *require.RequireModule
+	src     *sourceSet
+	unwatch func() // stops the watchdog watching loop
+	loading bool   // top levels running (load errors are reported by the caller)
+
+	events         registry
+	queue          []queuedEvent
+	draining       bool
+	drainScheduled bool
+	closers        []func()
+	netTimers      netTimerQueue
+
+	// hold is a reservation that keeps the loop running while the engine
+	// expects more work from outside (inputs, --watch/--listen keep-alive);
+	// see Engine.syncHold.
+	hold    func(func())
+	retired bool
+}
+
+// sourceSet is the code a version is built from: its top-level scripts and
+// every module source the require loader was asked for. Recording the
+// sources lets a broken version be rebuilt from exactly the code it ran,
+// whatever has changed on disk since. Used on one loop goroutine only.
+type sourceSet struct {
+	files  []string               // top-level scripts, in load order
+	read   map[string]sourceEntry // what this version's loader returned
+	replay map[string]sourceEntry // served instead of the disk, if set
+	last   string                 // the file read last: the one being compiled
+}
+
+type sourceEntry struct {
+	data []byte
+	err  error
+}
+
+func newSourceSet(files []string) *sourceSet {
+	return &sourceSet{files: files, read: make(map[string]sourceEntry)}
+}
+
+// again returns a source set that serves what s read.
+func (s *sourceSet) again() *sourceSet {
+	return &sourceSet{files: s.files, read: make(map[string]sourceEntry, len(s.read)), replay: s.read}
+}
+
+// load is the version's require.SourceLoader.
+func (s *sourceSet) load(path string) ([]byte, error) {
+	ent, ok := s.replay[path]
+	if !ok {
+		ent.data, ent.err = require.DefaultSourceLoader(path)
+	}
+	s.read[path] = ent
+	if ent.err == nil {
+		s.last = path
+	}
+	return ent.data, ent.err
+}
+
+// loaded returns the module files the version read, with their content.
+func (s *sourceSet) loaded() map[string][]byte {
+	out := make(map[string][]byte, len(s.read))
+	for p, ent := range s.read {
+		if ent.err == nil {
+			out[p] = ent.data
+		}
+	}
+	return out
+}
+
+// newVersion builds a version from src: a fresh loop, runtime and require
+// registry, the globals and extensions installed and every top-level script
+// run. A script that fails to compile or throws at top level (or runs past
+// the handler time limit there) fails the whole version, which is discarded
+// (its extensions closed) and a *LoadError returned. Run goroutine (or New).
+func (e *Engine) newVersion(src *sourceSet) (*version, error) {
+	e.nextVersion++
+	v := &version{e: e, id: e.nextVersion, src: src, loading: true}
+	v.loop = eventloop.New(eventloop.Options{
+		Logger:               e.log,
+		OnCallbackError:      func(ce eventloop.CallbackError) { e.reportCallbackError(v, ce) },
+		OnUnhandledRejection: e.reportUnhandled,
+		Clock:                e.clock.Stamp,
+		OnBroken:             func() { e.versionBroken(v) },
+	})
+	v.unwatch = e.wd.Watch(v.loop)
+	var err error
+	v.loop.RunTask(func() { err = v.load() })
+	v.loading = false
+	if err != nil {
+		e.closeVersion(v)
+		return nil, err
+	}
+	return v, nil
+}
+
+// load installs globals and extensions and runs each script's top level
+// (loop goroutine).
+func (v *version) load() error {
+	vm := v.loop.Runtime()
+	reg := require.NewRegistry(require.WithLoader(v.src.load))
+	scripts.Register(reg)
+	v.req = reg.Enable(vm)
+	v.installEvents()
+	v.installGlobals()
+	host := &Host{v: v}
+	for _, ext := range v.e.cfg.Extensions {
+		closer, err := ext(host)
+		if err != nil {
+			return fmt.Errorf("extension: %w", err)
+		}
+		if closer != nil {
+			v.closers = append(v.closers, closer)
+		}
+	}
+	for _, f := range v.src.files {
+		if _, err := v.req.Require(f); err != nil {
+			return newLoadError(f, err, v.src)
+		}
+	}
+	return nil
+}
+
+// start dispatches init on v's loop (its first task). Once every init
+// handler has settled, v starts the inputs if no version has yet and takes
+// over the inbox.
+func (e *Engine) start(v *version) {
+	e.syncHold(v)
+	v.fire("init", nil, func() {
+		if v.retired || v.loop.Broken() || e.cur.Load() != v {
+			return
+		}
+		if !e.inputsStarted && !e.stopping {
+			e.inputsStarted = true
+			e.startInputs()
+		}
+		e.activate(v)
+	})
+}
+
+// retire takes v out of service for its successor (Run goroutine, v's loop
+// not running): the inbox stops handing it events, its timers are cancelled,
+// its in-flight async work is drained for at most ReloadDrainTimeout (its
+// continuations still run in v; past the bound they are abandoned, and
+// said so on stderr), and its extensions are closed. v's done does not run.
+func (e *Engine) retire(v *version) {
+	v.retired = true
+	e.in.deactivate(v)
+	e.syncHold(v)
+	v.loop.StopTimers()
+	v.netTimers = nil
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ReloadDrainTimeout)
+	defer cancel()
+	if err := v.loop.Run(ctx, nil); err != nil {
+		fmt.Fprintf(e.stderr, "scriptd: version %d of the scripts still had %d async operation(s) in flight after %v; abandoning them\n",
+			v.id, v.loop.Reserved(), e.cfg.ReloadDrainTimeout)
+	}
+	e.closeVersion(v)
+}
+
+// closeVersion runs v's extension closers and lets what they reserve settle
+// (bounded by ShutdownGrace), flushes the logs and stops v's loop for good.
+func (e *Engine) closeVersion(v *version) {
+	v.retired = true
+	v.loop.StopTimers()
+	if len(v.closers) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+		_ = v.loop.Run(ctx, func() {
+			for _, c := range v.closers {
+				c()
+			}
+		})
+		cancel()
+	}
+	e.flushLogs()
+	v.loop.Stop()
+	v.unwatch()
+}

@@ -1,0 +1,355 @@
+// Package jsbind exposes the storage framework to scripts as the Storage
+// global (SPEC §3): Storage.Async.* return promises resolved on the event
+// loop when a worker goroutine completes the operation, and refuse to run
+// outside an awaiting context (SPEC §4); Storage.Sync.* block the loop.
+//
+// Everything here runs on the loop goroutine except the completion
+// callbacks, which only hand results back through the loop's reservations.
+package storagejs
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/storagefw"
+)
+
+// Options configure the binding.
+type Options struct {
+	// Backends are the backend types scripts can open.
+	Backends []storagefw.BackendType
+	// ExpireInterval is the default sweep interval (Zeek's
+	// Storage::expire_interval, 15 s).
+	ExpireInterval time.Duration
+	// OnFramework, if set, receives the engine's framework once created
+	// (e.g. to serve its operations registry over HTTP).
+	OnFramework func(*storagefw.Framework)
+	// Observer receives finished operations (metrics).
+	Observer storagefw.Observer
+	// CloseTimeout bounds closing backends at shutdown (default 10 s).
+	CloseTimeout time.Duration
+}
+
+// Extension returns a runtime extension installing Storage.
+func Extension(opts Options) engine.Extension {
+	return func(h *engine.Host) (func(), error) {
+		fw := storagefw.New(storagefw.Config{
+			Backends:       opts.Backends,
+			Clock:          h.NetworkTime,
+			ExpireInterval: opts.ExpireInterval,
+			Logger:         h.Logger(),
+			Observer:       opts.Observer,
+		})
+		if opts.OnFramework != nil {
+			opts.OnFramework(fw)
+		}
+		b := &binding{host: h, loop: h.Loop(), vm: h.Runtime(), fw: fw}
+		if err := b.install(); err != nil {
+			return nil, err
+		}
+		timeout := opts.CloseTimeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		return func() {
+			complete := b.loop.Reserve()
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), timeout)
+				defer cancel()
+				fw.CloseAll(ctx)
+				complete(nil)
+			}()
+		}, nil
+	}
+}
+
+type binding struct {
+	host *engine.Host
+	loop *eventloop.Loop
+	vm   *goja.Runtime
+	fw   *storagefw.Framework
+}
+
+// BackendHandle is what open_backend gives scripts: an opaque object.
+type BackendHandle struct {
+	Backend string `json:"backend"`
+	h       *storagefw.Handle
+}
+
+func tagName(backend string) string { return "STORAGE_BACKEND_" + backend }
+
+func (b *binding) install() error {
+	vm := b.vm
+	st := vm.NewObject()
+	for _, c := range storagefw.Codes() {
+		_ = st.Set(string(c), string(c))
+	}
+	for _, n := range b.fw.BackendNames() {
+		_ = st.Set(tagName(n), tagName(n))
+	}
+	_ = st.Set("STORAGE_SERIALIZER_JSON", "STORAGE_SERIALIZER_JSON")
+
+	async := vm.NewObject()
+	sync := vm.NewObject()
+	_ = async.Set("open_backend", b.loop.Func("Storage.Async.open_backend", b.asyncOpen))
+	_ = async.Set("close_backend", b.loop.Func("Storage.Async.close_backend", b.asyncClose))
+	_ = async.Set("put", b.loop.Func("Storage.Async.put", b.asyncKeyed("put")))
+	_ = async.Set("get", b.loop.Func("Storage.Async.get", b.asyncKeyed("get")))
+	_ = async.Set("erase", b.loop.Func("Storage.Async.erase", b.asyncKeyed("erase")))
+	_ = sync.Set("open_backend", b.loop.Func("Storage.Sync.open_backend", b.syncOpen))
+	_ = sync.Set("close_backend", b.loop.Func("Storage.Sync.close_backend", b.syncClose))
+	_ = sync.Set("put", b.loop.Func("Storage.Sync.put", b.syncKeyed("put")))
+	_ = sync.Set("get", b.loop.Func("Storage.Sync.get", b.syncKeyed("get")))
+	_ = sync.Set("erase", b.loop.Func("Storage.Sync.erase", b.syncKeyed("erase")))
+	_ = st.Set("Async", async)
+	_ = st.Set("Sync", sync)
+	_ = st.Set("is_open", b.loop.Func("Storage.is_open", func(c goja.FunctionCall) goja.Value {
+		h := b.handleArg("Storage.is_open", c.Argument(0))
+		return vm.ToValue(h.h.IsOpen())
+	}))
+	_ = st.Set("is_forced_sync", b.loop.Func("Storage.is_forced_sync", func(c goja.FunctionCall) goja.Value {
+		h := b.handleArg("Storage.is_forced_sync", c.Argument(0))
+		return vm.ToValue(h.h.IsForcedSync())
+	}))
+	return vm.GlobalObject().Set("Storage", st)
+}
+
+// handleArg extracts a BackendHandle or throws a TypeError.
+func (b *binding) handleArg(fn string, v goja.Value) *BackendHandle {
+	if v != nil {
+		if h, ok := v.Export().(*BackendHandle); ok && h != nil {
+			return h
+		}
+	}
+	b.loop.ThrowTypeError("%s: the first argument must be a backend handle from open_backend", fn)
+	return nil
+}
+
+// openArgs reads (btype, options, key_type, val_type).
+func (b *binding) openArgs(fn string, c goja.FunctionCall) storagefw.OpenRequest {
+	tag := c.Argument(0).String()
+	const prefix = "STORAGE_BACKEND_"
+	if len(tag) <= len(prefix) || tag[:len(prefix)] != prefix {
+		b.loop.ThrowTypeError("%s: unknown backend type %q (use Storage.STORAGE_BACKEND_*)", fn, tag)
+	}
+	opts, _ := c.Argument(1).Export().(map[string]any)
+	if opts == nil {
+		opts = map[string]any{}
+	}
+	return storagefw.OpenRequest{
+		Backend: tag[len(prefix):],
+		Options: opts,
+		KeyType: exportType(c.Argument(2)),
+		ValType: exportType(c.Argument(3)),
+	}
+}
+
+func exportType(v goja.Value) any {
+	if v == nil || goja.IsUndefined(v) {
+		return nil
+	}
+	return v.Export()
+}
+
+func forcedSync(req storagefw.OpenRequest) bool {
+	f, _ := req.Options["forced_sync"].(bool)
+	return f
+}
+
+// notifier returns the Notify func for a handle-to-be: connection events
+// become Storage.backend_lost / Storage.backend_opened on the loop.
+func (b *binding) notifier(tag string, options map[string]any) func(storagefw.EventKind, string) {
+	redacted := storagefw.RedactOptions(options)
+	return func(kind storagefw.EventKind, reason string) {
+		_ = b.loop.Submit(func() {
+			switch kind {
+			case storagefw.BackendLost:
+				b.host.Emit("Storage.backend_lost", b.vm.ToValue(tag), b.toJS(redacted), b.vm.ToValue(reason))
+			case storagefw.BackendOpened:
+				b.host.Emit("Storage.backend_opened", b.vm.ToValue(tag), b.toJS(redacted))
+			}
+		})
+	}
+}
+
+// opened finishes a successful open on the loop: the handle object and the
+// backend_opened event.
+func (b *binding) opened(req storagefw.OpenRequest, h *storagefw.Handle, res storagefw.OperationResult) goja.Value {
+	if res.Code != storagefw.Success {
+		return b.resultJS(res)
+	}
+	bh := &BackendHandle{Backend: tagName(h.BackendName()), h: h}
+	b.host.Emit("Storage.backend_opened", b.vm.ToValue(bh.Backend), b.toJS(h.Options()))
+	return b.resultJS(storagefw.OperationResult{Code: storagefw.Success, Value: bh})
+}
+
+func (b *binding) asyncOpen(c goja.FunctionCall) goja.Value {
+	req := b.openArgs("Storage.Async.open_backend", c)
+	if !forcedSync(req) {
+		b.loop.AssertAwaiting("Storage.Async.open_backend")
+	}
+	req.Notify = b.notifier(tagName(req.Backend), req.Options)
+	promise, resolve, _ := b.vm.NewPromise()
+	complete := b.loop.Reserve()
+	go func() {
+		h, res := b.fw.Open(context.Background(), req)
+		complete(func() { _ = resolve(b.opened(req, h, res)) })
+	}()
+	return b.vm.ToValue(promise)
+}
+
+func (b *binding) syncOpen(c goja.FunctionCall) goja.Value {
+	req := b.openArgs("Storage.Sync.open_backend", c)
+	req.Notify = b.notifier(tagName(req.Backend), req.Options)
+	h, res := b.fw.Open(context.Background(), req)
+	return b.opened(req, h, res)
+}
+
+func (b *binding) closed(bh *BackendHandle, res storagefw.OperationResult) goja.Value {
+	if res.Code == storagefw.Success {
+		b.host.Emit("Storage.backend_lost", b.vm.ToValue(bh.Backend), b.toJS(bh.h.Options()), b.vm.ToValue("backend closed"))
+	}
+	return b.resultJS(res)
+}
+
+func (b *binding) asyncClose(c goja.FunctionCall) goja.Value {
+	bh := b.handleArg("Storage.Async.close_backend", c.Argument(0))
+	if !bh.h.IsForcedSync() {
+		b.loop.AssertAwaiting("Storage.Async.close_backend")
+	}
+	promise, resolve, _ := b.vm.NewPromise()
+	complete := b.loop.Reserve()
+	go func() {
+		res := bh.h.Close(context.Background())
+		complete(func() { _ = resolve(b.closed(bh, res)) })
+	}()
+	return b.vm.ToValue(promise)
+}
+
+func (b *binding) syncClose(c goja.FunctionCall) goja.Value {
+	bh := b.handleArg("Storage.Sync.close_backend", c.Argument(0))
+	return b.closed(bh, bh.h.Close(context.Background()))
+}
+
+// keyedCall starts put/get/erase with done as its completion. Inside an
+// awaiting context the operation is issued at the network time of the
+// event that began the context.
+func (b *binding) keyedCall(fn, method string, c goja.FunctionCall, bh *BackendHandle, done func(storagefw.OperationResult)) {
+	now := 0.0
+	if ctx := b.loop.Current(); ctx != nil {
+		now = ctx.NetworkTime
+	}
+	switch method {
+	case "put":
+		args, ok := c.Argument(1).(*goja.Object)
+		if !ok {
+			b.loop.ThrowTypeError("%s: the second argument must be {key, value, overwrite, expire_time}", fn)
+		}
+		put := storagefw.PutArgs{Overwrite: true}
+		if v := args.Get("overwrite"); v != nil && !goja.IsUndefined(v) {
+			put.Overwrite = v.ToBoolean()
+		}
+		if v := args.Get("expire_time"); v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
+			d, err := storagefw.ParseInterval(v.Export(), 0)
+			if err != nil {
+				b.loop.ThrowTypeError("%s: expire_time: %v", fn, err)
+			}
+			put.ExpireTime = d
+		}
+		bh.h.PutAsync(now, exportArg(args.Get("key")), exportArg(args.Get("value")), put, done)
+	case "get":
+		bh.h.GetAsync(now, exportArg(c.Argument(1)), done)
+	case "erase":
+		bh.h.EraseAsync(now, exportArg(c.Argument(1)), done)
+	}
+}
+
+func exportArg(v goja.Value) any {
+	if v == nil || goja.IsUndefined(v) {
+		return nil
+	}
+	return v.Export()
+}
+
+func (b *binding) asyncKeyed(method string) func(goja.FunctionCall) goja.Value {
+	fn := "Storage.Async." + method
+	return func(c goja.FunctionCall) goja.Value {
+		bh := b.handleArg(fn, c.Argument(0))
+		if !bh.h.IsForcedSync() {
+			b.loop.AssertAwaiting(fn)
+		}
+		promise, resolve, _ := b.vm.NewPromise()
+		complete := b.loop.Reserve()
+		started := false
+		defer func() {
+			// A bad argument throws before the operation starts: release
+			// the reservation so the loop does not wait for it forever.
+			if !started {
+				complete(nil)
+			}
+		}()
+		b.keyedCall(fn, method, c, bh, func(res storagefw.OperationResult) {
+			complete(func() { _ = resolve(b.resultJS(res)) })
+		})
+		started = true
+		return b.vm.ToValue(promise)
+	}
+}
+
+func (b *binding) syncKeyed(method string) func(goja.FunctionCall) goja.Value {
+	fn := "Storage.Sync." + method
+	return func(c goja.FunctionCall) goja.Value {
+		bh := b.handleArg(fn, c.Argument(0))
+		ch := make(chan storagefw.OperationResult, 1)
+		b.keyedCall(fn, method, c, bh, func(res storagefw.OperationResult) { ch <- res })
+		return b.resultJS(<-ch)
+	}
+}
+
+// resultJS builds {code, error_str?, value?}.
+func (b *binding) resultJS(res storagefw.OperationResult) goja.Value {
+	o := b.vm.NewObject()
+	_ = o.Set("code", string(res.Code))
+	if res.Error != "" {
+		_ = o.Set("error_str", res.Error)
+	}
+	if res.Value != nil {
+		if bh, ok := res.Value.(*BackendHandle); ok {
+			_ = o.Set("value", bh)
+		} else {
+			_ = o.Set("value", b.toJS(res.Value))
+		}
+	}
+	return o
+}
+
+// toJS converts decoded values to plain JS values (objects with sorted keys).
+func (b *binding) toJS(v any) goja.Value {
+	switch x := v.(type) {
+	case map[string]any:
+		o := b.vm.NewObject()
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			_ = o.Set(k, b.toJS(x[k]))
+		}
+		return o
+	case []any:
+		items := make([]any, len(x))
+		for i, e := range x {
+			items[i] = b.toJS(e)
+		}
+		return b.vm.NewArray(items...)
+	case nil:
+		return goja.Null()
+	}
+	return b.vm.ToValue(v)
+}
