@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/input"
 	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/scripts"
@@ -45,7 +46,7 @@ func run(t *testing.T, dir, script string, records []string) string {
 	var out, errb buffer
 	e, err := engine.New(engine.Config{
 		Paths: []string{sp}, Inputs: inputs, Stdout: &out, Stderr: &errb, LogDir: dir,
-		Extensions: []engine.Extension{storagejs.Extension(storagejs.Options{Backends: []storagefw.BackendType{sqlite.Type()}})},
+		Extensions: []ext.Extension{storagejs.Extension(storagejs.Options{Backends: []storagefw.BackendType{sqlite.Type()}})},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw/builtin"
 )
@@ -10,9 +10,9 @@ import (
 // ones: the storage framework with its built-in backends. storage carries
 // the run's hooks (observer, OnFramework); its Backends, if empty, become
 // the built-in ones.
-func defaultExtensions(storage storagejs.Options) []engine.Extension {
+func defaultExtensions(storage storagejs.Options) []ext.Extension {
 	if len(storage.Backends) == 0 {
 		storage.Backends = builtin.Backends()
 	}
-	return []engine.Extension{storagejs.Extension(storage)}
+	return []ext.Extension{storagejs.Extension(storage)}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/builtin"
@@ -61,8 +62,8 @@ func run() error {
 
 	var mu sync.Mutex
 	var flagged []string
-	report := func(h *engine.Host) (func(), error) {
-		return nil, h.SetFunc("report", func(c goja.FunctionCall) goja.Value {
+	report := func(h ext.Host) (func(), error) {
+		return nil, ext.SetFunc(h, "report", func(c goja.FunctionCall) goja.Value {
 			mu.Lock()
 			flagged = append(flagged, fmt.Sprintf("%s reached %d failed logins", c.Argument(0), c.Argument(1).ToInteger()))
 			mu.Unlock()
@@ -72,7 +73,7 @@ func run() error {
 	backends := append(builtin.Backends(), storagefw.BackendType{Name: "MEMORY", OptionsField: "memory", Open: openMemory})
 	eng, err := engine.New(engine.Config{
 		Paths:      []string{dir},
-		Extensions: []engine.Extension{storagejs.Extension(storagejs.Options{Backends: backends}), report},
+		Extensions: []ext.Extension{storagejs.Extension(storagejs.Options{Backends: backends}), report},
 	})
 	if err != nil {
 		return err

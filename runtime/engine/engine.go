@@ -14,7 +14,9 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/internal/globals"
 	"github.com/scriptd/scriptd/internal/watch"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -35,7 +37,7 @@ type Config struct {
 	// Logger receives engine diagnostics (default: text to Stderr).
 	Logger *slog.Logger
 	// Extensions install extra globals (the storage framework is one).
-	Extensions []Extension
+	Extensions []ext.Extension
 	// MaxInFlight bounds reserved async work (storage operations) before
 	// input reading pauses: the backpressure that keeps memory flat on
 	// large inputs. Default 10,000.
@@ -88,7 +90,7 @@ type Engine struct {
 
 	// Run-goroutine state (the goroutine running the loops; before Run, the
 	// one that called New).
-	logs          *logWriters
+	logs          *globals.Logs
 	nextVersion   int
 	inputCtx      context.Context
 	inputsStarted bool
@@ -137,7 +139,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr}
 	e.wd = eventloop.NewWatchdog(cfg.HandlerTimeout)
-	e.logs = newLogWriters(cfg.LogDir)
+	e.logs = globals.NewLogs(cfg.LogDir)
 	files, err := ScriptFiles(cfg.Paths)
 	if err != nil {
 		return nil, err
@@ -148,7 +150,7 @@ func New(cfg Config) (*Engine, error) {
 	v, err := e.newVersion(newSourceSet(files))
 	stopWD()
 	if err != nil {
-		e.logs.closeAll()
+		e.logs.Close()
 		return nil, err
 	}
 	e.cur.Store(v)
@@ -212,7 +214,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return errors.New("runtime: Engine.Run called twice")
 	}
 	e.ran = true
-	defer e.logs.closeAll()
+	defer e.logs.Close()
 	defer e.in.close()
 	v := e.cur.Load()
 
@@ -341,8 +343,7 @@ func (e *Engine) syncHold(v *version) {
 
 // flushLogs writes out buffered Log.write lines (Run goroutine).
 func (e *Engine) flushLogs() {
-	e.logs.flushScheduled = false
-	if err := e.logs.flush(); err != nil {
+	if err := e.logs.Flush(); err != nil {
 		fmt.Fprintf(e.stderr, "Log.write: %v\n", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -161,10 +162,9 @@ func TestAwaitingContextThroughRuntime(t *testing.T) {
 		});
 		on("done", () => print(JSON.stringify(res, Object.keys(res).sort())));
 	`})
-	cfg := Config{Paths: []string{dir}, Extensions: []Extension{func(h *Host) (func(), error) {
-		l := h.Loop()
-		return nil, h.Runtime().Set("needsCtx", l.Func("needsCtx", func(goja.FunctionCall) goja.Value {
-			l.AssertAwaiting("needsCtx")
+	cfg := Config{Paths: []string{dir}, Extensions: []ext.Extension{func(h ext.Host) (func(), error) {
+		return nil, h.Runtime().Set("needsCtx", h.Func("needsCtx", func(goja.FunctionCall) goja.Value {
+			h.AssertAwaiting("needsCtx")
 			return nil
 		}))
 	}}}
@@ -385,16 +385,15 @@ func TestEmitJSONKeepsKeyOrderAndSpreads(t *testing.T) {
 func TestEmitJSONBackpressure(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": `on("work", async () => { await hold(); });`})
 	release := make(chan struct{})
-	ext := func(h *Host) (func(), error) {
-		return nil, h.SetFunc("hold", func(goja.FunctionCall) goja.Value {
-			l := h.Loop()
-			p, resolve, _ := l.Runtime().NewPromise()
-			complete := l.Reserve()
+	hold := func(h ext.Host) (func(), error) {
+		return nil, ext.SetFunc(h, "hold", func(goja.FunctionCall) goja.Value {
+			p, resolve, _ := h.Runtime().NewPromise()
+			complete := h.RegisterCallback()
 			go func() { <-release; complete(func() { _ = resolve(goja.Undefined()) }) }()
-			return l.Runtime().ToValue(p)
+			return h.Runtime().ToValue(p)
 		})
 	}
-	e, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, KeepAlive: true, MaxInFlight: 1, Extensions: []Extension{ext}})
+	e, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, KeepAlive: true, MaxInFlight: 1, Extensions: []ext.Extension{hold}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/runtime/ext"
 )
 
 // handler is one on() registration.
@@ -92,7 +93,7 @@ func (v *version) installEvents() {
 		}
 		h := &handler{event: name.String(), call: fn, priority: prio}
 		h.origin = fmt.Sprintf("handler for %q", h.event)
-		if where := callerLocation(vm); where != "" {
+		if where := ext.CallerLocation(vm); where != "" {
 			h.origin += " (" + where + ")"
 		}
 		if eventloop.IsAsyncFunction(vm, fnObj) {
@@ -112,20 +113,6 @@ func (v *version) installEvents() {
 		v.enqueue(call.Arguments[0].String(), args)
 		return goja.Undefined()
 	}))
-}
-
-// callerLocation is the script position of the JS code calling the current
-// host function, as file:line.
-func callerLocation(vm *goja.Runtime) string {
-	frames := vm.CaptureCallStack(3, nil)
-	for _, f := range frames {
-		if f.SrcName() == "" || f.SrcName() == "<native>" {
-			continue
-		}
-		p := f.Position()
-		return fmt.Sprintf("%s:%d", f.SrcName(), p.Line)
-	}
-	return ""
 }
 
 // enqueue queues an event behind the current handler (Zeek's `event`).

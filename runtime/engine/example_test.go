@@ -9,6 +9,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw/builtin"
 )
@@ -51,23 +52,23 @@ func Example() {
 }
 
 // Host functions let scripts call into Go; results come back the same way.
-func ExampleExtension() {
+func Example_extension() {
 	dir := writeScript(`on("init", () => report(double(21)));`)
 	defer os.RemoveAll(dir)
 
 	var got []int64
-	ext := func(h *engine.Host) (func(), error) {
-		if err := h.SetFunc("double", func(c goja.FunctionCall) goja.Value {
+	doubler := func(h ext.Host) (func(), error) {
+		if err := ext.SetFunc(h, "double", func(c goja.FunctionCall) goja.Value {
 			return h.Runtime().ToValue(c.Argument(0).ToInteger() * 2)
 		}); err != nil {
 			return nil, err
 		}
-		return nil, h.SetFunc("report", func(c goja.FunctionCall) goja.Value {
+		return nil, ext.SetFunc(h, "report", func(c goja.FunctionCall) goja.Value {
 			got = append(got, c.Argument(0).ToInteger())
 			return goja.Undefined()
 		})
 	}
-	eng, err := engine.New(engine.Config{Paths: []string{dir}, Extensions: []engine.Extension{ext}})
+	eng, err := engine.New(engine.Config{Paths: []string{dir}, Extensions: []ext.Extension{doubler}})
 	if err != nil {
 		panic(err)
 	}
@@ -94,7 +95,7 @@ func ExampleExtension_storage() {
 
 	eng, err := engine.New(engine.Config{
 		Paths:      []string{dir},
-		Extensions: []engine.Extension{storagejs.Extension(storagejs.Options{Backends: builtin.Backends()})},
+		Extensions: []ext.Extension{storagejs.Extension(storagejs.Options{Backends: builtin.Backends()})},
 	})
 	if err != nil {
 		panic(err)

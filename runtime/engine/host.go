@@ -1,56 +1,48 @@
 package engine
 
 import (
-	"fmt"
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/dop251/goja"
 
 	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/runtime/ext"
 )
 
-// Extension installs globals into a fresh script runtime before its scripts
-// load. It runs on the loop goroutine; the returned closer (may be nil) runs
-// when that runtime is retired, also on the loop goroutine, and may reserve
-// work: at the end of the run after done, and, with Config.Watch or after a
-// handler was interrupted, each time the scripts are reloaded on a fresh
-// runtime (each load calls the extension again; state that must survive a
-// reload belongs in storage, not in the extension's runtime objects).
-type Extension func(h *Host) (closer func(), err error)
+// host is the ext.Host of one version: what extensions and the core
+// globals see of the engine. See package ext for the contract.
+type host struct{ v *version }
 
-// Host is what an Extension sees of the engine: one loaded version of the
-// scripts, with its own loop and goja runtime.
-type Host struct{ v *version }
+var _ ext.Host = host{}
 
-// Loop is the event loop of the runtime being set up.
-func (h *Host) Loop() *eventloop.Loop { return h.v.loop }
+func (h host) Runtime() *goja.Runtime         { return h.v.loop.Runtime() }
+func (h host) Context() context.Context       { return h.v.ctx }
+func (h host) Logger() *slog.Logger           { return h.v.e.log }
+func (h host) NetworkTime() float64           { return h.v.e.clock.Now() }
+func (h host) AssertAwaiting(fn string)       { h.v.loop.AssertAwaiting(fn) }
+func (h host) RunOnLoop(fn func()) bool       { return h.v.loop.Submit(fn) == nil }
+func (h host) RegisterCallback() func(func()) { return h.v.loop.Reserve() }
 
-// Runtime is the loop's goja runtime (loop goroutine only).
-func (h *Host) Runtime() *goja.Runtime { return h.v.loop.Runtime() }
+func (h host) CurrentContext() *ext.AwaitingContext { return h.v.loop.Current() }
 
-// NetworkTime returns network time; safe from any goroutine.
-func (h *Host) NetworkTime() float64 { return h.v.e.clock.Now() }
-
-// Emit queues an event for this runtime's scripts (loop goroutine only).
-func (h *Host) Emit(name string, args ...goja.Value) { h.v.enqueue(name, args) }
-
-// Logger is the engine's logger.
-func (h *Host) Logger() *slog.Logger { return h.v.e.log }
-
-// SetFunc defines a global function for scripts, implemented in Go. A panic
-// inside fn becomes a JS Error, never a crash. Call it from an Extension
-// (on the loop goroutine).
-func (h *Host) SetFunc(name string, fn func(goja.FunctionCall) goja.Value) error {
-	if err := h.v.loop.Runtime().Set(name, h.v.loop.Func(name, fn)); err != nil {
-		return fmt.Errorf("define %s: %w", name, err)
-	}
-	return nil
+func (h host) Func(name string, fn func(goja.FunctionCall) goja.Value) goja.Value {
+	return h.v.loop.Func(name, fn)
 }
 
-// SetValue defines a global value (converted with goja's ToValue).
-func (h *Host) SetValue(name string, v any) error {
-	if err := h.v.loop.Runtime().Set(name, v); err != nil {
-		return fmt.Errorf("define %s: %w", name, err)
-	}
-	return nil
+func (h host) NewAwaitingContext(origin string) *ext.AwaitingContext {
+	return &eventloop.AwaitingContext{Origin: origin, NetworkTime: h.v.e.clock.Stamp()}
 }
+
+func (h host) CallIn(ctx *ext.AwaitingContext, fn goja.Callable, this goja.Value, args ...goja.Value) (goja.Value, error) {
+	return h.v.loop.CallIn(ctx, fn, this, args...)
+}
+
+func (h host) Emit(name string, args ...goja.Value) { h.v.enqueue(name, args) }
+
+func (h host) AfterNetwork(d time.Duration, fn func()) (cancel func()) {
+	return h.v.afterNetwork(d, func() { h.v.loop.RunTask(fn) })
+}
+
+func (h host) ReportError(origin string, err error) { h.v.loop.ReportError(origin, err) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -107,7 +108,7 @@ func TestWatchReloadUnderLoad(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": script(1)})
 	var out, errb syncBuffer
 	var reloads, failures, opened, closed atomic.Int32
-	ext := func(h *Host) (func(), error) {
+	count := func(h ext.Host) (func(), error) {
 		opened.Add(1)
 		return func() { closed.Add(1) }, nil
 	}
@@ -115,7 +116,7 @@ func TestWatchReloadUnderLoad(t *testing.T) {
 		Paths: []string{dir}, Stdout: &out, Stderr: &errb, LogDir: t.TempDir(),
 		Watch: true, KeepAlive: true, WatchDebounce: 10 * time.Millisecond,
 		Observer:   reloadCounter{ok: &reloads, failed: &failures},
-		Extensions: []Extension{ext},
+		Extensions: []ext.Extension{count},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -203,17 +204,16 @@ func TestWatchReloadUnderLoad(t *testing.T) {
 func TestReloadDrainIsBounded(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": `on("init", () => { hang(); print("init"); });`})
 	var out, errb syncBuffer
-	ext := func(h *Host) (func(), error) {
-		l := h.Loop()
-		return nil, h.SetFunc("hang", func(goja.FunctionCall) goja.Value {
-			_ = l.Reserve() // an operation that never completes
+	hang := func(h ext.Host) (func(), error) {
+		return nil, ext.SetFunc(h, "hang", func(goja.FunctionCall) goja.Value {
+			_ = h.RegisterCallback() // an operation that never completes
 			return goja.Undefined()
 		})
 	}
 	e, err := New(Config{
 		Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, Watch: true,
 		WatchDebounce: 10 * time.Millisecond, ReloadDrainTimeout: 50 * time.Millisecond, ShutdownGrace: 50 * time.Millisecond,
-		Extensions: []Extension{ext},
+		Extensions: []ext.Extension{hang},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"github.com/dop251/goja_nodejs/require"
 
 	"github.com/scriptd/scriptd/eventloop"
+	"github.com/scriptd/scriptd/internal/globals"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/scripts"
 )
 
@@ -31,6 +33,8 @@ type version struct {
 	id      int
 	loop    *eventloop.Loop
 	req     *require.RequireModule
+	ctx     context.Context // ext.Host.Context: ends when the version retires
+	cancel  context.CancelFunc
 	src     *sourceSet
 	unwatch func() // stops the watchdog watching loop
 	loading bool   // top levels running (load errors are reported by the caller)
@@ -106,6 +110,7 @@ func (s *sourceSet) loaded() map[string][]byte {
 func (e *Engine) newVersion(src *sourceSet) (*version, error) {
 	e.nextVersion++
 	v := &version{e: e, id: e.nextVersion, src: src, loading: true}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
 	v.loop = eventloop.New(eventloop.Options{
 		Logger:               e.log,
 		OnCallbackError:      func(ce eventloop.CallbackError) { e.reportCallbackError(v, ce) },
@@ -132,10 +137,10 @@ func (v *version) load() error {
 	scripts.Register(reg)
 	v.req = reg.Enable(vm)
 	v.installEvents()
-	v.installGlobals()
-	host := &Host{v: v}
-	for _, ext := range v.e.cfg.Extensions {
-		closer, err := ext(host)
+	core := globals.Extension(globals.Config{Stdout: v.e.stdout, Stderr: v.e.stderr, Logs: v.e.logs})
+	h := host{v: v}
+	for _, install := range append([]ext.Extension{core}, v.e.cfg.Extensions...) {
+		closer, err := install(h)
 		if err != nil {
 			return fmt.Errorf("extension: %w", err)
 		}
@@ -175,6 +180,7 @@ func (e *Engine) start(v *version) {
 // said so on stderr), and its extensions are closed. v's done does not run.
 func (e *Engine) retire(v *version) {
 	v.retired = true
+	v.cancel()
 	e.in.deactivate(v)
 	e.syncHold(v)
 	v.loop.StopTimers()
@@ -192,6 +198,7 @@ func (e *Engine) retire(v *version) {
 // (bounded by ShutdownGrace), flushes the logs and stops v's loop for good.
 func (e *Engine) closeVersion(v *version) {
 	v.retired = true
+	v.cancel()
 	v.loop.StopTimers()
 	if len(v.closers) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)

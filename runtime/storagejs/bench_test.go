@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw/builtin"
 )
@@ -59,12 +60,12 @@ func BenchmarkScriptOps(b *testing.B) {
 					b.Fatal(err)
 				}
 				var done int64
-				report := func(h *engine.Host) (func(), error) {
-					return nil, h.SetValue("report", func(n int64) { done = n })
+				report := func(h ext.Host) (func(), error) {
+					return nil, ext.SetValue(h, "report", func(n int64) { done = n })
 				}
 				eng, err := engine.New(engine.Config{
 					Paths: []string{script}, Stdout: io.Discard, Stderr: os.Stderr,
-					Extensions: []engine.Extension{storagejs.Extension(storagejs.Options{Backends: builtin.Backends()}), report},
+					Extensions: []ext.Extension{storagejs.Extension(storagejs.Options{Backends: builtin.Backends()}), report},
 				})
 				if err != nil {
 					b.Fatal(err)

@@ -1,4 +1,4 @@
-// Package jsbind exposes the storage framework to scripts as the Storage
+// Package storagejs exposes the storage framework to scripts as the Storage
 // global (SPEC §3): Storage.Async.* return promises resolved on the event
 // loop when a worker goroutine completes the operation, and refuse to run
 // outside an awaiting context (SPEC §4); Storage.Sync.* block the loop.
@@ -14,8 +14,7 @@ import (
 
 	"github.com/dop251/goja"
 
-	"github.com/scriptd/scriptd/eventloop"
-	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/storagefw"
 )
 
@@ -36,8 +35,8 @@ type Options struct {
 }
 
 // Extension returns a runtime extension installing Storage.
-func Extension(opts Options) engine.Extension {
-	return func(h *engine.Host) (func(), error) {
+func Extension(opts Options) ext.Extension {
+	return func(h ext.Host) (func(), error) {
 		fw := storagefw.New(storagefw.Config{
 			Backends:       opts.Backends,
 			Clock:          h.NetworkTime,
@@ -48,7 +47,7 @@ func Extension(opts Options) engine.Extension {
 		if opts.OnFramework != nil {
 			opts.OnFramework(fw)
 		}
-		b := &binding{host: h, loop: h.Loop(), vm: h.Runtime(), fw: fw}
+		b := &binding{host: h, vm: h.Runtime(), fw: fw}
 		if err := b.install(); err != nil {
 			return nil, err
 		}
@@ -57,7 +56,7 @@ func Extension(opts Options) engine.Extension {
 			timeout = 10 * time.Second
 		}
 		return func() {
-			complete := b.loop.Reserve()
+			complete := b.host.RegisterCallback()
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), timeout)
 				defer cancel()
@@ -69,8 +68,7 @@ func Extension(opts Options) engine.Extension {
 }
 
 type binding struct {
-	host *engine.Host
-	loop *eventloop.Loop
+	host ext.Host
 	vm   *goja.Runtime
 	fw   *storagefw.Framework
 }
@@ -96,23 +94,23 @@ func (b *binding) install() error {
 
 	async := vm.NewObject()
 	sync := vm.NewObject()
-	_ = async.Set("open_backend", b.loop.Func("Storage.Async.open_backend", b.asyncOpen))
-	_ = async.Set("close_backend", b.loop.Func("Storage.Async.close_backend", b.asyncClose))
-	_ = async.Set("put", b.loop.Func("Storage.Async.put", b.asyncKeyed("put")))
-	_ = async.Set("get", b.loop.Func("Storage.Async.get", b.asyncKeyed("get")))
-	_ = async.Set("erase", b.loop.Func("Storage.Async.erase", b.asyncKeyed("erase")))
-	_ = sync.Set("open_backend", b.loop.Func("Storage.Sync.open_backend", b.syncOpen))
-	_ = sync.Set("close_backend", b.loop.Func("Storage.Sync.close_backend", b.syncClose))
-	_ = sync.Set("put", b.loop.Func("Storage.Sync.put", b.syncKeyed("put")))
-	_ = sync.Set("get", b.loop.Func("Storage.Sync.get", b.syncKeyed("get")))
-	_ = sync.Set("erase", b.loop.Func("Storage.Sync.erase", b.syncKeyed("erase")))
+	_ = async.Set("open_backend", b.host.Func("Storage.Async.open_backend", b.asyncOpen))
+	_ = async.Set("close_backend", b.host.Func("Storage.Async.close_backend", b.asyncClose))
+	_ = async.Set("put", b.host.Func("Storage.Async.put", b.asyncKeyed("put")))
+	_ = async.Set("get", b.host.Func("Storage.Async.get", b.asyncKeyed("get")))
+	_ = async.Set("erase", b.host.Func("Storage.Async.erase", b.asyncKeyed("erase")))
+	_ = sync.Set("open_backend", b.host.Func("Storage.Sync.open_backend", b.syncOpen))
+	_ = sync.Set("close_backend", b.host.Func("Storage.Sync.close_backend", b.syncClose))
+	_ = sync.Set("put", b.host.Func("Storage.Sync.put", b.syncKeyed("put")))
+	_ = sync.Set("get", b.host.Func("Storage.Sync.get", b.syncKeyed("get")))
+	_ = sync.Set("erase", b.host.Func("Storage.Sync.erase", b.syncKeyed("erase")))
 	_ = st.Set("Async", async)
 	_ = st.Set("Sync", sync)
-	_ = st.Set("is_open", b.loop.Func("Storage.is_open", func(c goja.FunctionCall) goja.Value {
+	_ = st.Set("is_open", b.host.Func("Storage.is_open", func(c goja.FunctionCall) goja.Value {
 		h := b.handleArg("Storage.is_open", c.Argument(0))
 		return vm.ToValue(h.h.IsOpen())
 	}))
-	_ = st.Set("is_forced_sync", b.loop.Func("Storage.is_forced_sync", func(c goja.FunctionCall) goja.Value {
+	_ = st.Set("is_forced_sync", b.host.Func("Storage.is_forced_sync", func(c goja.FunctionCall) goja.Value {
 		h := b.handleArg("Storage.is_forced_sync", c.Argument(0))
 		return vm.ToValue(h.h.IsForcedSync())
 	}))
@@ -126,7 +124,7 @@ func (b *binding) handleArg(fn string, v goja.Value) *BackendHandle {
 			return h
 		}
 	}
-	b.loop.ThrowTypeError("%s: the first argument must be a backend handle from open_backend", fn)
+	ext.ThrowTypeError(b.vm, "%s: the first argument must be a backend handle from open_backend", fn)
 	return nil
 }
 
@@ -135,7 +133,7 @@ func (b *binding) openArgs(fn string, c goja.FunctionCall) storagefw.OpenRequest
 	tag := c.Argument(0).String()
 	const prefix = "STORAGE_BACKEND_"
 	if len(tag) <= len(prefix) || tag[:len(prefix)] != prefix {
-		b.loop.ThrowTypeError("%s: unknown backend type %q (use Storage.STORAGE_BACKEND_*)", fn, tag)
+		ext.ThrowTypeError(b.vm, "%s: unknown backend type %q (use Storage.STORAGE_BACKEND_*)", fn, tag)
 	}
 	opts, _ := c.Argument(1).Export().(map[string]any)
 	if opts == nil {
@@ -166,7 +164,7 @@ func forcedSync(req storagefw.OpenRequest) bool {
 func (b *binding) notifier(tag string, options map[string]any) func(storagefw.EventKind, string) {
 	redacted := storagefw.RedactOptions(options)
 	return func(kind storagefw.EventKind, reason string) {
-		_ = b.loop.Submit(func() {
+		b.host.RunOnLoop(func() {
 			switch kind {
 			case storagefw.BackendLost:
 				b.host.Emit("Storage.backend_lost", b.vm.ToValue(tag), b.toJS(redacted), b.vm.ToValue(reason))
@@ -191,13 +189,13 @@ func (b *binding) opened(req storagefw.OpenRequest, h *storagefw.Handle, res sto
 func (b *binding) asyncOpen(c goja.FunctionCall) goja.Value {
 	req := b.openArgs("Storage.Async.open_backend", c)
 	if !forcedSync(req) {
-		b.loop.AssertAwaiting("Storage.Async.open_backend")
+		b.host.AssertAwaiting("Storage.Async.open_backend")
 	}
 	req.Notify = b.notifier(tagName(req.Backend), req.Options)
 	promise, resolve, _ := b.vm.NewPromise()
-	complete := b.loop.Reserve()
+	complete := b.host.RegisterCallback()
 	go func() {
-		h, res := b.fw.Open(context.Background(), req)
+		h, res := b.fw.Open(b.host.Context(), req)
 		complete(func() { _ = resolve(b.opened(req, h, res)) })
 	}()
 	return b.vm.ToValue(promise)
@@ -220,12 +218,12 @@ func (b *binding) closed(bh *BackendHandle, res storagefw.OperationResult) goja.
 func (b *binding) asyncClose(c goja.FunctionCall) goja.Value {
 	bh := b.handleArg("Storage.Async.close_backend", c.Argument(0))
 	if !bh.h.IsForcedSync() {
-		b.loop.AssertAwaiting("Storage.Async.close_backend")
+		b.host.AssertAwaiting("Storage.Async.close_backend")
 	}
 	promise, resolve, _ := b.vm.NewPromise()
-	complete := b.loop.Reserve()
+	complete := b.host.RegisterCallback()
 	go func() {
-		res := bh.h.Close(context.Background())
+		res := bh.h.Close(b.host.Context())
 		complete(func() { _ = resolve(b.closed(bh, res)) })
 	}()
 	return b.vm.ToValue(promise)
@@ -241,14 +239,14 @@ func (b *binding) syncClose(c goja.FunctionCall) goja.Value {
 // event that began the context.
 func (b *binding) keyedCall(fn, method string, c goja.FunctionCall, bh *BackendHandle, done func(storagefw.OperationResult)) {
 	now := 0.0
-	if ctx := b.loop.Current(); ctx != nil {
+	if ctx := b.host.CurrentContext(); ctx != nil {
 		now = ctx.NetworkTime
 	}
 	switch method {
 	case "put":
 		args, ok := c.Argument(1).(*goja.Object)
 		if !ok {
-			b.loop.ThrowTypeError("%s: the second argument must be {key, value, overwrite, expire_time}", fn)
+			ext.ThrowTypeError(b.vm, "%s: the second argument must be {key, value, overwrite, expire_time}", fn)
 		}
 		put := storagefw.PutArgs{Overwrite: true}
 		if v := args.Get("overwrite"); v != nil && !goja.IsUndefined(v) {
@@ -257,7 +255,7 @@ func (b *binding) keyedCall(fn, method string, c goja.FunctionCall, bh *BackendH
 		if v := args.Get("expire_time"); v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
 			d, err := storagefw.ParseInterval(v.Export(), 0)
 			if err != nil {
-				b.loop.ThrowTypeError("%s: expire_time: %v", fn, err)
+				ext.ThrowTypeError(b.vm, "%s: expire_time: %v", fn, err)
 			}
 			put.ExpireTime = d
 		}
@@ -281,10 +279,10 @@ func (b *binding) asyncKeyed(method string) func(goja.FunctionCall) goja.Value {
 	return func(c goja.FunctionCall) goja.Value {
 		bh := b.handleArg(fn, c.Argument(0))
 		if !bh.h.IsForcedSync() {
-			b.loop.AssertAwaiting(fn)
+			b.host.AssertAwaiting(fn)
 		}
 		promise, resolve, _ := b.vm.NewPromise()
-		complete := b.loop.Reserve()
+		complete := b.host.RegisterCallback()
 		started := false
 		defer func() {
 			// A bad argument throws before the operation starts: release

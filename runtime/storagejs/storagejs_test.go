@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scriptd/scriptd/runtime/engine"
+	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw/builtin"
 )
@@ -36,7 +37,7 @@ func run(t *testing.T, src string) (string, string) {
 	var out, errb buffer
 	eng, err := engine.New(engine.Config{
 		Paths: []string{p}, Stdout: &out, Stderr: &errb, ShutdownGrace: 2 * time.Second,
-		Extensions: []engine.Extension{storagejs.Extension(storagejs.Options{Backends: builtin.Backends()})},
+		Extensions: []ext.Extension{storagejs.Extension(storagejs.Options{Backends: builtin.Backends()})},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package engine
+package globals
 
 import (
 	"os"
@@ -10,8 +10,7 @@ import (
 // installProcess defines a minimal Node-style `process` global: env (a
 // frozen snapshot of the environment at start-up), pid and platform, so
 // scripts can be configured without editing them.
-func (v *version) installProcess() {
-	vm := v.loop.Runtime()
+func installProcess(vm *goja.Runtime) {
 	env := vm.NewObject()
 	for _, kv := range os.Environ() {
 		if k, v, ok := strings.Cut(kv, "="); ok {

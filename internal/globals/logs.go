@@ -1,4 +1,4 @@
-package engine
+package globals
 
 import (
 	"bufio"
@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 )
 
-// logWriters holds one buffered append-only file per Log.write stream
-// (loop goroutine only).
-type logWriters struct {
+// Logs holds one buffered append-only file per Log.write stream, for the
+// whole run (used from the goroutine running the loops only).
+type Logs struct {
 	dir            string
 	files          map[string]*logFile
-	flushScheduled bool
+	flushScheduled bool // a flush task is queued on a loop
 }
 
 type logFile struct {
@@ -21,11 +21,12 @@ type logFile struct {
 	w *bufio.Writer
 }
 
-func newLogWriters(dir string) *logWriters {
-	return &logWriters{dir: dir, files: map[string]*logFile{}}
+// NewLogs returns the streams of a run, written under dir.
+func NewLogs(dir string) *Logs {
+	return &Logs{dir: dir, files: map[string]*logFile{}}
 }
 
-func (l *logWriters) write(stream, line string) error {
+func (l *Logs) write(stream, line string) error {
 	lf, ok := l.files[stream]
 	if !ok {
 		if err := os.MkdirAll(l.dir, 0o755); err != nil {
@@ -45,7 +46,9 @@ func (l *logWriters) write(stream, line string) error {
 	return lf.w.WriteByte('\n')
 }
 
-func (l *logWriters) flush() error {
+// Flush writes every stream's buffer to its file.
+func (l *Logs) Flush() error {
+	l.flushScheduled = false // also when the queued flush died with its loop
 	var errs []error
 	for name, lf := range l.files {
 		if err := lf.w.Flush(); err != nil {
@@ -55,8 +58,9 @@ func (l *logWriters) flush() error {
 	return errors.Join(errs...)
 }
 
-func (l *logWriters) closeAll() {
-	_ = l.flush()
+// Close flushes and closes every stream.
+func (l *Logs) Close() {
+	_ = l.Flush()
 	for name, lf := range l.files {
 		_ = lf.f.Close()
 		delete(l.files, name)
