@@ -1,28 +1,19 @@
 package storagejs_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/storagejs"
 	"github.com/scriptd/scriptd/storagefw/builtin"
 )
-
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
-func (b *buffer) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 // run executes src with the storage extension (real SQLite files in a temp
 // dir) and returns stdout and stderr; it fails if the run does not end.
@@ -34,7 +25,7 @@ func run(t *testing.T, src string) (string, string) {
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb buffer
+	var out, errb testutil.Buffer
 	eng, err := engine.New(engine.Config{
 		Paths: []string{p}, Stdout: &out, Stderr: &errb, ShutdownGrace: 2 * time.Second,
 		Extensions: []ext.Extension{storagejs.Extension(storagejs.Options{Backends: builtin.Backends()})},
