@@ -78,7 +78,7 @@ func New(cfg Config) *Framework {
 	}
 	f := &Framework{
 		types: map[string]BackendType{}, clock: cfg.Clock, interval: cfg.ExpireInterval,
-		log: cfg.Logger, observe: cfg.Observer, ops: NewOperationLog(cfg.Retention, 0),
+		log: cfg.Logger, observe: cfg.Observer, ops: newOperationLog(cfg.Retention, 0),
 		handles: map[uint64]*Handle{},
 	}
 	for _, b := range cfg.Backends {
@@ -139,11 +139,11 @@ func (f *Framework) open(ctx context.Context, req OpenRequest) (*Handle, Operati
 	if !ok {
 		return nil, fail(OperationFailed, "Failed to open backend %s: no such backend (have %v)", req.Backend, f.BackendNames())
 	}
-	keyType, err := ParseType(req.KeyType)
+	keyType, err := parseType(req.KeyType)
 	if err != nil {
 		return nil, fail(KeyTypeMismatch, "Failed to open backend %s: key type: %v", req.Backend, err)
 	}
-	valType, err := ParseType(req.ValType)
+	valType, err := parseType(req.ValType)
 	if err != nil {
 		return nil, fail(ValTypeMismatch, "Failed to open backend %s: value type: %v", req.Backend, err)
 	}
@@ -226,9 +226,9 @@ type Handle struct {
 	id         uint64
 	typ        BackendType
 	backend    Backend
-	keyType    *Type
-	valType    *Type
-	ser        Serializer
+	keyType    *dataType
+	valType    *dataType
+	ser        serializer
 	forcedSync bool
 	options    map[string]any
 

@@ -59,8 +59,8 @@ func (e *opEntry) snapshot() OperationInfo {
 	return e.info
 }
 
-// NewOperationLog creates a registry keeping finished operations for retention.
-func NewOperationLog(retention time.Duration, maxFinished int) *OperationLog {
+// newOperationLog creates a registry keeping finished operations for retention.
+func newOperationLog(retention time.Duration, maxFinished int) *OperationLog {
 	if retention <= 0 {
 		retention = 5 * time.Minute
 	}

@@ -13,9 +13,9 @@ import (
 // JSON text; a store without it was not written by this serializer.
 const serialPrefix = "JSONv1;"
 
-// Serializer turns normalized values into stored bytes and back. The only
+// serializer turns normalized values into stored bytes and back. The only
 // one is Zeek's JSON serializer (Storage.STORAGE_SERIALIZER_JSON).
-type Serializer interface {
+type serializer interface {
 	Serialize(v any) ([]byte, error)
 	Unserialize(b []byte) (any, error)
 }

@@ -8,74 +8,74 @@ import (
 	"strings"
 )
 
-// TypeKind is the kind of a storage key or value type (SPEC §3 type names).
-type TypeKind uint8
+// typeKind is the kind of a storage key or value type (SPEC §3 type names).
+type typeKind uint8
 
 // The type kinds scripts name in open_backend.
 const (
-	KindString TypeKind = iota + 1
-	KindCount           // integer >= 0
-	KindInt
-	KindDouble
-	KindBool
-	KindAddr   // IPv4/IPv6 address as a string
-	KindSubnet // CIDR as a string
-	KindAny    // any JSON value
-	KindRecord
-	KindVector
+	kindString typeKind = iota + 1
+	kindCount           // integer >= 0
+	kindInt
+	kindDouble
+	kindBool
+	kindAddr   // IPv4/IPv6 address as a string
+	kindSubnet // CIDR as a string
+	kindAny    // any JSON value
+	kindRecord
+	kindVector
 )
 
-var kindNames = map[string]TypeKind{
-	"string": KindString, "count": KindCount, "int": KindInt, "double": KindDouble,
-	"bool": KindBool, "addr": KindAddr, "subnet": KindSubnet, "any": KindAny,
+var kindNames = map[string]typeKind{
+	"string": kindString, "count": kindCount, "int": kindInt, "double": kindDouble,
+	"bool": kindBool, "addr": kindAddr, "subnet": kindSubnet, "any": kindAny,
 }
 
-// Type is a key or value type: a scalar kind, a record shape or a vector.
+// dataType is a key or value type: a scalar kind, a record shape or a vector.
 // Types are immutable once parsed and safe to share between goroutines.
-type Type struct {
-	Kind   TypeKind
-	Fields []Field // KindRecord, sorted by name
-	Elem   *Type   // KindVector
+type dataType struct {
+	Kind   typeKind
+	Fields []field   // KindRecord, sorted by name
+	Elem   *dataType // KindVector
 }
 
-// Field is one field of a record type.
-type Field struct {
+// field is one field of a record type.
+type field struct {
 	Name string
-	Type *Type
+	Type *dataType
 }
 
-// ParseType reads a type name as scripts give it: "string", a record shape
+// parseType reads a type name as scripts give it: "string", a record shape
 // {field: type, ...} (map[string]any) or ["vector", type].
-func ParseType(v any) (*Type, error) {
+func parseType(v any) (*dataType, error) {
 	switch x := v.(type) {
 	case string:
 		k, ok := kindNames[x]
 		if !ok {
 			return nil, fmt.Errorf("unknown type %q (want string, count, int, double, bool, addr, subnet, any, a record shape or [\"vector\", type])", x)
 		}
-		return &Type{Kind: k}, nil
+		return &dataType{Kind: k}, nil
 	case map[string]any:
 		if len(x) == 0 {
 			return nil, fmt.Errorf("record type has no fields")
 		}
-		t := &Type{Kind: KindRecord}
+		t := &dataType{Kind: kindRecord}
 		for name, ft := range x {
-			ftyp, err := ParseType(ft)
+			ftyp, err := parseType(ft)
 			if err != nil {
 				return nil, fmt.Errorf("field %q: %w", name, err)
 			}
-			t.Fields = append(t.Fields, Field{Name: name, Type: ftyp})
+			t.Fields = append(t.Fields, field{Name: name, Type: ftyp})
 		}
 		sort.Slice(t.Fields, func(i, j int) bool { return t.Fields[i].Name < t.Fields[j].Name })
 		return t, nil
 	case []any:
 		if len(x) == 2 {
 			if s, ok := x[0].(string); ok && s == "vector" {
-				elem, err := ParseType(x[1])
+				elem, err := parseType(x[1])
 				if err != nil {
 					return nil, fmt.Errorf("vector element: %w", err)
 				}
-				return &Type{Kind: KindVector, Elem: elem}, nil
+				return &dataType{Kind: kindVector, Elem: elem}, nil
 			}
 		}
 		return nil, fmt.Errorf(`a list type must be ["vector", type]`)
@@ -86,15 +86,15 @@ func ParseType(v any) (*Type, error) {
 }
 
 // String renders the type as scripts write it.
-func (t *Type) String() string {
+func (t *dataType) String() string {
 	switch t.Kind {
-	case KindRecord:
+	case kindRecord:
 		parts := make([]string, len(t.Fields))
 		for i, f := range t.Fields {
 			parts[i] = fmt.Sprintf("%s: %s", f.Name, f.Type)
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
-	case KindVector:
+	case kindVector:
 		return "vector of " + t.Elem.String()
 	}
 	for n, k := range kindNames {
@@ -110,24 +110,24 @@ func (t *Type) String() string {
 // and returns it in canonical form: integers as int64, records with exactly
 // their declared fields. Optional record fields do not exist: every
 // declared field must be present.
-func (t *Type) Normalize(v any) (any, error) {
+func (t *dataType) Normalize(v any) (any, error) {
 	switch t.Kind {
-	case KindAny:
+	case kindAny:
 		return v, nil
-	case KindString:
+	case kindString:
 		if s, ok := v.(string); ok {
 			return s, nil
 		}
-	case KindBool:
+	case kindBool:
 		if b, ok := v.(bool); ok {
 			return b, nil
 		}
-	case KindCount, KindInt:
+	case kindCount, kindInt:
 		n, ok := asInteger(v)
-		if ok && (t.Kind == KindInt || n >= 0) {
+		if ok && (t.Kind == kindInt || n >= 0) {
 			return n, nil
 		}
-	case KindDouble:
+	case kindDouble:
 		switch x := v.(type) {
 		case float64:
 			return x, nil
@@ -136,21 +136,21 @@ func (t *Type) Normalize(v any) (any, error) {
 		case int:
 			return float64(x), nil
 		}
-	case KindAddr:
+	case kindAddr:
 		if s, ok := v.(string); ok {
 			if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
 				return a.String(), nil
 			}
 			return nil, fmt.Errorf("%q is not an IP address", s)
 		}
-	case KindSubnet:
+	case kindSubnet:
 		if s, ok := v.(string); ok {
 			if p, err := netip.ParsePrefix(s); err == nil {
 				return p.Masked().String(), nil
 			}
 			return nil, fmt.Errorf("%q is not a subnet (CIDR)", s)
 		}
-	case KindRecord:
+	case kindRecord:
 		m, ok := v.(map[string]any)
 		if !ok {
 			break
@@ -173,7 +173,7 @@ func (t *Type) Normalize(v any) (any, error) {
 			}
 		}
 		return out, nil
-	case KindVector:
+	case kindVector:
 		list, ok := v.([]any)
 		if !ok {
 			break
@@ -191,7 +191,7 @@ func (t *Type) Normalize(v any) (any, error) {
 	return nil, fmt.Errorf("%s is not of type %s", describe(v), t)
 }
 
-func (t *Type) field(name string) (*Type, bool) {
+func (t *dataType) field(name string) (*dataType, bool) {
 	i := sort.Search(len(t.Fields), func(i int) bool { return t.Fields[i].Name >= name })
 	if i < len(t.Fields) && t.Fields[i].Name == name {
 		return t.Fields[i].Type, true

@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-func mustType(t *testing.T, v any) *Type {
+func mustType(t *testing.T, v any) *dataType {
 	t.Helper()
-	typ, err := ParseType(v)
+	typ, err := parseType(v)
 	if err != nil {
 		t.Fatalf("ParseType(%v): %v", v, err)
 	}
@@ -62,7 +62,7 @@ func TestTypeValidation(t *testing.T) {
 		}
 	}
 	for _, bad := range []any{"strin", []any{"set", "string"}, map[string]any{}, nil, int64(3)} {
-		if _, err := ParseType(bad); err == nil {
+		if _, err := parseType(bad); err == nil {
 			t.Errorf("ParseType(%v) accepted", bad)
 		}
 	}
@@ -124,7 +124,7 @@ func TestParseInterval(t *testing.T) {
 }
 
 func TestOperationsRegistry(t *testing.T) {
-	ops := NewOperationLog(time.Minute, 3)
+	ops := newOperationLog(time.Minute, 3)
 	now := time.Unix(1000, 0)
 	ops.now = func() time.Time { return now }
 	a := ops.start("put", "SQLITE", "k")
