@@ -7,7 +7,7 @@ import (
 	"github.com/dop251/goja"
 )
 
-// AwaitingContext is an awaiting context (SPEC §4): it is current while an async
+// AwaitingContext is an awaiting context (docs/scripts.md): it is current while an async
 // function the runtime dispatched runs, and goja's AsyncContextTracker carries
 // it into every await and .then continuation registered while it is current.
 type AwaitingContext struct {

@@ -5,7 +5,7 @@
 // with Reserve. Run returns when nothing is left to do: the task queue is
 // empty, no reservation is outstanding and no timer is pending.
 //
-// The loop also keeps the awaiting context (SPEC §4): a marker that follows an
+// The loop also keeps the awaiting context (docs/scripts.md): a marker that follows an
 // async function the runtime dispatched across await and .then, so that
 // storage calls can refuse to run anywhere else. See Context.
 //

@@ -1,4 +1,4 @@
-// Type declarations for scriptd scripts (SPEC §2–§4): the globals and the
+// Type declarations for scriptd scripts (docs/scripts.md, docs/storage.md): the globals and the
 // Storage framework. Print them with `scriptd types > scriptd.d.ts` and add
 // `/// <reference path="./scriptd.d.ts" />` (or list the file in tsconfig /
 // jsconfig "files") so editors complete and check scripts.
@@ -149,7 +149,7 @@ declare namespace Storage {
     expire_time?: Interval;
   }
 
-  /** Must be called from an awaiting context (SPEC §4) unless the handle is forced_sync. */
+  /** Must be called from an awaiting context (docs/scripts.md) unless the handle is forced_sync. */
   namespace Async {
     function open_backend(btype: BackendTag, options: BackendOptions, key_type: TypeSpec, val_type: TypeSpec): Promise<OperationResult<BackendHandle>>;
     function close_backend(handle: BackendHandle): Promise<OperationResult>;

@@ -11,7 +11,7 @@ import (
 // Each value equals its name, so scripts compare against strings.
 type Code string
 
-// The return codes of SPEC §3, in Zeek's order.
+// The return codes (docs/storage.md), in Zeek's order.
 const (
 	Success               Code = "SUCCESS"
 	ValTypeMismatch       Code = "VAL_TYPE_MISMATCH"

@@ -1,4 +1,4 @@
-// Package storagefw is Zeek's storage framework for scriptd (SPEC §3): a
+// Package storagefw is Zeek's storage framework for scriptd (docs/storage.md): a
 // Framework opens backends registered as BackendTypes (SQLite and Redis
 // ship in subpackages; embedders add their own), validates keys and values
 // against their declared types, serializes them Zeek's way ("JSONv1;" and

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// typeKind is the kind of a storage key or value type (SPEC §3 type names).
+// typeKind is the kind of a storage key or value type (docs/storage.md type names).
 type typeKind uint8
 
 // The type kinds scripts name in open_backend.

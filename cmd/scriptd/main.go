@@ -1,5 +1,5 @@
 // Command scriptd runs event-driven JavaScript detection and automation
-// scripts (see SPEC §1):
+// scripts (see docs/cli.md):
 //
 //	scriptd run   [flags] PATH...
 //	scriptd check PATH...

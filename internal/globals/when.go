@@ -10,7 +10,7 @@ import (
 	"github.com/scriptd/scriptd/storagefw"
 )
 
-// installWhen defines when(condition, body, {timeout, timeout_body}) (SPEC §4).
+// installWhen defines when(condition, body, {timeout, timeout_body}) (docs/scripts.md).
 func installWhen(h ext.Host) {
 	vm := h.Runtime()
 	_ = vm.GlobalObject().Set("when", h.Func("when", func(call goja.FunctionCall) goja.Value {

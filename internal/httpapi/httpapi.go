@@ -1,4 +1,4 @@
-// Package httpapi serves scriptd's HTTP interface (SPEC §6):
+// Package httpapi serves scriptd's HTTP interface (docs/http.md):
 //
 //	POST /v1/events/{name}       fire an event (body: one JSON value; ?args=array spreads an array)
 //	GET  /healthz                200 while the event loop turns over, 503 otherwise

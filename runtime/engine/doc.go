@@ -1,6 +1,6 @@
 // Package runtime is scriptd's script engine: it loads script directories
 // as CommonJS modules onto an event loop, keeps the event registry (on,
-// emit, init/done), installs the script globals of SPEC §2, feeds input
+// emit, init/done), installs the script globals (docs/scripts.md), feeds input
 // records to handlers and hosts extensions such as the storage framework.
 //
 // An Engine is created from a Config, run once with Run, and is not reusable.

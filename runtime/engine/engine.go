@@ -22,7 +22,7 @@ import (
 
 // Config configures an Engine. Zero values pick the defaults noted.
 type Config struct {
-	// Paths are script files or directories (SPEC §1).
+	// Paths are script files or directories (docs/cli.md).
 	Paths []string
 	// Inputs are the --input specs; read once init has settled.
 	Inputs []input.Spec
@@ -45,11 +45,11 @@ type Config struct {
 	// ShutdownGrace bounds how long pending work may take to settle after
 	// the run context ends before done runs anyway. Default 10 s.
 	ShutdownGrace time.Duration
-	// Watch hot-reloads the script Paths when their files change (SPEC §1
+	// Watch hot-reloads the script Paths when their files change (docs/cli.md
 	// --watch).
 	Watch bool
 	// HandlerTimeout interrupts a handler, timer callback, promise
-	// continuation or top-level script running longer than this (SPEC §2;
+	// continuation or top-level script running longer than this (docs/scripts.md;
 	// default 10 s). The interrupted scripts are rebuilt on a fresh runtime.
 	HandlerTimeout time.Duration
 	// Observer, if set, receives engine activity (metrics).

@@ -112,7 +112,7 @@ type Host interface {
 	// (Zeek's event statement).
 	Emit(name string, args ...goja.Value)
 
-	// NetworkTime is network time in epoch seconds (SPEC: the largest ts
+	// NetworkTime is network time in epoch seconds (docs/cli.md: the largest ts
 	// seen in input records, else the wall clock). Safe from any goroutine.
 	NetworkTime() float64
 

@@ -1,7 +1,7 @@
 // Package storagejs exposes the storage framework to scripts as the Storage
-// global (SPEC §3): Storage.Async.* return promises resolved on the event
+// global (docs/storage.md): Storage.Async.* return promises resolved on the event
 // loop when a worker goroutine completes the operation, and refuse to run
-// outside an awaiting context (SPEC §4); Storage.Sync.* block the loop.
+// outside an awaiting context (docs/scripts.md); Storage.Sync.* block the loop.
 //
 // Everything here runs on the loop goroutine except the completion
 // callbacks, which only hand results back through the loop's reservations.
