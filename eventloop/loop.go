@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -430,7 +431,7 @@ func (l *Loop) reportTaskError(err error) {
 	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
-		l.log.Error("eventloop: uncaught exception", "error", ex.String())
+		l.log.Error("eventloop: uncaught exception", "error", exceptionDetail(l.vm, ex))
 		return
 	}
 	l.log.Error("eventloop: task failed", "error", err)
@@ -491,15 +492,73 @@ func (l *Loop) flushRejections() {
 }
 
 // ErrorStack renders a thrown JS value: an Error's stack (message and
-// frames with file:line:col), or the value's string form.
-func ErrorStack(vm *goja.Runtime, v goja.Value) string {
+// frames with file:line:col), or the value's string form. It never panics:
+// a value whose conversion to a string throws (Object.create(null), a
+// throwing toString or Symbol.toPrimitive, a hostile Proxy) is described
+// by its kind instead.
+func ErrorStack(vm *goja.Runtime, v goja.Value) (s string) {
 	if v == nil || goja.IsUndefined(v) {
 		return "undefined"
 	}
+	defer func() {
+		if recover() != nil {
+			s = describeUnprintable(v)
+		}
+	}()
 	if o, ok := v.(*goja.Object); ok {
-		if s := o.Get("stack"); s != nil && !goja.IsUndefined(s) && !goja.IsNull(s) {
-			return s.String()
+		if st := o.Get("stack"); st != nil && !goja.IsUndefined(st) && !goja.IsNull(st) {
+			return st.String()
 		}
 	}
 	return v.String()
+}
+
+// describeUnprintable names a value that has no string form.
+func describeUnprintable(v goja.Value) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = "a thrown value that cannot be converted to a string"
+		}
+	}()
+	if o, ok := v.(*goja.Object); ok {
+		return fmt.Sprintf("a thrown object that cannot be converted to a string (class %s; keys: %s)", o.ClassName(), strings.Join(o.Keys(), ", "))
+	}
+	return "a thrown value that cannot be converted to a string"
+}
+
+// exceptionDetail renders a goja exception: the thrown value's stack when
+// it is an Error, else its (safe) string form followed by where it was
+// thrown.
+func exceptionDetail(vm *goja.Runtime, ex *goja.Exception) string {
+	val := ex.Value()
+	if o, ok := val.(*goja.Object); ok {
+		if st, ok := safeGet(o, "stack"); ok {
+			return st
+		}
+	}
+	var b strings.Builder
+	b.WriteString(ErrorStack(vm, val))
+	for _, f := range ex.Stack() {
+		if f.SrcName() == "" || f.SrcName() == "<native>" {
+			continue
+		}
+		p := f.Position()
+		fmt.Fprintf(&b, "\n\tat %s:%d:%d", f.SrcName(), p.Line, p.Column)
+	}
+	return b.String()
+}
+
+// safeGet reads o[key] as a string, reporting false when it is absent or
+// reading or converting it throws.
+func safeGet(o *goja.Object, key string) (s string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			s, ok = "", false
+		}
+	}()
+	v := o.Get(key)
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return "", false
+	}
+	return v.String(), true
 }

@@ -30,7 +30,7 @@ func (l *Loop) ReportError(origin string, err error) {
 	if errors.Is(err, ErrBroken) {
 		return
 	}
-	detail := err.Error()
+	var detail string
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
 		if l.interruptReported {
@@ -46,11 +46,12 @@ func (l *Loop) ReportError(origin string, err error) {
 		detail = "RangeError: maximum call stack size exceeded\n" + so.Error()
 	}
 	var ex *goja.Exception
-	if errors.As(err, &ex) {
-		detail = ErrorStack(l.vm, ex.Value())
-		if detail == "" || detail == "undefined" {
-			detail = ex.String()
-		}
+	switch {
+	case detail != "": // a stack overflow, described above
+	case errors.As(err, &ex):
+		detail = exceptionDetail(l.vm, ex)
+	case detail == "":
+		detail = err.Error()
 	}
 	l.emitError(CallbackError{Origin: origin, Detail: detail})
 }
@@ -118,4 +119,17 @@ func trimHostFrames(stack string) string {
 		out = append(out, ln)
 	}
 	return strings.Join(out, "\n")
+}
+
+// ErrorDetail renders an error from calling into JS (a thrown value, an
+// interrupt, a Go error) as one message, first line only, without ever
+// panicking on values that have no string form.
+func ErrorDetail(err error) string {
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		d := ErrorStack(nil, ex.Value())
+		first, _, _ := strings.Cut(d, "\n")
+		return first
+	}
+	return err.Error()
 }

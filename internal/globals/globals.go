@@ -10,6 +10,7 @@ package globals
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/scriptd/scriptd/eventloop"
 	"github.com/scriptd/scriptd/runtime/ext"
 )
 
@@ -87,7 +89,10 @@ func install(h ext.Host, cfg Config) {
 		if _, ok := rec.(*goja.Object); !ok {
 			ext.ThrowTypeError(vm, "Log.write(%q): the record must be an object", stream)
 		}
-		line := compactJSON(stringify, rec)
+		line, err := recordJSON(stringify, rec)
+		if err != nil {
+			ext.ThrowTypeError(vm, "Log.write(%q): the record cannot be written as JSON: %s", stream, err)
+		}
 		if err := cfg.Logs.write(stream, line); err != nil {
 			ext.Throw(vm, fmt.Errorf("Log.write(%q): %w", stream, err))
 		}
@@ -125,6 +130,32 @@ func compactJSON(stringify goja.Callable, v goja.Value) string {
 	return s.String()
 }
 
+// recordJSON renders a Log.write record with JSON.stringify. A record
+// JSON cannot render (a cycle, a BigInt, a throwing toJSON or getter, a
+// hostile Proxy) is an error describing why, never a placeholder line.
+func recordJSON(stringify goja.Callable, rec goja.Value) (line string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			line, err = "", fmt.Errorf("%s", describePanic(r))
+		}
+	}()
+	s, jerr := stringify(goja.Undefined(), rec)
+	if jerr != nil {
+		return "", errors.New(eventloop.ErrorDetail(jerr))
+	}
+	if s == nil || goja.IsUndefined(s) {
+		return "", errors.New("JSON.stringify gave undefined")
+	}
+	return s.String(), nil
+}
+
+func describePanic(r any) string {
+	if v, ok := r.(goja.Value); ok {
+		return eventloop.ErrorStack(nil, v)
+	}
+	return fmt.Sprint(r)
+}
+
 func validStream(s string) error {
 	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, "/\\\x00") {
 		return fmt.Errorf("invalid stream name %q", s)
@@ -140,8 +171,6 @@ func (l *Logs) scheduleFlush(h ext.Host, stderr io.Writer) {
 	}
 	l.flushScheduled = true
 	h.RunOnLoop(func() {
-		if err := l.Flush(); err != nil {
-			fmt.Fprintf(stderr, "Log.write: %v\n", err)
-		}
+		l.FlushReport(stderr)
 	})
 }

@@ -56,6 +56,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scriptd/scriptd/runtime/input"
 	"github.com/scriptd/scriptd/storagefw"
 )
 
@@ -354,9 +355,6 @@ type EventAccepted struct {
 	Args  int    `json:"args"`
 }
 
-// reservedEvents are lifecycle events the engine alone fires.
-var reservedEvents = map[string]bool{"init": true, "done": true}
-
 func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	switch {
@@ -366,8 +364,8 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 	case !utf8.ValidString(name):
 		writeError(w, http.StatusBadRequest, "event name is not valid UTF-8")
 		return
-	case reservedEvents[name]:
-		writeError(w, http.StatusBadRequest, "%q is a lifecycle event the engine fires itself", name)
+	case input.ReservedEvent(name):
+		writeError(w, http.StatusBadRequest, "%q is reserved for the engine (init, done, Storage.*, scriptd.*)", name)
 		return
 	}
 	spread := false

@@ -20,6 +20,10 @@ import (
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
+// ErrReservedEvent is returned by Emit and EmitJSON for the names the
+// engine reserves for itself (see input.ReservedEvent).
+var ErrReservedEvent = errors.New("the event name is reserved for the engine (init, done, Storage.*, scriptd.*)")
+
 // Config configures an Engine. Zero values pick the defaults noted.
 type Config struct {
 	// Paths are script files or directories (docs/cli.md).
@@ -150,7 +154,7 @@ func New(cfg Config) (*Engine, error) {
 	v, err := e.newVersion(newSourceSet(files))
 	stopWD()
 	if err != nil {
-		e.logs.Close()
+		e.logs.Close(e.stderr)
 		return nil, err
 	}
 	e.cur.Store(v)
@@ -179,6 +183,9 @@ func (e *Engine) runWatchdog() (stop func()) {
 // reload for the new version's init: they are handled in the order they
 // were emitted, interleaved with input records as they arrived.
 func (e *Engine) Emit(name string, args ...any) error {
+	if input.ReservedEvent(name) {
+		return fmt.Errorf("emit %q: %w", name, ErrReservedEvent)
+	}
 	return e.in.post(inItem{name: name, args: args})
 }
 
@@ -190,6 +197,9 @@ func (e *Engine) Emit(name string, args ...any) error {
 // outstanding, or with ctx's error (the event stays queued). Safe from any
 // goroutine; raw must not be modified afterwards.
 func (e *Engine) EmitJSON(ctx context.Context, name string, raw []byte, spread bool) error {
+	if input.ReservedEvent(name) {
+		return fmt.Errorf("emit %q: %w", name, ErrReservedEvent)
+	}
 	taken := make(chan struct{})
 	if err := e.in.post(inItem{name: name, json: raw, spread: spread, taken: taken}); err != nil {
 		return err
@@ -214,7 +224,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return errors.New("runtime: Engine.Run called twice")
 	}
 	e.ran = true
-	defer e.logs.Close()
+	defer e.logs.Close(e.stderr)
 	defer e.in.close()
 	v := e.cur.Load()
 
@@ -343,9 +353,7 @@ func (e *Engine) syncHold(v *version) {
 
 // flushLogs writes out buffered Log.write lines (Run goroutine).
 func (e *Engine) flushLogs() {
-	if err := e.logs.Flush(); err != nil {
-		fmt.Fprintf(e.stderr, "Log.write: %v\n", err)
-	}
+	e.logs.FlushReport(e.stderr)
 }
 
 // lockedWriter serializes writes from the loop and from reader goroutines.

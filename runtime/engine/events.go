@@ -9,6 +9,7 @@ import (
 
 	"github.com/scriptd/scriptd/eventloop"
 	"github.com/scriptd/scriptd/runtime/ext"
+	"github.com/scriptd/scriptd/runtime/input"
 )
 
 // handler is one on() registration.
@@ -109,8 +110,12 @@ func (v *version) installEvents() {
 		if len(call.Arguments) == 0 {
 			v.loop.ThrowTypeError("emit: the event name is required")
 		}
+		name := call.Arguments[0].String()
+		if input.ReservedEvent(name) {
+			v.loop.ThrowTypeError("emit(%q): the event name is reserved for the engine (init, done, Storage.*, scriptd.*)", name)
+		}
 		args := append([]goja.Value(nil), call.Arguments[1:]...)
-		v.enqueue(call.Arguments[0].String(), args)
+		v.enqueue(name, args)
 		return goja.Undefined()
 	}))
 }

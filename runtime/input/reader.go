@@ -569,6 +569,10 @@ func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool) error
 			return nil
 		}
 	}
+	if ReservedEvent(name) {
+		r.bad(st, fmt.Errorf("event %q is reserved for the engine (init, done, Storage.*, scriptd.*)", name))
+		return nil
+	}
 	return e.add(Event{Name: name, Record: rec, TS: recordTS(rec), File: r.spec.Path, Line: st.lineNo})
 }
 

@@ -67,3 +67,11 @@ func ValidEventName(name string) bool {
 	}
 	return true
 }
+
+// ReservedEvent reports whether name belongs to the engine rather than to
+// records: the lifecycle events init and done, and the events of the
+// storage framework ("Storage.*") and the engine ("scriptd.*"). A record
+// naming one is a bad record; HTTP and emit() refuse them.
+func ReservedEvent(name string) bool {
+	return name == "init" || name == "done" || strings.HasPrefix(name, "Storage.") || strings.HasPrefix(name, "scriptd.")
+}

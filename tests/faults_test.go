@@ -1,0 +1,146 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Thrown values with no string form are reported with file:line like any
+// error, and every later record is still handled (issue 12, item 1).
+func TestUnprintableThrowsAreReported(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let n = 0;
+on("x", (r) => {
+  n++;
+  if (r.i === 1) throw Object.create(null);
+  if (r.i === 2) throw { toString() { throw new Error("no"); } };
+  if (r.i === 3) throw { [Symbol.toPrimitive]() { return {}; } };
+});
+on("init", async () => {});
+on("done", () => print("handled", n));
+`,
+		"in.json": `{"_path":"x","i":1}
+{"_path":"x","i":2}
+{"_path":"x","i":3}
+{"_path":"x","i":4}
+`,
+	})
+	r := runScriptd(t, dir, 20*time.Second, "run", "a.js", "--input", "in.json")
+	if got := strings.TrimSpace(r.Stdout); got != "handled 4" {
+		t.Fatalf("stdout %q, want every record handled; stderr:\n%s", got, r.Stderr)
+	}
+	for _, line := range []string{"a.js:4:", "a.js:5:", "a.js:6:"} {
+		if !strings.Contains(r.Stderr, line) {
+			t.Errorf("stderr does not name %s:\n%s", line, r.Stderr)
+		}
+	}
+	if strings.Contains(r.Stderr, "Could not convert") {
+		t.Errorf("the reporter failed on the thrown value:\n%s", r.Stderr)
+	}
+}
+
+// An async init rejecting with an unprintable value is reported and the
+// records are still handled.
+func TestUnprintableInitRejection(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let n = 0;
+on("init", async () => { await null; throw Object.create(null); });
+on("x", () => { n++; });
+on("done", () => print("handled", n));
+`,
+		"in.json": strings.Repeat(`{"_path":"x"}`+"\n", 10),
+	})
+	r := runScriptd(t, dir, 20*time.Second, "run", "a.js", "--input", "in.json")
+	if got := strings.TrimSpace(r.Stdout); got != "handled 10" {
+		t.Fatalf("stdout %q; stderr:\n%s", got, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, "cannot be converted to a string") {
+		t.Errorf("the rejection was not reported:\n%s", r.Stderr)
+	}
+}
+
+// Records naming a reserved event are bad records; emit() of one throws
+// (issue 12, item 3).
+func TestReservedEventNames(t *testing.T) {
+	dir := t.TempDir()
+	var in strings.Builder
+	for i, name := range []string{"done", "init", "Storage.backend_lost", "scriptd.reload_failed"} {
+		fmt.Fprintf(&in, `{"_path":%q,"i":%d}`+"\n", name, i)
+		in.WriteString(`{"_path":"x"}` + "\n")
+	}
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let n = 0, dones = 0, inits = 0;
+on("init", () => { inits++; });
+on("x", () => { n++; });
+on("Storage.backend_lost", () => print("backend_lost fired"));
+on("scriptd.reload_failed", () => print("reload_failed fired"));
+on("done", () => {
+  dones++;
+  for (const name of ["done", "init", "Storage.x", "scriptd.y"]) {
+    try { emit(name); print("emitted", name); } catch (e) { print("refused", name, e instanceof TypeError); }
+  }
+  print("x", n, "inits", inits, "dones", dones);
+});
+`,
+		"in.json": in.String(),
+	})
+	r := runScriptd(t, dir, 20*time.Second, "run", "a.js", "--input", "in.json")
+	want := "refused done true\nrefused init true\nrefused Storage.x true\nrefused scriptd.y true\nx 4 inits 1 dones 1"
+	if got := strings.TrimSpace(r.Stdout); got != want {
+		t.Fatalf("stdout:\n%s\nwant:\n%s\nstderr:\n%s", got, want, r.Stderr)
+	}
+	for _, line := range []string{"in.json:1:", "in.json:3:", "in.json:5:", "in.json:7:", "skipped 4 bad record"} {
+		if !strings.Contains(r.Stderr, line) {
+			t.Errorf("stderr does not report %s:\n%s", line, r.Stderr)
+		}
+	}
+	// NAME= naming a reserved event is refused the same way.
+	r = runScriptd(t, dir, 20*time.Second, "run", "a.js", "--input", "done=in.json")
+	if !strings.Contains(r.Stdout, "x 0 inits 1 dones 1") || !strings.Contains(r.Stderr, "skipped 8 bad record") {
+		t.Errorf("NAME=done: stdout %q stderr %q", r.Stdout, r.Stderr)
+	}
+}
+
+// Log.write of a record JSON cannot render throws a TypeError naming the
+// stream and the reason and writes nothing (issue 12, item 7).
+func TestLogWriteRefusesUnrenderableRecords(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.js": `on("init", () => {
+  const cyc = { a: 1 }; cyc.self = cyc;
+  const cases = {
+    cycle: cyc,
+    bigint: { n: 10n },
+    tojson: { toJSON() { throw new Error("toJSON failed"); } },
+    proxy: new Proxy({}, { ownKeys() { throw new Error("ownKeys failed"); } }),
+  };
+  for (const [k, v] of Object.entries(cases)) {
+    try { Log.write("t", v); print(k, "written"); } catch (e) { print(k, e instanceof TypeError, e.message); }
+  }
+  Log.write("t", { ok: 1 });
+});
+`})
+	r := runScriptd(t, dir, 20*time.Second, "run", "a.js")
+	for _, want := range []string{
+		`cycle true Log.write("t"): the record cannot be written as JSON: TypeError: Converting circular structure`,
+		`bigint true Log.write("t"): the record cannot be written as JSON: TypeError:`,
+		`tojson true Log.write("t"): the record cannot be written as JSON: Error: toJSON failed`,
+		`proxy true Log.write("t"): the record cannot be written as JSON: Error: ownKeys failed`,
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "t.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(data); got != "{\"ok\":1}\n" {
+		t.Errorf("t.log = %q, want only the good record", got)
+	}
+}
