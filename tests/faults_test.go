@@ -1,10 +1,14 @@
 package tests
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -142,5 +146,92 @@ func TestLogWriteRefusesUnrenderableRecords(t *testing.T) {
 	}
 	if got := string(data); got != "{\"ok\":1}\n" {
 		t.Errorf("t.log = %q, want only the good record", got)
+	}
+}
+
+// SIGHUP stops a run gracefully, like SIGTERM: done runs and logs are
+// flushed (issue 12, item 13).
+func TestSIGHUPRunsDone(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let n = 0;
+on("x", () => { if (++n === 1) print("first"); });
+on("done", () => { print("done", n); Log.write("end", { n }); });
+`,
+		"in.json": `{"_path":"x"}` + "\n",
+	})
+	p := startScriptd(t, dir, "run", "a.js", "--input", "in.json", "--follow")
+	waitFor(t, 10*time.Second, "the first record", func() bool { return strings.Contains(p.Stdout.String(), "first") })
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.waitExit(t, 10*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGHUP; stderr: %s", code, p.Stderr.String())
+	}
+	if !strings.Contains(p.Stdout.String(), "done 1") {
+		t.Errorf("done did not run: %q", p.Stdout.String())
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "end.log")); string(data) != "{\"n\":1}\n" {
+		t.Errorf("end.log = %q", data)
+	}
+}
+
+// A reader closing stdout (| head -1) stops the printing with one warning;
+// the run goes on to done (issue 12, item 13).
+func TestClosedStdoutDoesNotKillTheRun(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let n = 0;
+on("x", () => { n++; print("line", n); });
+on("done", () => Log.write("end", { n }));
+`,
+		"in.json": strings.Repeat(`{"_path":"x"}`+"\n", 20000),
+	})
+	cmd := exec.Command(scriptdBin, "run", "a.js", "--input", "in.json")
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 7)
+	if _, err := io.ReadFull(stdout, first); err != nil || string(first) != "line 1\n" {
+		t.Fatalf("first line %q: %v", first, err)
+	}
+	_ = stdout.Close() // what head does after its first line
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("scriptd ended with %v after stdout closed; stderr: %s", err, errb.String())
+	}
+	if got := strings.Count(errb.String(), "stdout was closed"); got != 1 {
+		t.Errorf("warned %d times, want once: %s", got, errb.String())
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "end.log")); string(data) != "{\"n\":20000}\n" {
+		t.Errorf("end.log = %q, want every record handled", data)
+	}
+}
+
+// Flag values that cannot mean anything are usage errors; an empty script
+// directory is an error at start-up (issue 12, item 13).
+func TestRunRefusesMeaninglessSettings(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.js": `on("done", () => print("ran"));`, "empty/.keep": ""})
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"run", "a.js", "--handler-timeout", "0"}, 2, "--handler-timeout 0s: must be positive"},
+		{[]string{"run", "a.js", "--handler-timeout", "-1s"}, 2, "--handler-timeout -1s: must be positive"},
+		{[]string{"run", "a.js", "--max-in-flight", "-5"}, 2, "--max-in-flight -5: must be positive"},
+		{[]string{"run", "empty"}, 1, "no script files in empty"},
+	} {
+		r := runScriptd(t, dir, 20*time.Second, tc.args...)
+		if r.Code != tc.code || !strings.Contains(r.Stderr, tc.msg) || strings.Contains(r.Stdout, "ran") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, r.Code, r.Stderr, tc.code, tc.msg)
+		}
 	}
 }

@@ -147,6 +147,14 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "scriptd run: no script PATH given")
 		return exitUsage
 	}
+	if f.handlerTimeout <= 0 {
+		fmt.Fprintf(stderr, "scriptd run: --handler-timeout %v: must be positive\n", f.handlerTimeout)
+		return exitUsage
+	}
+	if f.maxInFlight <= 0 {
+		fmt.Fprintf(stderr, "scriptd run: --max-in-flight %d: must be positive\n", f.maxInFlight)
+		return exitUsage
+	}
 	var specs []input.Spec
 	for _, a := range f.inputs {
 		s, err := input.ParseSpec(a)

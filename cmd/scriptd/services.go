@@ -117,7 +117,7 @@ func newServices(f *runFlags, specs []input.Spec, stdout, stderr io.Writer) (*se
 		}
 		s.srv = srv
 	}
-	s.sigCtx, s.stopSignals = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	s.sigCtx, s.stopSignals = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	return s, nil
 }
 
@@ -125,7 +125,7 @@ func newServices(f *runFlags, specs []input.Spec, stdout, stderr io.Writer) (*se
 // (through the progress line), the metrics observer, and the storage extension's
 // hooks.
 func (s *services) configure(cfg *engine.Config) {
-	cfg.Stdout = s.stdout
+	cfg.Stdout = newPipeGuard(s.stdout, s.stderr)
 	cfg.Stderr = s.stderr
 	cfg.Observer = s.metrics
 	cfg.Extensions = defaultExtensions(storagejs.Options{

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,6 +148,12 @@ func New(cfg Config) (*Engine, error) {
 	files, err := ScriptFiles(cfg.Paths)
 	if err != nil {
 		return nil, err
+	}
+	if len(files) == 0 {
+		if !cfg.Watch {
+			return nil, fmt.Errorf("no script files in %s: nothing would handle the events", strings.Join(cfg.Paths, ", "))
+		}
+		fmt.Fprintf(stderr, "scriptd: warning: no script files in %s yet; events are dropped until one is added\n", strings.Join(cfg.Paths, ", "))
 	}
 	// Load without running the loop (timers and promise work that top-level
 	// code starts wait for Run), but under the watchdog.
