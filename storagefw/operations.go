@@ -4,8 +4,10 @@ import (
 	"context"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // OperationState is the state of a registered operation.
@@ -91,7 +93,11 @@ func (o *OperationLog) finish(e *opEntry, r OperationResult) {
 	e.info.State = StateDone
 	e.info.Finished = now
 	e.info.Code = r.Code
+	if len(r.Error) > maxRetainedError {
+		r.Error = strings.Clone(truncateUTF8(r.Error, maxRetainedError)) + "…"
+	}
 	e.info.Error = r.Error
+	e.key = retainedKey(e)
 	if e.waiters != nil {
 		close(e.waiters)
 	}
@@ -198,4 +204,42 @@ func sortByID(list []OperationInfo) {
 		}
 		return a < b
 	})
+}
+
+// What a finished operation keeps of its key and error: the log holds up to
+// maxFinished entries for minutes, so it must not hold the caller's 4 MB key.
+const (
+	maxRetainedKey   = 256
+	maxRetainedError = 1024
+)
+
+// retainedKey bounds what the finished operation e keeps of its key: a long
+// string is cut (and copied, so the caller's is not kept alive); a
+// composite key is rendered (keyString cuts it) and dropped.
+func retainedKey(e *opEntry) any {
+	k := e.key
+	switch x := k.(type) {
+	case nil, bool, int64, uint64, float64, int:
+		return k
+	case string:
+		if len(x) <= maxRetainedKey {
+			return x
+		}
+		return strings.Clone(truncateUTF8(x, maxRetainedKey)) + "…"
+	}
+	if e.info.Key == "" {
+		e.info.Key = keyString(k)
+	}
+	return nil
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
