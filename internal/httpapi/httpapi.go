@@ -56,6 +56,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/scriptd/scriptd/runtime/input"
 	"github.com/scriptd/scriptd/storagefw"
 )
@@ -126,6 +128,7 @@ type Server struct {
 	ln        net.Listener
 	serving   bool
 	serveDone chan struct{}
+	bodySlots chan struct{} // a token per body being read (bodyReaders)
 }
 
 // New creates a server.
@@ -145,7 +148,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, serveDone: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, serveDone: make(chan struct{}), bodySlots: make(chan struct{}, bodyReaders)}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	if cfg.Token != "" {
 		s.tokenHash = sha256.Sum256([]byte(cfg.Token))
@@ -158,17 +161,29 @@ func New(cfg Config) (*Server, error) {
 	mux.Handle("GET /v1/operations/{id}", s.auth(http.HandlerFunc(s.getOperation)))
 	s.handler = s.observe(mux)
 	s.srv = &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// Large bodies on slow links need time; the body limit bounds it.
-		ReadTimeout:    2 * time.Minute,
-		WriteTimeout:   cfg.MaxWait + 30*time.Second,
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 64 << 10,
-		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler: s.handler,
+		// An event API's requests are small: a client that cannot send its
+		// headers in 5 s or its body in 30 s is cut off (slowloris).
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.MaxWait + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return s, nil
 }
+
+// Bounds on what clients can make the server hold.
+const (
+	// MaxConnections is how many connections are served at once.
+	MaxConnections = 4096
+	// bodyReaders is how many request bodies are read at once.
+	bodyReaders = 256
+	// bodyPrealloc caps what is allocated from Content-Length before the
+	// bytes arrive.
+	bodyPrealloc = 64 << 10
+)
 
 // Handler is the server's routing handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -204,6 +219,8 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, err // a *net.OpError: it names the operation and address
 	}
+	// Connections beyond the cap wait in the kernel's accept queue.
+	ln = netutil.LimitListener(ln, MaxConnections)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil {
@@ -414,9 +431,18 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		writeError(w, http.StatusRequestEntityTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, limit)
 		return nil, false
 	}
+	// At most bodyReaders bodies are read at once; the others wait without
+	// holding memory (a client declaring a large Content-Length and
+	// trickling bytes gets nothing allocated ahead of what it sent).
+	select {
+	case s.bodySlots <- struct{}{}:
+		defer func() { <-s.bodySlots }()
+	case <-r.Context().Done():
+		return nil, false
+	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+		buf.Grow(int(min(r.ContentLength, bodyPrealloc)) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		var tooBig *http.MaxBytesError
