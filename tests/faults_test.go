@@ -235,3 +235,68 @@ func TestRunRefusesMeaninglessSettings(t *testing.T) {
 		}
 	}
 }
+
+// An init that never completes at start-up fails the run with the reason
+// instead of dropping every record and exiting 0 (issue 12, item 5).
+func TestStartupInitThatNeverCompletesFails(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let n = 0;
+on("init", () => { while (true) {} });
+on("x", () => n++);
+on("done", () => print("handled", n));
+`,
+		"in.json": strings.Repeat(`{"_path":"x"}`+"\n", 2000),
+	})
+	r := runScriptd(t, dir, 30*time.Second, "run", "a.js", "--input", "in.json", "--handler-timeout", "1s")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "init did not complete") {
+		t.Fatalf("exit %d, stderr:\n%s", r.Code, r.Stderr)
+	}
+}
+
+// A reload whose init runs away is a failed reload: the previous version
+// keeps handling records, and sees done with every one of them (issue 12,
+// item 5).
+func TestReloadWhoseInitRunsAwayKeepsThePreviousVersion(t *testing.T) {
+	dir := t.TempDir()
+	v1 := `let n = 0;
+on("x", () => { n++; print("v1 n=" + n); });
+on("scriptd.reload_failed", (e) => print("reload_failed " + e.message));
+on("done", () => print("done v1 n=" + n));
+`
+	writeFiles(t, dir, map[string]string{"s/a.js": v1, "feed.json": ""})
+	feed := filepath.Join(dir, "feed.json")
+	appendRecords := func(n int) {
+		f, err := os.OpenFile(feed, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(strings.Repeat(`{"_path":"x"}`+"\n", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := startScriptd(t, dir, "run", "s", "--watch", "--follow", "--input", "feed.json", "--handler-timeout", "1s")
+	appendRecords(100)
+	waitFor(t, 15*time.Second, "v1 to handle 100 records", func() bool { return strings.Contains(p.Stdout.String(), "v1 n=100\n") })
+	writeFiles(t, dir, map[string]string{"s/a.js": `on("init", () => { while (true) {} });
+on("x", () => print("v2 handled a record"));
+on("done", () => print("done v2"));
+`})
+	waitFor(t, 20*time.Second, "the failed reload", func() bool { return strings.Contains(p.Stdout.String(), "reload_failed") })
+	appendRecords(100)
+	waitFor(t, 15*time.Second, "v1 to handle 200 records", func() bool { return strings.Contains(p.Stdout.String(), "v1 n=200\n") })
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.waitExit(t, 15*time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, p.Stderr.String())
+	}
+	out := p.Stdout.String()
+	if strings.Contains(out, "v2") || !strings.Contains(out, "done v1 n=200") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out, p.Stderr.String())
+	}
+	if !strings.Contains(p.Stderr.String(), "reload failed, the running scripts (version 1) go on") {
+		t.Errorf("stderr does not report the failed reload:\n%s", p.Stderr.String())
+	}
+}

@@ -106,6 +106,12 @@ type Engine struct {
 	watcher       *watch.Watcher
 	recovery      recoveryState
 
+	// startupErr is why the run could not start (init never completed);
+	// Run returns it.
+	startupErr error
+	// deferredReload is a reload requested while another was on trial.
+	deferredReload reloadReason
+
 	readersMu sync.Mutex
 	readers   []*input.Reader
 
@@ -283,6 +289,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	})
 
 	v = e.serve(v)
+	if v.trialOf != nil {
+		// The run ended before the reloaded version's init settled: the
+		// old version, which ran all along, sees done.
+		v, _ = e.endTrial(v, trialFailed)
+	}
 
 	// Pending work has settled (or the grace period ran out): done, then
 	// close extensions (backends) and let their closes settle.
@@ -301,7 +312,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.closeVersion(v)
 	e.printSummary()
-	return nil
+	return e.startupErr
 }
 
 // serve runs the current version's loop until the run is over, handling
@@ -321,6 +332,13 @@ func (e *Engine) serve(v *version) *version {
 		err := v.loop.Run(runCtx, start)
 		start = nil
 		req := e.ctl.take()
+		if req.trial != trialPending && v.trialOf != nil {
+			v, start = e.endTrial(v, req.trial)
+			if d := e.deferredReload; d != reloadNone {
+				e.deferredReload = reloadNone
+				e.ctl.requestReload(d)
+			}
+		}
 		switch {
 		case req.graceOver:
 			e.log.Warn("shutdown grace period over; abandoning pending work", "grace", e.cfg.ShutdownGrace)
@@ -333,11 +351,15 @@ func (e *Engine) serve(v *version) *version {
 			v.loop.ClearTimers()
 			e.syncHold(v)
 			grace = time.AfterFunc(e.cfg.ShutdownGrace, e.ctl.requestGraceOver)
+		case req.reload != reloadNone && !e.stopping && v.trialOf != nil:
+			e.deferredReload = max(e.deferredReload, req.reload)
 		case req.reload != reloadNone && !e.stopping:
 			if nv := e.reload(v, req.reload); nv != v {
 				v = nv
 				start = func() { e.start(nv) }
 			}
+		case start != nil:
+			// a trial just ended: run what it left to do
 		case err == nil:
 			return v // idle: inputs ended and every pending operation settled
 		}
@@ -381,6 +403,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func (e *Engine) reportCallbackError(v *version, ce eventloop.CallbackError) {
 	if ce.Interrupted && v.loading {
 		return
+	}
+	if !v.initSettled {
+		v.initErrors++
 	}
 	e.metrics.handlerErrors.Add(1)
 	if e.cfg.Observer != nil {

@@ -35,6 +35,7 @@ type control struct {
 	reload    reloadReason
 	stop      bool
 	graceOver bool
+	trial     trialOutcome
 }
 
 // requests is what take returns.
@@ -42,7 +43,17 @@ type requests struct {
 	reload    reloadReason
 	stop      bool
 	graceOver bool
+	trial     trialOutcome
 }
+
+// trialOutcome is how the init of a reloaded version on trial ended.
+type trialOutcome int
+
+const (
+	trialPending trialOutcome = iota
+	trialPassed               // init settled without errors: swap it in
+	trialFailed               // init threw, rejected or was interrupted: keep the old version
+)
 
 // arm returns the context for the next loop run: cancelled at once if a
 // request is already pending.
@@ -50,7 +61,7 @@ func (c *control) arm() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	c.cancel = cancel
-	if c.reload != reloadNone || c.stop || c.graceOver {
+	if c.reload != reloadNone || c.stop || c.graceOver || c.trial != trialPending {
 		cancel()
 	}
 	c.mu.Unlock()
@@ -61,8 +72,8 @@ func (c *control) arm() context.Context {
 func (c *control) take() requests {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := requests{reload: c.reload, stop: c.stop, graceOver: c.graceOver}
-	c.reload, c.stop, c.graceOver = reloadNone, false, false
+	r := requests{reload: c.reload, stop: c.stop, graceOver: c.graceOver, trial: c.trial}
+	c.reload, c.stop, c.graceOver, c.trial = reloadNone, false, false, trialPending
 	if c.cancel != nil {
 		c.cancel()
 		c.cancel = nil
@@ -85,6 +96,9 @@ func (c *control) requestReload(why reloadReason) {
 
 func (c *control) requestStop()      { c.request(func() { c.stop = true }) }
 func (c *control) requestGraceOver() { c.request(func() { c.graceOver = true }) }
+func (c *control) requestTrialEnd(o trialOutcome) {
+	c.request(func() { c.trial = max(c.trial, o) })
+}
 
 // recoveryState paces rebuilding a version that keeps breaking (say, an
 // init handler that never returns): a rebuild within recoveryWindow of the
@@ -117,7 +131,17 @@ func (e *Engine) versionBroken(v *version) {
 		return
 	}
 	e.in.deactivate(v)
-	if e.stopping {
+	switch {
+	case v.trialOf != nil:
+		// A reloaded version whose init ran away: the old one goes on.
+		e.ctl.requestTrialEnd(trialFailed)
+		return
+	case !v.initSettled && !e.inputsStarted:
+		// init never completed at start-up: nothing to fall back to.
+		e.startupErr = errors.New("init did not complete: a handler was interrupted (see above)")
+		e.ctl.requestStop()
+		return
+	case e.stopping:
 		return
 	}
 	e.requestRecovery()
@@ -177,11 +201,50 @@ func (e *Engine) reload(old *version, why reloadReason) *version {
 		e.reloadFailed(old, why, err)
 		return old
 	}
-	e.retire(old)
-	e.cur.Store(nv)
 	if e.watcher != nil {
 		e.watcher.Track(nv.src.loaded())
 	}
+	if why == reloadWatch && !old.loop.Broken() {
+		// On trial until its init settles: old stops taking events but
+		// stays loaded, to go on if the new init fails.
+		e.in.deactivate(old)
+		nv.trialOf = old
+		nv.began = began
+		e.cur.Store(nv)
+		return nv
+	}
+	e.retire(old)
+	e.cur.Store(nv)
+	e.reloaded(nv, why, began)
+	return nv
+}
+
+// endTrial settles a reloaded version's trial (Run goroutine, no loop
+// running): passed, the old version is retired and nv goes on to take
+// events; failed, nv is discarded and the old version takes events again.
+// It returns the version in service and what to run first on its loop.
+func (e *Engine) endTrial(nv *version, outcome trialOutcome) (*version, func()) {
+	old := nv.trialOf
+	nv.trialOf = nil
+	if outcome == trialPassed {
+		e.retire(old)
+		e.reloaded(nv, reloadWatch, nv.began)
+		return nv, func() { e.goLive(nv) }
+	}
+	e.cur.Store(old)
+	nv.retired = true
+	e.syncHold(nv) // its keep-alive reservation would hold the close open
+	e.closeVersion(nv)
+	file := ""
+	if len(nv.src.files) > 0 {
+		file = nv.src.files[0]
+	}
+	e.reloadFailed(old, reloadWatch, &LoadError{File: file, Message: "init of the new version failed or ran past the handler time limit (reported above)"})
+	return old, func() { e.activate(old) }
+}
+
+// reloaded reports a swap that took place.
+func (e *Engine) reloaded(nv *version, why reloadReason, began time.Time) {
 	took := time.Since(began).Round(time.Millisecond)
 	if why == reloadWatch {
 		if e.cfg.Observer != nil {
@@ -191,7 +254,6 @@ func (e *Engine) reload(old *version, why reloadReason) *version {
 	} else {
 		fmt.Fprintf(e.stderr, "scriptd: scripts restarted on a fresh runtime (version %d, %v): the previous one was interrupted; state in storage is kept\n", nv.id, took)
 	}
-	return nv
 }
 
 // reloadFailed reports a version that did not load: on stderr with its

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dop251/goja_nodejs/require"
 
@@ -51,6 +52,14 @@ type version struct {
 	// see Engine.syncHold.
 	hold    func(func())
 	retired bool
+
+	initSettled bool // every init handler has settled
+	initErrors  int  // handler errors reported before then
+	// trialOf is the version this one replaces while this one's init runs
+	// (a --watch reload on trial; see Engine.endTrial); began is when the
+	// reload began.
+	trialOf *version
+	began   time.Time
 }
 
 // sourceSet is the code a version is built from: its top-level scripts and
@@ -162,15 +171,30 @@ func (v *version) load() error {
 func (e *Engine) start(v *version) {
 	e.syncHold(v)
 	v.fire("init", nil, func() {
+		v.initSettled = true
 		if v.retired || v.loop.Broken() || e.cur.Load() != v {
 			return
 		}
-		if !e.inputsStarted && !e.stopping {
-			e.inputsStarted = true
-			e.startInputs()
+		if v.trialOf != nil {
+			outcome := trialPassed
+			if v.initErrors > 0 {
+				outcome = trialFailed
+			}
+			e.ctl.requestTrialEnd(outcome)
+			return
 		}
-		e.activate(v)
+		e.goLive(v)
 	})
+}
+
+// goLive starts the inputs if no version has yet and lets v take events
+// (v's loop, once its init has settled).
+func (e *Engine) goLive(v *version) {
+	if !e.inputsStarted && !e.stopping {
+		e.inputsStarted = true
+		e.startInputs()
+	}
+	e.activate(v)
 }
 
 // retire takes v out of service for its successor (Run goroutine, v's loop
