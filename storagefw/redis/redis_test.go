@@ -313,7 +313,7 @@ func TestOptions(t *testing.T) {
 	}{
 		{nil, storagefw.InitializationFailed, "missing"},
 		{map[string]any{}, storagefw.ConnectionFailed, "Either server_host/server_port or server_unix_socket must be set"},
-		{map[string]any{"server_host": "h", "sever_port": 1}, storagefw.InitializationFailed, `unknown redis option "sever_port"`},
+		{map[string]any{"server_host": "h", "sever_port": 1}, storagefw.InitializationFailed, `redis option "sever_port": unknown option (known: server_host, server_port, server_unix_socket, key_prefix, connect_timeout, operation_timeout, username, password)`},
 		{map[string]any{"server_host": "h", "server_port": "6379/udp"}, storagefw.InitializationFailed, "not a TCP port"},
 		{map[string]any{"server_host": "h", "server_port": 70000.0}, storagefw.InitializationFailed, "out of range"},
 		{map[string]any{"server_host": 1}, storagefw.InitializationFailed, "must be a string"},

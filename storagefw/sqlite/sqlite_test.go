@@ -168,6 +168,7 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{nil, `sqlite option "database_path": missing`},
 		{map[string]any{"table_name": "t"}, `sqlite option "database_path": missing`},
+		{map[string]any{"database_path": nil, "table_name": "t"}, `sqlite option "database_path": missing`},
 		{map[string]any{"database_path": "x"}, `sqlite option "table_name": missing`},
 		{map[string]any{"database_path": "x", "table_name": ""}, `sqlite option "table_name": must be a non-empty`},
 		{map[string]any{"database_path": 5.0, "table_name": "t"}, `sqlite option "database_path": must be a string`},
