@@ -433,25 +433,12 @@ func (c *conn) handshake() error {
 	e := &c.enc
 	auth := b.s.password != ""
 	if auth {
-		if b.s.username != "" {
-			e.array(3)
-			e.bulkString("AUTH")
-			e.bulkString(b.s.username)
-		} else {
-			e.array(2)
-			e.bulkString("AUTH")
-		}
-		e.bulkString(b.s.password)
+		authCmd(e, b.s.username, b.s.password)
 	}
-	e.array(2)
-	e.bulkString("INFO")
-	e.bulkString("server")
+	infoCmd(e, "server")
 	scripts := b.scripts.all()
 	for _, s := range scripts {
-		e.array(3)
-		e.bulkString("SCRIPT")
-		e.bulkString("LOAD")
-		e.bulkString(s.body)
+		scriptLoadCmd(e, s.body)
 	}
 	if err := e.w.Flush(); err != nil {
 		return err

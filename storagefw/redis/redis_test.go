@@ -11,7 +11,6 @@ import (
 	"math"
 	"net"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
@@ -86,7 +86,7 @@ func TestLive(t *testing.T) {
 	now = wallNow()
 	expect(t, "put expiring", do(t, b, storagetest.PutOp(k2, ser("e"), true, now+0.3, now)), storagefw.Success, nil)
 	expect(t, "get before expiry", do(t, b, storagetest.GetOp(k2, wallNow())), storagefw.Success, ser("e"))
-	eventually(t, 5*time.Second, "native expiry", func() bool {
+	testutil.Eventually(t, 5*time.Second, "native expiry", func() bool {
 		return do(t, b, storagetest.GetOp(k2, wallNow())).Code == storagefw.KeyNotFound
 	})
 	expect(t, "put nx after expiry", do(t, b, storagetest.PutOp(k2, ser("f"), false, 0, wallNow())), storagefw.Success, nil)
@@ -199,7 +199,7 @@ func TestPeriodicSweep(t *testing.T) {
 		t.Fatalf("dbsize %d", n)
 	}
 	clock.Set(t0 + 2)
-	eventually(t, 10*time.Second, "periodic sweep", func() bool {
+	testutil.Eventually(t, 10*time.Second, "periodic sweep", func() bool {
 		return rc.DBSize(context.Background()).Val() == 1 // only "keep"; the set is gone when empty
 	})
 }
@@ -209,7 +209,7 @@ func TestPeriodicSweep(t *testing.T) {
 func TestAuth(t *testing.T) {
 	const pw = "s3cret-Pa55"
 	srv := startServer(t, "--requirepass", pw)
-	var logs syncBuffer
+	var logs testutil.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	open := func(opts map[string]any) (storagefw.Backend, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -313,7 +313,7 @@ func TestOptions(t *testing.T) {
 	}{
 		{nil, storagefw.InitializationFailed, "missing"},
 		{map[string]any{}, storagefw.ConnectionFailed, "Either server_host/server_port or server_unix_socket must be set"},
-		{map[string]any{"server_host": "h", "sever_port": 1}, storagefw.InitializationFailed, `unknown redis option "sever_port"`},
+		{map[string]any{"server_host": "h", "sever_port": 1}, storagefw.InitializationFailed, `redis option "sever_port": unknown option (known: server_host, server_port, server_unix_socket, key_prefix, connect_timeout, operation_timeout, username, password)`},
 		{map[string]any{"server_host": "h", "server_port": "6379/udp"}, storagefw.InitializationFailed, "not a TCP port"},
 		{map[string]any{"server_host": "h", "server_port": 70000.0}, storagefw.InitializationFailed, "out of range"},
 		{map[string]any{"server_host": 1}, storagefw.InitializationFailed, "must be a string"},
@@ -411,7 +411,7 @@ func TestOperationTimeout(t *testing.T) {
 		t.Fatalf("TIMEOUT after %v, want about %v", elapsed, opTimeout)
 	}
 	// After the pause, new ops work and get their own replies.
-	eventually(t, 10*time.Second, "server unpaused", func() bool {
+	testutil.Eventually(t, 10*time.Second, "server unpaused", func() bool {
 		return do(t, b, storagetest.PutOp(ser("k"), ser("after"), true, 0, now)).Code == storagefw.Success
 	})
 	for i := range 50 {
@@ -427,9 +427,9 @@ func TestOperationTimeout(t *testing.T) {
 // NOT_CONNECTED, and after a restart BackendOpened is reported and ops
 // work. Goroutines and server connections do not leak.
 func TestKillRestart(t *testing.T) {
+	storagetest.VerifyNoLeaks(t)
 	srv := startServer(t)
 	ctx := context.Background()
-	baseline := runtime.NumGoroutine()
 	ev := newEvents()
 	b := openTest(t, storagefw.OpenConfig{Options: srv.options("kr"), Clock: wallNow, Notify: ev.notify})
 	for cycle := range 4 {
@@ -489,10 +489,7 @@ func TestKillRestart(t *testing.T) {
 	if err := b.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "server sees the connection closed", func() bool { return connectedClients(t, rc) == 1 })
-	eventually(t, 5*time.Second, fmt.Sprintf("goroutines back to %d", baseline), func() bool {
-		return runtime.NumGoroutine() <= baseline+2 // + the go-redis checker's
-	})
+	testutil.Eventually(t, 5*time.Second, "server sees the connection closed", func() bool { return connectedClients(t, rc) == 1 })
 }
 
 func connectedClients(t testing.TB, rc *goredis.Client) int {
@@ -511,8 +508,8 @@ func connectedClients(t testing.TB, rc *goredis.Client) int {
 // TestGoroutineLeak opens and closes backends, some while the server is
 // down, and checks that nothing is left running.
 func TestGoroutineLeak(t *testing.T) {
+	storagetest.VerifyNoLeaks(t)
 	srv := startServer(t)
-	baseline := runtime.NumGoroutine()
 	for range 3 {
 		ev := newEvents()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -533,9 +530,8 @@ func TestGoroutineLeak(t *testing.T) {
 		}
 		srv.restart()
 	}
-	eventually(t, 5*time.Second, fmt.Sprintf("goroutines back to %d", baseline), func() bool {
-		return runtime.NumGoroutine() <= baseline
-	})
+	// VerifyNoLeaks checks, once the server is killed, that the backends
+	// left nothing running.
 }
 
 // TestCloseDeadline: Close bounded by ctx while the server is paused fails
@@ -577,7 +573,7 @@ func TestScriptFlush(t *testing.T) {
 	if r.Code != storagefw.OperationFailed || !strings.Contains(r.Error, "NOSCRIPT") {
 		t.Fatalf("put after SCRIPT FLUSH: %s %q", r.Code, r.Error)
 	}
-	eventually(t, 5*time.Second, "scripts reloaded", func() bool {
+	testutil.Eventually(t, 5*time.Second, "scripts reloaded", func() bool {
 		return do(t, b, storagetest.PutOp(ser(2), ser(2), false, 0, clock.Now())).Code == storagefw.Success
 	})
 	expect(t, "get", do(t, b, storagetest.GetOp(ser(1), clock.Now())), storagefw.Success, ser(1))
@@ -742,20 +738,20 @@ func TestKillUnderLoad(t *testing.T) {
 	count := func(c storagefw.Code) int { mu.Lock(); defer mu.Unlock(); return codes[c] }
 	for cycle := range 3 {
 		ok := count(storagefw.Success)
-		eventually(t, 10*time.Second, "successes", func() bool { return count(storagefw.Success) > ok+1000 })
+		testutil.Eventually(t, 10*time.Second, "successes", func() bool { return count(storagefw.Success) > ok+1000 })
 		srv.kill()
 		ev.wait(t, storagefw.BackendLost, 5*time.Second)
 		nc := count(storagefw.NotConnected)
-		eventually(t, 10*time.Second, "NOT_CONNECTED while down", func() bool { return count(storagefw.NotConnected) > nc+100 })
+		testutil.Eventually(t, 10*time.Second, "NOT_CONNECTED while down", func() bool { return count(storagefw.NotConnected) > nc+100 })
 		srv.restart()
 		ev.wait(t, storagefw.BackendOpened, 10*time.Second)
 		t.Logf("cycle %d: %v", cycle, func() map[storagefw.Code]int { mu.Lock(); defer mu.Unlock(); return maps.Clone(codes) }())
 	}
 	ok := count(storagefw.Success)
-	eventually(t, 10*time.Second, "successes after the last restart", func() bool { return count(storagefw.Success) > ok+1000 })
+	testutil.Eventually(t, 10*time.Second, "successes after the last restart", func() bool { return count(storagefw.Success) > ok+1000 })
 	close(stop)
 	wg.Wait()
-	eventually(t, 10*time.Second, "every op completed", func() bool { return completed.Load() == submitted.Load() })
+	testutil.Eventually(t, 10*time.Second, "every op completed", func() bool { return completed.Load() == submitted.Load() })
 	if n := doubleDone.Load(); n > 0 {
 		t.Fatalf("%d ops completed twice", n)
 	}

@@ -210,115 +210,46 @@ func isNoScript(rep reply) bool {
 	return rep.isError() && strings.HasPrefix(rep.errString(), "NOSCRIPT")
 }
 
-// encode writes r's command.
+// encode writes r's command, or its MULTI ... EXEC transaction (whose
+// replies cmdKind.replies counts).
 func (c *conn) encode(r *req) {
 	e := &c.enc
-	s := &c.b.scripts
-	prefix := c.b.s.keyPrefix
 	op := r.op
+	set := c.b.expireSet
+	prefix := c.b.s.keyPrefix
 	switch r.kind {
 	case cmdSet:
-		n := 3
-		if !op.Overwrite {
-			n++
-		}
-		if r.expireAt > 0 {
-			n += 2
-		}
-		e.array(n)
-		e.bulkString("SET")
-		e.bulkKey(prefix, ":", op.Key)
-		e.bulk(op.Value)
-		if !op.Overwrite {
-			e.bulkString("NX")
-		}
-		if r.expireAt > 0 {
-			// Zeek: static_cast<uint64_t>(expiration_time * 1e3).
-			ms := int64(r.expireAt * 1e3)
-			e.bulkString("PXAT")
-			e.bulkInt(max(ms, 1))
-		}
+		setCmd(e, entryKey(prefix, op.Key), op.Value, !op.Overwrite, pxatMillis(r.expireAt))
 	case cmdGet:
-		e.array(2)
-		e.bulkString("GET")
-		e.bulkKey(prefix, ":", op.Key)
+		getCmd(e, entryKey(prefix, op.Key))
 	case cmdDel:
-		e.array(2)
-		e.bulkString("DEL")
-		e.bulkKey(prefix, ":", op.Key)
+		delCmd(e, entryKey(prefix, op.Key))
 	case cmdPutMulti:
-		e.array(1)
-		e.bulkString("MULTI")
-		e.array(3)
-		e.bulkString("SET")
-		e.bulkKey(prefix, ":", op.Key)
-		e.bulk(op.Value)
+		multiCmd(e)
+		setCmd(e, entryKey(prefix, op.Key), op.Value, false, 0)
 		if r.expireAt > 0 {
-			e.array(4)
-			e.bulkString("ZADD")
-			e.bulkString(c.b.expireSet)
-			e.bulkFloat(r.expireAt)
+			zaddCmd(e, set, r.expireAt, op.Key)
 		} else {
-			e.array(3)
-			e.bulkString("ZREM")
-			e.bulkString(c.b.expireSet)
+			zremCmd(e, set, op.Key)
 		}
-		e.bulk(op.Key)
-		e.array(1)
-		e.bulkString("EXEC")
+		execCmd(e)
 	case cmdPutNX:
-		e.array(9)
-		e.bulkString("EVALSHA")
-		e.bulkString(s.putNX.sha)
-		e.bulkString("2")
-		e.bulkKey(prefix, ":", op.Key)
-		e.bulkString(c.b.expireSet)
-		e.bulk(op.Key)
-		e.bulk(op.Value)
-		e.bulkFloat(r.expireAt)
-		e.bulkFloat(r.now)
+		evalPutNXCmd(e, c.b.scripts.putNX.sha, entryKey(prefix, op.Key), set, op.Key, op.Value, r.expireAt, r.now)
 	case cmdGetMulti:
-		e.array(1)
-		e.bulkString("MULTI")
-		e.array(3)
-		e.bulkString("ZSCORE")
-		e.bulkString(c.b.expireSet)
-		e.bulk(op.Key)
-		e.array(2)
-		e.bulkString("GET")
-		e.bulkKey(prefix, ":", op.Key)
-		e.array(1)
-		e.bulkString("EXEC")
+		multiCmd(e)
+		zscoreCmd(e, set, op.Key)
+		getCmd(e, entryKey(prefix, op.Key))
+		execCmd(e)
 	case cmdEraseMulti:
-		e.array(1)
-		e.bulkString("MULTI")
-		e.array(3)
-		e.bulkString("ZSCORE")
-		e.bulkString(c.b.expireSet)
-		e.bulk(op.Key)
-		e.array(2)
-		e.bulkString("DEL")
-		e.bulkKey(prefix, ":", op.Key)
-		e.array(3)
-		e.bulkString("ZREM")
-		e.bulkString(c.b.expireSet)
-		e.bulk(op.Key)
-		e.array(1)
-		e.bulkString("EXEC")
+		multiCmd(e)
+		zscoreCmd(e, set, op.Key)
+		delCmd(e, entryKey(prefix, op.Key))
+		zremCmd(e, set, op.Key)
+		execCmd(e)
 	case cmdSweep:
-		e.array(7)
-		e.bulkString("EVALSHA")
-		e.bulkString(s.sweep.sha)
-		e.bulkString("1")
-		e.bulkString(c.b.expireSet)
-		e.bulkFloat(r.now)
-		e.bulkInt(sweepBatch)
-		e.bulkKey(prefix, ":", nil)
+		evalSweepCmd(e, c.b.scripts.sweep.sha, set, r.now, sweepBatch, entryKey(prefix, nil))
 	case cmdScriptLoad:
-		e.array(3)
-		e.bulkString("SCRIPT")
-		e.bulkString("LOAD")
-		e.bulkString(r.script.body)
+		scriptLoadCmd(e, r.script.body)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 )
 
@@ -26,49 +27,77 @@ const (
 
 var errProtocol = errors.New("redis protocol error")
 
-// encoder writes RESP arrays of bulk strings.
+// encoder writes commands (commands.go) as RESP arrays of bulk strings.
 type encoder struct {
 	w       *bufio.Writer
-	scratch [24]byte  // length headers
+	scratch [24]byte  // a length line, when the buffer is nearly full
 	num     [400]byte // numeric arguments ('f' formatting of a float can be long)
 }
 
-func (e *encoder) writeLen(prefix byte, n int) {
-	b := append(e.scratch[:0], prefix)
+// maxFraming is the most bytes a bulk string's framing takes: '$', the
+// length (at most 20 digits), CR LF, and the closing CR LF.
+const maxFraming = 1 + 20 + 2 + 2
+
+// command writes one command: the RESP array of its arguments, each a bulk
+// string. Every command goes through here (the builders in commands.go).
+func (e *encoder) command(args ...arg) {
+	e.lengthLine('*', len(args))
+	for i := range args {
+		a := &args[i]
+		switch a.kind {
+		case argText:
+			e.bulk(a.s, "", nil)
+		case argBytes:
+			e.bulk("", "", a.b)
+		case argKey:
+			e.bulk(a.s, ":", a.b)
+		case argInt:
+			e.bulk("", "", strconv.AppendInt(e.num[:0], int64(a.n), 10))
+		case argFloat:
+			// The shortest decimal form that reads back exactly (Redis
+			// parses scores with strtod, Lua with tonumber).
+			e.bulk("", "", strconv.AppendFloat(e.num[:0], math.Float64frombits(a.n), 'f', -1, 64))
+		default:
+			panic("redis: command argument of unknown kind")
+		}
+	}
+}
+
+// lengthLine writes "<prefix><n>\r\n", an array's or a bulk string's header.
+func (e *encoder) lengthLine(prefix byte, n int) {
+	b := e.w.AvailableBuffer()
+	if cap(b) < len(e.scratch) {
+		b = e.scratch[:0]
+	}
+	b = append(b, prefix)
 	b = strconv.AppendInt(b, int64(n), 10)
 	b = append(b, '\r', '\n')
 	e.w.Write(b) //nolint:errcheck // bufio.Writer errors are sticky; checked at Flush
 }
 
-// array starts a command of n arguments.
-func (e *encoder) array(n int) { e.writeLen('*', n) }
-
-func (e *encoder) bulk(b []byte) {
-	e.writeLen('$', len(b))
-	e.w.Write(b) //nolint:errcheck // sticky, checked at Flush
-	e.w.WriteString("\r\n")
+// bulk writes s + sep + b as one bulk string without building it: framing
+// and payload are appended to the buffer's free space and written at once
+// when they fit, else written piecewise (bufio writes out as it fills).
+func (e *encoder) bulk(s, sep string, b []byte) {
+	n := len(s) + len(sep) + len(b)
+	buf := e.w.AvailableBuffer()
+	if cap(buf) < n+maxFraming {
+		e.lengthLine('$', n)
+		e.w.WriteString(s)   //nolint:errcheck // sticky, checked at Flush
+		e.w.WriteString(sep) //nolint:errcheck // sticky
+		e.w.Write(b)         //nolint:errcheck // sticky
+		e.w.WriteString("\r\n")
+		return
+	}
+	buf = append(buf, '$')
+	buf = strconv.AppendInt(buf, int64(n), 10)
+	buf = append(buf, '\r', '\n')
+	buf = append(buf, s...)
+	buf = append(buf, sep...)
+	buf = append(buf, b...)
+	buf = append(buf, '\r', '\n')
+	e.w.Write(buf) //nolint:errcheck // sticky, checked at Flush
 }
-
-func (e *encoder) bulkString(s string) {
-	e.writeLen('$', len(s))
-	e.w.WriteString(s)
-	e.w.WriteString("\r\n")
-}
-
-// bulkKey writes prefix + sep + key as one bulk string without building it.
-func (e *encoder) bulkKey(prefix, sep string, key []byte) {
-	e.writeLen('$', len(prefix)+len(sep)+len(key))
-	e.w.WriteString(prefix)
-	e.w.WriteString(sep)
-	e.w.Write(key) //nolint:errcheck // sticky, checked at Flush
-	e.w.WriteString("\r\n")
-}
-
-func (e *encoder) bulkInt(n int64) { e.bulk(strconv.AppendInt(e.num[:0], n, 10)) }
-
-// bulkFloat writes f in the shortest decimal form that reads back exactly
-// (Redis parses scores with strtod, Lua with tonumber).
-func (e *encoder) bulkFloat(f float64) { e.bulk(strconv.AppendFloat(e.num[:0], f, 'f', -1, 64)) }
 
 // reply is one decoded RESP2 reply.
 type reply struct {

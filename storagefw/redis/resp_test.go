@@ -73,12 +73,7 @@ func TestReadReply(t *testing.T) {
 func TestEncoder(t *testing.T) {
 	var buf bytes.Buffer
 	e := encoder{w: bufio.NewWriter(&buf)}
-	e.array(5)
-	e.bulkString("SET")
-	e.bulkKey("p", ":", []byte(`JSONv1;"k"`))
-	e.bulk([]byte("v"))
-	e.bulkInt(1700000000123)
-	e.bulkFloat(1700000010.25)
+	e.command(text("SET"), entryKey("p", []byte(`JSONv1;"k"`)), bulk([]byte("v")), integer(1700000000123), float(1700000010.25))
 	e.w.Flush()
 	want := "*5\r\n$3\r\nSET\r\n$12\r\np:JSONv1;\"k\"\r\n$1\r\nv\r\n$13\r\n1700000000123\r\n$13\r\n1700000010.25\r\n"
 	if buf.String() != want {

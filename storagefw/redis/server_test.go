@@ -15,6 +15,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/storagefw"
 )
 
@@ -30,24 +31,7 @@ type testServer struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out    *testutil.Buffer
 }
 
 // startServer starts a redis-server with extra arguments, skipping the test
@@ -100,7 +84,7 @@ func (s *testServer) tryStart() error {
 	args := append([]string{"--save", "", "--appendonly", "no", "--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1", "--dir", s.dir, "--logfile", ""}, s.extra...)
 	cmd := exec.Command("redis-server", args...)
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return err
@@ -234,16 +218,4 @@ func openTest(tb testing.TB, cfg storagefw.OpenConfig) *Backend {
 		b.Close(ctx)
 	})
 	return b.(*Backend)
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond) // polling a condition with a deadline
-	}
 }

@@ -2,14 +2,13 @@ package sqlite
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/scriptd/scriptd/storagefw"
+	"github.com/scriptd/scriptd/storagefw/internal/optreader"
 )
 
 // Defaults of Zeek's Storage::Backend::SQLite::Options
@@ -73,17 +72,14 @@ func pragmaRank(name string) int {
 	return 3
 }
 
-func optErr(name string, format string, args ...any) error {
-	return storagefw.Errorf(storagefw.InitializationFailed, "sqlite option %q: %s", name, fmt.Sprintf(format, args...))
-}
-
 // ParseOptions reads the sqlite options sub-record. database_path and
 // table_name are required (Zeek's record has no default for them); a missing
-// or malformed option gives an INITIALIZATION_FAILED *storagefw.Error naming
-// it. pragma_commands is an object {name: value} (run in the order described
-// at pragmaRank) or an array of [name, value] pairs (run in array order); it
-// replaces the default table, as in Zeek. A busy_timeout pragma is ignored in
-// favour of the busy_timeout option, as in Zeek.
+// (or null) or malformed option gives an INITIALIZATION_FAILED
+// *storagefw.Error naming it. pragma_commands is an object {name: value}
+// (run in the order described at pragmaRank) or an array of [name, value]
+// pairs (run in array order); it replaces the default table, as in Zeek. A
+// busy_timeout pragma is ignored in favour of the busy_timeout option, as in
+// Zeek.
 func ParseOptions(m map[string]any) (Options, error) {
 	o := Options{
 		BusyTimeout:      DefaultBusyTimeout,
@@ -91,58 +87,36 @@ func ParseOptions(m map[string]any) (Options, error) {
 		PragmaTimeout:    DefaultPragmaTimeout,
 		PragmaWaitOnBusy: DefaultPragmaWaitOnBusy,
 	}
-	var err error
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
-		switch k {
-		case "database_path":
-			s, ok := v.(string)
-			if !ok {
-				return o, optErr(k, "must be a string, got %T", v)
-			}
-			if strings.ContainsRune(s, 0) {
-				return o, optErr(k, "contains a NUL byte")
-			}
-			o.DatabasePath = s
-		case "table_name":
-			s, ok := v.(string)
-			if !ok {
-				return o, optErr(k, "must be a string, got %T", v)
-			}
-			if s == "" || strings.ContainsRune(s, 0) {
-				return o, optErr(k, "must be a non-empty name without NUL bytes")
-			}
-			o.TableName = s
-		case "busy_timeout":
-			if o.BusyTimeout, err = storagefw.ParseInterval(v, DefaultBusyTimeout); err != nil {
-				return o, optErr(k, "%v", err)
-			}
-		case "pragma_timeout":
-			if o.PragmaTimeout, err = storagefw.ParseInterval(v, DefaultPragmaTimeout); err != nil {
-				return o, optErr(k, "%v", err)
-			}
-		case "pragma_wait_on_busy":
-			if o.PragmaWaitOnBusy, err = storagefw.ParseInterval(v, DefaultPragmaWaitOnBusy); err != nil {
-				return o, optErr(k, "%v", err)
-			}
-		case "pragma_commands":
-			if v == nil {
-				continue
-			}
-			if o.Pragmas, err = parsePragmas(v); err != nil {
-				return o, optErr(k, "%v", err)
-			}
-		default:
-			return o, optErr(k, "unknown option (known: database_path, table_name, busy_timeout, pragma_commands, pragma_timeout, pragma_wait_on_busy)")
+	r := optreader.New("sqlite", m)
+	path, hasPath := r.String("database_path")
+	if strings.ContainsRune(path, 0) {
+		r.Fail("database_path", "contains a NUL byte")
+	}
+	table, hasTable := r.String("table_name")
+	if hasTable && (table == "" || strings.ContainsRune(table, 0)) {
+		r.Fail("table_name", "must be a non-empty name without NUL bytes")
+	}
+	o.DatabasePath, o.TableName = path, table
+	o.BusyTimeout = r.Interval("busy_timeout", DefaultBusyTimeout)
+	if v, ok := r.Value("pragma_commands"); ok {
+		pragmas, err := parsePragmas(v)
+		if err != nil {
+			r.Fail("pragma_commands", "%v", err)
 		}
+		o.Pragmas = pragmas
 	}
-	if _, ok := m["database_path"]; !ok {
-		return o, optErr("database_path", "missing (use \":memory:\" for an in-memory database)")
+	o.PragmaTimeout = r.Interval("pragma_timeout", DefaultPragmaTimeout)
+	o.PragmaWaitOnBusy = r.Interval("pragma_wait_on_busy", DefaultPragmaWaitOnBusy)
+	if err := r.Err(); err != nil {
+		return o, err
 	}
-	if _, ok := m["table_name"]; !ok {
-		return o, optErr("table_name", "missing")
+	switch {
+	case !hasPath:
+		r.Fail("database_path", "missing (use \":memory:\" for an in-memory database)")
+	case !hasTable:
+		r.Fail("table_name", "missing")
 	}
-	return o, nil
+	return o, r.Err()
 }
 
 func parsePragmas(v any) ([]Pragma, error) {

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
@@ -168,6 +170,7 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{nil, `sqlite option "database_path": missing`},
 		{map[string]any{"table_name": "t"}, `sqlite option "database_path": missing`},
+		{map[string]any{"database_path": nil, "table_name": "t"}, `sqlite option "database_path": missing`},
 		{map[string]any{"database_path": "x"}, `sqlite option "table_name": missing`},
 		{map[string]any{"database_path": "x", "table_name": ""}, `sqlite option "table_name": must be a non-empty`},
 		{map[string]any{"database_path": 5.0, "table_name": "t"}, `sqlite option "database_path": must be a string`},
@@ -481,13 +484,8 @@ func TestExpireSweep(t *testing.T) {
 	}
 	// The periodic sweep runs on its own with the clock's time...
 	clock.Set(t0 + 10)
-	deadline := time.Now().Add(storagetest.WaitTimeout)
-	for count() != n-100 {
-		if time.Now().After(deadline) {
-			t.Fatalf("periodic sweep did not remove the entries expiring at t0+10: %d rows", count())
-		}
-		time.Sleep(5 * time.Millisecond) // polling the effect, not synchronising
-	}
+	testutil.Eventually(t, storagetest.WaitTimeout, "the periodic sweep to remove the 100 entries expiring at t0+10",
+		func() bool { return count() == n-100 })
 	// ...and Expire on demand reports what it deleted.
 	if got, err := b.Expire(context.Background(), t0+11); err != nil || got > 100 {
 		t.Fatalf("Expire(t0+11) = %d, %v", got, err)
@@ -615,57 +613,15 @@ func TestSeparateFilesSameTable(t *testing.T) {
 	}
 }
 
-// backendGoroutines lists the goroutines running this package's code.
-func backendGoroutines() []string {
-	// Grow the buffer until the whole dump fits: a truncated dump could
-	// hide the goroutines looked for.
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		if strings.Contains(g, "storagefw/sqlite.(*Backend)") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-func waitNoBackendGoroutines(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		gs := backendGoroutines()
-		if len(gs) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d backend goroutines left after Close:\n%s", len(gs), strings.Join(gs, "\n\n"))
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond) // polling for the goroutines' last instructions after wg.Done
-	}
-}
-
 func TestCloseDrainsAndLeavesNoGoroutines(t *testing.T) {
-	waitNoBackendGoroutines(t)
+	ignore := storagetest.VerifyNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "db")
 	b := openT(t, fileOptions(path, "t"), nil, -1)
-	// A goroutine that has not run yet shows no frames of its function in
-	// a stack dump: wait until the backend's have started.
-	for deadline := time.Now().Add(5 * time.Second); len(backendGoroutines()) == 0; {
-		if time.Now().After(deadline) {
-			closeT(t, b)
-			t.Fatal("no backend goroutines found while open: the leak check would prove nothing")
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
+	// The check below must see the backend's goroutines while it is open,
+	// or it would prove nothing.
+	if goleak.Find(ignore) == nil {
+		closeT(t, b)
+		t.Fatal("no backend goroutines found while open: the leak check would prove nothing")
 	}
 	const n = 5000
 	var calls []*storagetest.Call
@@ -687,7 +643,7 @@ func TestCloseDrainsAndLeavesNoGoroutines(t *testing.T) {
 	if err := <-exp; err != nil && !strings.Contains(err.Error(), "closed") {
 		t.Errorf("Expire racing Close: %v", err)
 	}
-	waitNoBackendGoroutines(t)
+	goleak.VerifyNone(t, ignore) // Close returned: nothing of the backend runs
 	if err := b.Close(context.Background()); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
@@ -704,7 +660,10 @@ func TestCloseDrainsAndLeavesNoGoroutines(t *testing.T) {
 }
 
 func TestCloseContextExpired(t *testing.T) {
-	waitNoBackendGoroutines(t)
+	// Checked at the end, once the raw connection holding the lock is
+	// closed too: Close waits for the backend's goroutines even when its
+	// context has expired.
+	storagetest.VerifyNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "db")
 	opts := fileOptions(path, "t")
 	opts["busy_timeout"] = "2s"
@@ -738,7 +697,6 @@ func TestCloseContextExpired(t *testing.T) {
 			t.Errorf("op %d: %+v", i, r)
 		}
 	}
-	waitNoBackendGoroutines(t)
 }
 
 func TestDiskFullInBatch(t *testing.T) {

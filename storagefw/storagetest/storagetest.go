@@ -1,7 +1,7 @@
 // Package storagetest is a backend-agnostic conformance suite for
 // storagefw.Backend implementations, plus small helpers for driving a
 // backend from tests (a settable network-time clock, synchronous and
-// asynchronous op submission).
+// asynchronous op submission) and a goroutine-leak check (VerifyNoLeaks).
 //
 // A backend's test calls Run with a function that opens a fresh, empty store
 // (its own table, key prefix, database, ...) whose notion of network time is
