@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 func TestCheckReportsSyntaxErrors(t *testing.T) {
@@ -58,7 +60,7 @@ func TestSIGTERMRunsDone(t *testing.T) {
 		on("done", () => print("done-ran"));
 	`})
 	p := startScriptd(t, dir, "run", "s")
-	waitFor(t, 10*time.Second, "start", func() bool { return strings.Contains(p.Stdout.String(), "started") })
+	testutil.Eventually(t, 10*time.Second, "start", func() bool { return strings.Contains(p.Stdout.String(), "started") })
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

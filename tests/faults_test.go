@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 // Thrown values with no string form are reported with file:line like any
@@ -161,7 +163,7 @@ on("done", () => { print("done", n); Log.write("end", { n }); });
 		"in.json": `{"_path":"x"}` + "\n",
 	})
 	p := startScriptd(t, dir, "run", "a.js", "--input", "in.json", "--follow")
-	waitFor(t, 10*time.Second, "the first record", func() bool { return strings.Contains(p.Stdout.String(), "first") })
+	testutil.Eventually(t, 10*time.Second, "the first record", func() bool { return strings.Contains(p.Stdout.String(), "first") })
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -278,14 +280,14 @@ on("done", () => print("done v1 n=" + n));
 	}
 	p := startScriptd(t, dir, "run", "s", "--watch", "--follow", "--input", "feed.json", "--handler-timeout", "1s")
 	appendRecords(100)
-	waitFor(t, 15*time.Second, "v1 to handle 100 records", func() bool { return strings.Contains(p.Stdout.String(), "v1 n=100\n") })
+	testutil.Eventually(t, 15*time.Second, "v1 to handle 100 records", func() bool { return strings.Contains(p.Stdout.String(), "v1 n=100\n") })
 	writeFiles(t, dir, map[string]string{"s/a.js": `on("init", () => { while (true) {} });
 on("x", () => print("v2 handled a record"));
 on("done", () => print("done v2"));
 `})
-	waitFor(t, 20*time.Second, "the failed reload", func() bool { return strings.Contains(p.Stdout.String(), "reload_failed") })
+	testutil.Eventually(t, 20*time.Second, "the failed reload", func() bool { return strings.Contains(p.Stdout.String(), "reload_failed") })
 	appendRecords(100)
-	waitFor(t, 15*time.Second, "v1 to handle 200 records", func() bool { return strings.Contains(p.Stdout.String(), "v1 n=200\n") })
+	testutil.Eventually(t, 15*time.Second, "v1 to handle 200 records", func() bool { return strings.Contains(p.Stdout.String(), "v1 n=200\n") })
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

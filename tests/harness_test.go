@@ -13,9 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 // scriptdBin is the binary under test, built once by TestMain.
@@ -97,28 +98,10 @@ func runScriptd(t *testing.T, dir string, timeout time.Duration, args ...string)
 	return result{Stdout: out.String(), Stderr: errb.String(), Code: code}
 }
 
-// lockedBuffer collects a running process's output for polling.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // process is a scriptd started in the background.
 type process struct {
 	cmd            *exec.Cmd
-	Stdout, Stderr *lockedBuffer
+	Stdout, Stderr *testutil.Buffer
 	done           chan struct{}
 	err            error
 }
@@ -132,7 +115,7 @@ func startScriptd(t *testing.T, dir string, args ...string) *process {
 // startScriptdEnv is startScriptd with extra environment variables.
 func startScriptdEnv(t *testing.T, dir string, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{Stdout: &lockedBuffer{}, Stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &process{Stdout: &testutil.Buffer{}, Stderr: &testutil.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(scriptdBin, args...)
 	p.cmd.Dir = dir
 	if env != nil {
@@ -172,18 +155,6 @@ func (p *process) waitExit(t *testing.T, timeout time.Duration) int {
 	return -1
 }
 
-// waitFor polls cond until it holds or timeout passes (then fails the test).
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // freePort returns a free TCP port on loopback.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -215,7 +186,7 @@ func startRedis(t *testing.T) *redisServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitFor(t, 10*time.Second, "redis-server to accept connections", func() bool {
+	testutil.Eventually(t, 10*time.Second, "redis-server to accept connections", func() bool {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 100*time.Millisecond)
 		if err != nil {
 			return false

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 // httpProc is a scriptd serving HTTP on a loopback port of its own.
@@ -41,7 +44,7 @@ func startListening(t *testing.T, dir string, args ...string) *httpProc {
 			hp.Token = args[i+1]
 		}
 	}
-	waitFor(t, 15*time.Second, "scriptd to serve /healthz", func() bool {
+	testutil.Eventually(t, 15*time.Second, "scriptd to serve /healthz", func() bool {
 		select {
 		case <-p.done:
 			t.Fatalf("scriptd exited early\nstderr: %s", p.Stderr.String())
@@ -119,7 +122,7 @@ func TestHTTPEvents(t *testing.T) {
 			t.Fatalf("POST %s %s: %d %s", c.path, c.body, code, body)
 		}
 	}
-	waitFor(t, 10*time.Second, "four events", func() bool { return strings.Count(hp.Stdout.String(), "ev ") == 4 })
+	testutil.Eventually(t, 10*time.Second, "four events", func() bool { return strings.Count(hp.Stdout.String(), "ev ") == 4 })
 	want := `ev [{"k":"v"}] false
 ev [1,"two",null,{"x":[true]}] false
 ev [[1,2]] true
@@ -257,7 +260,7 @@ func TestHTTPStorageMetricsAndOperations(t *testing.T) {
 			t.Fatalf("post %d: %d %s", i, code, body)
 		}
 	}
-	waitFor(t, 15*time.Second, "stored lines", func() bool { return strings.Count(hp.Stdout.String(), "stored ") == n })
+	testutil.Eventually(t, 15*time.Second, "stored lines", func() bool { return strings.Count(hp.Stdout.String(), "stored ") == n })
 	if c := strings.Count(hp.Stdout.String(), "SUCCESS SUCCESS"); c != n {
 		t.Fatalf("%d of %d round trips succeeded:\n%s", c, n, hp.Stdout.String())
 	}
@@ -342,7 +345,7 @@ func TestHTTPStorageMetricsAndOperations(t *testing.T) {
 		t.Fatalf("post: %d", code)
 	}
 	var running operationInfo
-	waitFor(t, 10*time.Second, "a running put", func() bool {
+	testutil.Eventually(t, 10*time.Second, "a running put", func() bool {
 		_, body := hp.call(t, "GET", "/v1/operations?state=running", nil)
 		var l struct{ Operations []operationInfo }
 		_ = json.Unmarshal([]byte(body), &l)
@@ -354,19 +357,30 @@ func TestHTTPStorageMetricsAndOperations(t *testing.T) {
 		}
 		return false
 	})
-	// The put really waits: a short wait comes back still running.
-	if code, body := hp.call(t, "GET", "/v1/operations/"+running.ID+"?wait=300ms", nil); code != 200 || !strings.Contains(body, `"state":"running"`) {
-		t.Fatalf("short wait: %d %s", code, body)
-	}
+	// A long wait, sent first, and a short one after it: the short one comes
+	// back still running (the put really waits), and the long one, sent
+	// before it, has not come back.
 	type waited struct {
 		code int
 		body string
 		took time.Duration
 	}
 	res := make(chan waited, 1)
+	sent := make(chan struct{}, 1)
 	go func() {
 		start := time.Now()
-		resp, err := http.Get(hp.Base + "/v1/operations/" + running.ID + "?wait=20s")
+		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) {
+			select { // once, even should the transport retry
+			case sent <- struct{}{}:
+			default:
+			}
+		}}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", hp.Base+"/v1/operations/"+running.ID+"?wait=20s", nil)
+		if err != nil {
+			res <- waited{body: err.Error()}
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			res <- waited{body: err.Error()}
 			return
@@ -375,7 +389,14 @@ func TestHTTPStorageMetricsAndOperations(t *testing.T) {
 		resp.Body.Close()
 		res <- waited{resp.StatusCode, string(b), time.Since(start)}
 	}()
-	time.Sleep(300 * time.Millisecond)
+	select {
+	case <-sent:
+	case w := <-res:
+		t.Fatalf("long wait: %+v", w)
+	}
+	if code, body := hp.call(t, "GET", "/v1/operations/"+running.ID+"?wait=300ms", nil); code != 200 || !strings.Contains(body, `"state":"running"`) {
+		t.Fatalf("short wait: %d %s", code, body)
+	}
 	select {
 	case w := <-res:
 		t.Fatalf("wait returned while the lock was held: %+v", w)
@@ -388,7 +409,7 @@ func TestHTTPStorageMetricsAndOperations(t *testing.T) {
 	if w.code != 200 || !strings.Contains(w.body, `"state":"done"`) || !strings.Contains(w.body, `"code":"SUCCESS"`) || w.took > 15*time.Second {
 		t.Fatalf("wait: %+v", w)
 	}
-	waitFor(t, 10*time.Second, "the blocked event to finish", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the blocked event to finish", func() bool {
 		return strings.Contains(hp.Stdout.String(), "stored blocked SUCCESS SUCCESS")
 	})
 	hp.stop(t)
@@ -432,7 +453,7 @@ func TestHTTPLargeValue(t *testing.T) {
 	if code, resp := hp.post(t, "/v1/events/blob", body); code != 202 {
 		t.Fatalf("post: %d %s", code, resp)
 	}
-	waitFor(t, 30*time.Second, "the blob round trip", func() bool { return strings.Contains(hp.Stdout.String(), "blob ") })
+	testutil.Eventually(t, 30*time.Second, "the blob round trip", func() bool { return strings.Contains(hp.Stdout.String(), "blob ") })
 	want := fmt.Sprintf("blob SUCCESS SUCCESS %d true %d\n", size, sum)
 	if got := hp.Stdout.String(); got != want {
 		t.Fatalf("stdout %q, want %q\nstderr: %s", got, want, hp.Stderr.String())
@@ -467,7 +488,7 @@ func TestHTTPHealthzUnresponsive(t *testing.T) {
 		resp.Body.Close()
 		posted <- resp.StatusCode
 	}()
-	waitFor(t, 10*time.Second, "the hog to start", func() bool { return strings.Contains(hp.Stdout.String(), "hog-start") })
+	testutil.Eventually(t, 10*time.Second, "the hog to start", func() bool { return strings.Contains(hp.Stdout.String(), "hog-start") })
 	start := time.Now()
 	code, body := hp.call(t, "GET", "/healthz", nil)
 	if code != 503 || !strings.Contains(body, "unresponsive") {
@@ -476,7 +497,7 @@ func TestHTTPHealthzUnresponsive(t *testing.T) {
 	if d := time.Since(start); d < 1500*time.Millisecond || d > 3500*time.Millisecond {
 		t.Errorf("healthz answered after %v, want about 2s", d)
 	}
-	waitFor(t, 10*time.Second, "the hog to finish", func() bool { return strings.Contains(hp.Stdout.String(), "hog-done") })
+	testutil.Eventually(t, 10*time.Second, "the hog to finish", func() bool { return strings.Contains(hp.Stdout.String(), "hog-done") })
 	if code := <-posted; code != 202 {
 		t.Errorf("post: %d", code)
 	}

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 // TestRedisLossIsVisibleToScripts kills the Redis server under a running
@@ -34,15 +36,15 @@ func TestRedisLossIsVisibleToScripts(t *testing.T) {
 		});
 	`})
 	p := startScriptdEnv(t, dir, []string{"REDIS_PORT=" + strconv.Itoa(srv.Port)}, "run", "s")
-	waitFor(t, 10*time.Second, "a successful put", func() bool { return strings.Contains(p.Stdout.String(), "put SUCCESS") })
+	testutil.Eventually(t, 10*time.Second, "a successful put", func() bool { return strings.Contains(p.Stdout.String(), "put SUCCESS") })
 
 	// kill -9 the server: the script hears of it and operations fail fast.
 	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = srv.cmd.Wait()
-	waitFor(t, 10*time.Second, "Storage.backend_lost", func() bool { return strings.Contains(p.Stdout.String(), "lost STORAGE_BACKEND_REDIS") })
-	waitFor(t, 10*time.Second, "a failed put", func() bool {
+	testutil.Eventually(t, 10*time.Second, "Storage.backend_lost", func() bool { return strings.Contains(p.Stdout.String(), "lost STORAGE_BACKEND_REDIS") })
+	testutil.Eventually(t, 10*time.Second, "a failed put", func() bool {
 		return strings.Contains(p.Stdout.String(), "put NOT_CONNECTED") || strings.Contains(p.Stdout.String(), "put CONNECTION_LOST")
 	})
 	for _, l := range outputLines(p.Stdout.String()) {
@@ -62,10 +64,10 @@ func TestRedisLossIsVisibleToScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = restart.Process.Kill(); _ = restart.Wait() })
-	waitFor(t, 15*time.Second, "Storage.backend_opened after the restart", func() bool {
+	testutil.Eventually(t, 15*time.Second, "Storage.backend_opened after the restart", func() bool {
 		return strings.Count(p.Stdout.String(), "opened STORAGE_BACKEND_REDIS") > openedBefore
 	})
-	waitFor(t, 10*time.Second, "puts succeeding again", func() bool { return strings.Count(p.Stdout.String(), "put SUCCESS") > before })
+	testutil.Eventually(t, 10*time.Second, "puts succeeding again", func() bool { return strings.Count(p.Stdout.String(), "put SUCCESS") > before })
 	if strings.Contains(p.Stdout.String(), "hunter2") || !strings.Contains(p.Stdout.String(), "lost STORAGE_BACKEND_REDIS undefined") {
 		t.Errorf("options in backend_lost: %s", p.Stdout.String())
 	}

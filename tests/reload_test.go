@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 // feeder appends one JSON-lines record {"_path":"rec","seq":K} to a file
@@ -188,12 +190,12 @@ func TestReloadHandlesEveryEventExactlyOnce(t *testing.T) {
 	main := filepath.Join(s, "00-main.js")
 	writeFiles(t, dir, map[string]string{"s/00-main.js": counterScript("1", db), "in.json": ""})
 	p := startScriptd(t, dir, "run", "--watch", "--follow", "--input", "in.json", "s")
-	waitFor(t, 20*time.Second, "v1 init", func() bool { return strings.Contains(p.Stdout.String(), "v1 init") })
+	testutil.Eventually(t, 20*time.Second, "v1 init", func() bool { return strings.Contains(p.Stdout.String(), "v1 init") })
 	feed := startFeeder(t, filepath.Join(dir, "in.json"), 2*time.Millisecond)
 
 	waitHandled := func(v int) {
 		t.Helper()
-		waitFor(t, 20*time.Second, fmt.Sprintf("v%d to handle records", v), func() bool { return countHandled(p, v) >= 3 })
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("v%d to handle records", v), func() bool { return countHandled(p, v) >= 3 })
 	}
 	waitHandled(1)
 
@@ -209,11 +211,11 @@ func TestReloadHandlesEveryEventExactlyOnce(t *testing.T) {
 	// A broken version: v3 keeps handling, told by scriptd.reload_failed.
 	broken := strings.Replace(counterScript("4", db), "let h = null;", "let h = null;\nlet oops = ;", 1)
 	renameInto(t, main, broken)
-	waitFor(t, 20*time.Second, "the reload failure", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the reload failure", func() bool {
 		return strings.Contains(p.Stderr.String(), "00-main.js:3:12") && strings.Contains(p.Stdout.String(), "v3 reload_failed "+main+":3:12")
 	})
 	after := countHandled(p, 3)
-	waitFor(t, 20*time.Second, "v3 to go on after the failed reload", func() bool { return countHandled(p, 3) >= after+10 })
+	testutil.Eventually(t, 20*time.Second, "v3 to go on after the failed reload", func() bool { return countHandled(p, 3) >= after+10 })
 
 	// 5: fixed (the module changes too).
 	renameInto(t, filepath.Join(s, "lib", "version.js"), "exports.V = 5;\n")
@@ -224,7 +226,7 @@ func TestReloadHandlesEveryEventExactlyOnce(t *testing.T) {
 	renameInto(t, filepath.Join(s, "50-extra.js"), `on("rec", (r) => print("extra seq=" + r.seq));`+"\n")
 	renameInto(t, filepath.Join(s, "lib", "version.js"), "exports.V = 6;\n")
 	waitHandled(6)
-	waitFor(t, 20*time.Second, "the added file's handler", func() bool { return strings.Contains(p.Stdout.String(), "extra seq=") })
+	testutil.Eventually(t, 20*time.Second, "the added file's handler", func() bool { return strings.Contains(p.Stdout.String(), "extra seq=") })
 
 	// 7: the file removed.
 	if err := os.Remove(filepath.Join(s, "50-extra.js")); err != nil {
@@ -238,7 +240,7 @@ func TestReloadHandlesEveryEventExactlyOnce(t *testing.T) {
 	waitHandled(8)
 
 	n := feed.halt()
-	waitFor(t, 20*time.Second, "the last record to be counted", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the last record to be counted", func() bool {
 		return strings.Contains(p.Stdout.String(), fmt.Sprintf("count %d seq=%d\n", n, n))
 	})
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
@@ -343,10 +345,10 @@ func TestReloadLatency(t *testing.T) {
 	main := filepath.Join(dir, "s", "main.js")
 	writeFiles(t, dir, map[string]string{"s/main.js": counterScript("1", db), "in.json": ""})
 	p := startScriptd(t, dir, "run", "--watch", "--follow", "--input", "in.json", "s")
-	waitFor(t, 20*time.Second, "v1 init", func() bool { return strings.Contains(p.Stdout.String(), "v1 init") })
+	testutil.Eventually(t, 20*time.Second, "v1 init", func() bool { return strings.Contains(p.Stdout.String(), "v1 init") })
 	feed := startFeeder(t, filepath.Join(dir, "in.json"), 2*time.Millisecond)
 	defer feed.halt()
-	waitFor(t, 20*time.Second, "v1 to handle records", func() bool { return countHandled(p, 1) > 0 })
+	testutil.Eventually(t, 20*time.Second, "v1 to handle records", func() bool { return countHandled(p, 1) > 0 })
 
 	const reloads = 20
 	var lat []time.Duration
@@ -354,7 +356,7 @@ func TestReloadLatency(t *testing.T) {
 		renamed := time.Now()
 		renameInto(t, main, counterScript(strconv.Itoa(v), db))
 		var first handledLine
-		waitFor(t, 20*time.Second, fmt.Sprintf("v%d's first record", v), func() bool {
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("v%d's first record", v), func() bool {
 			for _, h := range handledLines(p.Stdout.String()) {
 				if h.v == v {
 					first = h

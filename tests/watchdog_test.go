@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 // records writes a JSON-lines file of {"_path":"rec","seq":K} for K in
@@ -117,11 +119,11 @@ on("rec", async (r) => {
 `})
 	appendRecords(t, in, 1, 1)
 	p := startScriptd(t, dir, "run", "--follow", "--handler-timeout", "300ms", "--input", "in.json", "s")
-	waitFor(t, 20*time.Second, "seq 1", func() bool { return strings.Contains(p.Stdout.String(), "handled seq=1\n") })
+	testutil.Eventually(t, 20*time.Second, "seq 1", func() bool { return strings.Contains(p.Stdout.String(), "handled seq=1\n") })
 	appendRecords(t, in, 2, 2)
-	waitFor(t, 20*time.Second, "the restart", func() bool { return strings.Contains(p.Stderr.String(), "restarted on a fresh runtime") })
+	testutil.Eventually(t, 20*time.Second, "the restart", func() bool { return strings.Contains(p.Stderr.String(), "restarted on a fresh runtime") })
 	appendRecords(t, in, 3, 5)
-	waitFor(t, 20*time.Second, "seq 5", func() bool { return strings.Contains(p.Stdout.String(), "handled seq=5\n") })
+	testutil.Eventually(t, 20*time.Second, "seq 5", func() bool { return strings.Contains(p.Stdout.String(), "handled seq=5\n") })
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +180,9 @@ on("rec", (r) => print("handled seq=" + r.seq));
 `})
 	appendRecords(t, in, 1, 1)
 	p := startScriptd(t, dir, "run", "--follow", "--handler-timeout", "300ms", "--input", "in.json", "s")
-	waitFor(t, 20*time.Second, "the timer error", func() bool { return strings.Contains(p.Stderr.String(), "timer-boom") })
+	testutil.Eventually(t, 20*time.Second, "the timer error", func() bool { return strings.Contains(p.Stderr.String(), "timer-boom") })
 	appendRecords(t, in, 2, 3)
-	waitFor(t, 20*time.Second, "seq 3", func() bool { return strings.Contains(p.Stdout.String(), "handled seq=3\n") })
+	testutil.Eventually(t, 20*time.Second, "seq 3", func() bool { return strings.Contains(p.Stdout.String(), "handled seq=3\n") })
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

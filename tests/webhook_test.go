@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scriptd/scriptd/internal/testutil"
 )
 
 // TestWebhookExample feeds examples/webhook over HTTP with retried
@@ -19,7 +21,7 @@ func TestWebhookExample(t *testing.T) {
 	port := freePort(t)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	p := startScriptd(t, dir, "run", filepath.Join(repoRoot, "examples", "webhook"), "--listen", addr)
-	waitFor(t, 10*time.Second, "healthz", func() bool {
+	testutil.Eventually(t, 10*time.Second, "healthz", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
 			return false

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -68,12 +70,16 @@ func newProgress(mode progressMode, stderr io.Writer, inputs int, sample func() 
 	}
 	if mode == progressAuto {
 		f, ok := stderr.(*os.File)
-		if !ok || !isTerminal(f.Fd()) {
+		if !ok || !isTerminal(f) {
 			return nil
 		}
 	}
 	return &progress{out: stderr, sample: sample, interval: progressInterval}
 }
+
+// isTerminal reports whether f is a terminal (false where golang.org/x/term
+// cannot tell: the progress line then needs --progress=always).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // Write passes output through, erasing the status line first.
 func (p *progress) Write(b []byte) (int, error) { return p.writeTo(p.out, b) }
@@ -93,7 +99,7 @@ func (p *progress) writeTo(w io.Writer, b []byte) (int, error) {
 // sameScreen returns w wrapped so that its output erases the status line
 // first, if w is a terminal too (stdout next to stderr); otherwise w.
 func (p *progress) sameScreen(w io.Writer) io.Writer {
-	if f, ok := w.(*os.File); ok && isTerminal(f.Fd()) {
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		return screenWriter{p, w}
 	}
 	return w

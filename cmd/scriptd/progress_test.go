@@ -11,26 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/runtime/input"
 )
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestRenderProgress(t *testing.T) {
 	for _, c := range []struct {
@@ -62,7 +45,7 @@ func TestRenderProgress(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	var out syncBuffer
+	var out testutil.Buffer
 	var mu sync.Mutex
 	records := int64(0)
 	p := &progress{out: &out, interval: 10 * time.Millisecond, sample: func() progressSample {
@@ -72,20 +55,11 @@ func TestProgressLine(t *testing.T) {
 		return progressSample{Inputs: []input.Stats{{Records: records, BytesRead: records, Size: 10000}}, InFlight: 2}
 	}}
 	p.start()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "ops in flight") {
-		if time.Now().After(deadline) {
-			t.Fatal("no progress line drawn")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the progress line", func() bool { return strings.Contains(out.String(), "ops in flight") })
 	fmt.Fprintf(p, "an error line\n")
-	for !strings.Contains(strings.SplitAfter(out.String(), "an error line\n")[1], "ops in flight") {
-		if time.Now().After(deadline) {
-			t.Fatal("line not redrawn after other output")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the line redrawn after other output", func() bool {
+		return strings.Contains(strings.SplitAfter(out.String(), "an error line\n")[1], "ops in flight")
+	})
 	p.stop()
 	text := out.String()
 	// Other output erases the line first; stop erases it for good.
@@ -98,10 +72,16 @@ func TestProgressLine(t *testing.T) {
 	if strings.Contains(text, "\n") && strings.Count(text, "\n") != 1 {
 		t.Errorf("the status line must not add newlines: %q", text)
 	}
-	// After stop, writes pass through untouched and nothing is redrawn.
+	// After stop, writes pass through untouched and nothing is redrawn:
+	// stop has waited for the redraw goroutine to end, so no tick is left
+	// to draw the line again.
+	select {
+	case <-p.done:
+	default:
+		t.Fatal("the redraw goroutine outlived stop")
+	}
 	before := out.String()
 	fmt.Fprintf(p, "late\n")
-	time.Sleep(30 * time.Millisecond)
 	if got := out.String(); got != before+"late\n" {
 		t.Errorf("after stop: %q", strings.TrimPrefix(got, before))
 	}
@@ -148,7 +128,7 @@ func TestIsTerminal(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if isTerminal(w.Fd()) {
+	if isTerminal(w) {
 		t.Error("a pipe is not a terminal")
 	}
 	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
@@ -156,11 +136,11 @@ func TestIsTerminal(t *testing.T) {
 		t.Skipf("no pseudo-terminal: %v", err)
 	}
 	defer ptmx.Close()
-	if !isTerminal(ptmx.Fd()) {
+	if !isTerminal(ptmx) {
 		t.Error("a pseudo-terminal master is a terminal")
 	}
 	// Output to another writer on the same terminal erases the line too.
-	var screen syncBuffer
+	var screen testutil.Buffer
 	p := &progress{out: &screen, shown: true}
 	if got := p.sameScreen(w); got != io.Writer(w) {
 		t.Errorf("a pipe was wrapped: %T", got)
@@ -194,7 +174,7 @@ func TestRunDrawsProgress(t *testing.T) {
 	if err := os.WriteFile(in, []byte(recs.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.Buffer
 	code := mainCode([]string{"run", "--progress=always", "--input", in, script}, strings.NewReader(""), &stdout, &stderr)
 	if code != 0 || stdout.String() != "records 400\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
@@ -204,7 +184,8 @@ func TestRunDrawsProgress(t *testing.T) {
 		t.Fatalf("stderr %q", errText)
 	}
 	// Without a terminal, auto stays silent.
-	stdout, stderr = syncBuffer{}, syncBuffer{}
+	stdout.Reset()
+	stderr.Reset()
 	if code := mainCode([]string{"run", "--input", in, script}, strings.NewReader(""), &stdout, &stderr); code != 0 || stderr.String() != "" {
 		t.Fatalf("auto: exit %d, stderr %q", code, stderr.String())
 	}
@@ -225,7 +206,7 @@ func TestRunFlagValidation(t *testing.T) {
 		{[]string{"--listen", "127.0.0.1:0", "--max-body", "0"}, "--max-body"},
 		{[]string{"--listen", "no-port"}, "--listen"},
 	} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr testutil.Buffer
 		code := mainCode(append(append([]string{"run"}, c.args...), script), nil, &stdout, &stderr)
 		if code != exitUsage || !strings.Contains(stderr.String(), c.msg) || stdout.String() != "" {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q", c.args, code, stderr.String(), stdout.String())

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
@@ -26,6 +27,7 @@ type fakeEngine struct {
 	mu      sync.Mutex
 	events  []emitted
 	hold    chan struct{} // Ping waits for it to close, if non-nil
+	holding chan struct{} // if non-nil, told (without blocking) when Ping starts waiting on hold
 	stopped bool
 }
 
@@ -58,10 +60,14 @@ func (f *fakeEngine) EmitJSON(ctx context.Context, name string, raw []byte, spre
 
 func (f *fakeEngine) Ping(ctx context.Context) error {
 	f.mu.Lock()
-	hold := f.hold
+	hold, holding := f.hold, f.holding
 	f.mu.Unlock()
 	if hold == nil {
 		return nil
+	}
+	select {
+	case holding <- struct{}{}:
+	default:
 	}
 	select {
 	case <-hold:
@@ -91,6 +97,65 @@ func (o *fakeObserver) HTTPRequest(route string, status int, _ time.Duration) {
 	o.mu.Lock()
 	o.reqs = append(o.reqs, recordedRequest{route, status})
 	o.mu.Unlock()
+}
+
+// await returns the next value from ch, failing t after
+// testutil.DefaultTimeout.
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(testutil.DefaultTimeout):
+		t.Fatalf("timed out waiting for %s", what)
+		var zero T
+		return zero
+	}
+}
+
+// announced wraps an in-flight count for an Admission so that each reading
+// is also sent on the returned channel (dropped while one is unread): the
+// signal that the admission consulted it.
+func announced(count func() int) (func() int, <-chan int) {
+	readings := make(chan int, 1)
+	return func() int {
+		n := count()
+		select {
+		case readings <- n:
+		default:
+		}
+		return n
+	}, readings
+}
+
+// awaitHeld returns once an Admission has read the count twice: the second
+// reading comes from its waiting loop, so the event is being held (and Done
+// will wake it). It fails if done answers first.
+func awaitHeld(t *testing.T, readings <-chan int, done <-chan int) {
+	t.Helper()
+	for range 2 {
+		select {
+		case <-readings:
+		case code := <-done:
+			t.Fatalf("answered %d with the limit reached", code)
+		case <-time.After(testutil.DefaultTimeout):
+			t.Fatal("timed out waiting for the admission to read the count")
+		}
+	}
+}
+
+// announcedOperations is fw.Operations for Config.Operations, also sending
+// on the returned channel (without blocking) at each call: a request for an
+// operation has parsed its query and is about to read or wait on it.
+func announcedOperations(fw *storagefw.Framework) (func() *storagefw.OperationLog, <-chan struct{}) {
+	called := make(chan struct{}, 1)
+	return func() *storagefw.OperationLog {
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+		return fw.Operations()
+	}, called
 }
 
 func newTestServer(t *testing.T, cfg Config) (*Server, *fakeEngine) {
@@ -330,14 +395,17 @@ func TestHealthz(t *testing.T) {
 
 // TestEventWaitsForLoop: a 202 means the loop has taken the event.
 func TestEventWaitsForLoop(t *testing.T) {
-	eng := &fakeEngine{hold: make(chan struct{})}
+	eng := &fakeEngine{hold: make(chan struct{}), holding: make(chan struct{}, 1)}
 	s, _ := newTestServer(t, Config{Engine: eng})
 	done := make(chan int)
 	go func() { done <- do(s, "POST", "/v1/events/x", strings.NewReader("1")).Code }()
+	// The request reaches the loop's round trip without having answered.
 	select {
 	case code := <-done:
 		t.Fatalf("answered %d before the loop turned over", code)
-	case <-time.After(50 * time.Millisecond):
+	case <-eng.holding:
+	case <-time.After(testutil.DefaultTimeout):
+		t.Fatal("timed out waiting for the request to wait on the loop")
 	}
 	close(eng.hold)
 	if code := <-done; code != 202 {
@@ -365,13 +433,7 @@ func startPut(t *testing.T, h *storagefw.Handle, be *storagetest.HoldBackend, ke
 	t.Helper()
 	before := be.Pending()
 	go h.Put(context.Background(), key, 1, storagefw.PutArgs{Overwrite: true})
-	deadline := time.Now().Add(5 * time.Second)
-	for be.Pending() == before {
-		if time.Now().After(deadline) {
-			t.Fatal("put not submitted")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, "the put to reach the backend", func() bool { return be.Pending() != before })
 }
 
 func getJSON(t *testing.T, rec *httptest.ResponseRecorder, v any) {
@@ -437,11 +499,17 @@ func TestOperations(t *testing.T) {
 		t.Errorf("capped wait: %+v after %v", info, d)
 	}
 
-	// A wait ends when the operation does.
-	go func() { time.Sleep(50 * time.Millisecond); be.Release() }()
-	s2, _ := newTestServer(t, Config{Operations: fw.Operations})
+	// A wait ends when the operation does: the put finishes once the
+	// request is about to wait on it (whether it then finds the put still
+	// running or already done, the answer is the finished put).
+	operations, lookedUp := announcedOperations(fw)
+	s2, _ := newTestServer(t, Config{Operations: operations})
+	answered := make(chan *httptest.ResponseRecorder, 1)
 	start = time.Now()
-	rec = do(s2, "GET", "/v1/operations/"+put.ID+"?wait=10", nil)
+	go func() { answered <- do(s2, "GET", "/v1/operations/"+put.ID+"?wait=10", nil) }()
+	await(t, lookedUp, "the request to look the operation up")
+	be.Release()
+	rec = await(t, answered, "the waiting request")
 	getJSON(t, rec, &info)
 	if info.State != storagefw.StateDone || info.Code != storagefw.Success || info.Finished.IsZero() {
 		t.Errorf("after wait: %+v", info)
@@ -471,15 +539,12 @@ func TestOperationsWithoutFramework(t *testing.T) {
 func TestAdmission(t *testing.T) {
 	var inFlight atomic.Int64
 	inFlight.Store(5)
-	adm := NewAdmission(5, func() int { return int(inFlight.Load()) }, 2*time.Second)
+	count, readings := announced(func() int { return int(inFlight.Load()) })
+	adm := NewAdmission(5, count, 2*time.Second)
 	s, eng := newTestServer(t, Config{Admission: adm})
 	done := make(chan int)
 	go func() { done <- do(s, "POST", "/v1/events/x", strings.NewReader("1")).Code }()
-	select {
-	case code := <-done:
-		t.Fatalf("admitted (%d) with the limit reached", code)
-	case <-time.After(100 * time.Millisecond):
-	}
+	awaitHeld(t, readings, done)
 	if n := len(eng.emitted()); n != 0 {
 		t.Fatalf("emitted %d while held", n)
 	}
@@ -507,13 +572,14 @@ func TestAdmission(t *testing.T) {
 func TestAdmissionWithFramework(t *testing.T) {
 	var adm *Admission
 	fw, h, be := newHoldFramework(t, func(string, string, storagefw.Code, time.Duration) { adm.Done() })
-	adm = NewAdmission(2, fw.Operations().InFlight, 5*time.Second)
+	count, readings := announced(fw.Operations().InFlight)
+	adm = NewAdmission(2, count, 5*time.Second)
 	s, eng := newTestServer(t, Config{Admission: adm})
 	startPut(t, h, be, "a")
 	startPut(t, h, be, "b")
 	done := make(chan int)
 	go func() { done <- do(s, "POST", "/v1/events/x", strings.NewReader("1")).Code }()
-	time.Sleep(30 * time.Millisecond)
+	awaitHeld(t, readings, done)
 	if len(eng.emitted()) != 0 {
 		t.Fatal("admitted over the limit")
 	}
@@ -548,7 +614,8 @@ func TestListenAddr(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	fw, h, be := newHoldFramework(t, nil)
 	startPut(t, h, be, "k")
-	s, _ := newTestServer(t, Config{Operations: fw.Operations})
+	operations, lookedUp := announcedOperations(fw)
+	s, _ := newTestServer(t, Config{Operations: operations})
 	addr, err := s.Listen(":0")
 	if err != nil {
 		t.Fatal(err)
@@ -582,7 +649,8 @@ func TestLifecycle(t *testing.T) {
 		}
 		waitDone <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// Shut down with the request in progress: its handler has it.
+	await(t, lookedUp, "the request to look the operation up")
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -18,11 +18,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/runtime/input"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/storagetest"
@@ -324,7 +325,7 @@ func TestPrivateRegistry(t *testing.T) {
 			t.Errorf("%s in the default registry", mf.GetName())
 		}
 	}
-	problems, err := testutil.GatherAndLint(a.reg)
+	problems, err := promtestutil.GatherAndLint(a.reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +468,7 @@ func TestInFlightAndStorageObserver(t *testing.T) {
 			done <- struct{}{}
 		}()
 	}
-	waitUntil(t, func() bool { return fw.Operations().InFlight() == 3 })
+	testutil.Eventually(t, 5*time.Second, "three puts in flight", func() bool { return fw.Operations().InFlight() == 3 })
 	_, fams := scrape(t, m)
 	checkValues(t, fams, map[string]float64{"scriptd_storage_operations_in_flight": 3})
 	be.Release()
@@ -556,15 +557,4 @@ func TestHandlerProtobuf(t *testing.T) {
 		fams[mf.GetName()] = mf
 	}
 	checkValues(t, fams, map[string]float64{`scriptd_reloads_total{result="failed"}`: 1, `scriptd_reloads_total{result="ok"}`: 0})
-}
-
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

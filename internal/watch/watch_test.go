@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the package's run if any test leaves a goroutine behind
+// (a watcher not stopped, a notifier not closed).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // session is a Watcher running on a goroutine, its changes on a channel.
 type session struct {
@@ -298,7 +303,7 @@ func TestTrackedFiles(t *testing.T) {
 }
 
 func TestRunStopsWithoutLeaks(t *testing.T) {
-	before := runtime.NumGoroutine()
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	dir := realTemp(t)
 	write(t, filepath.Join(dir, "a.js"), "x")
 	for range 5 {
@@ -320,14 +325,6 @@ func TestRunStopsWithoutLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, w.Close())
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestMissingRootIsAnError(t *testing.T) {

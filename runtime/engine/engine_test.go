@@ -1,38 +1,83 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dop251/goja"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
-// syncBuffer is a bytes.Buffer safe for the loop and reader goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// dispatches is an Observer passing on the name of every event dispatched
+// to its handlers: the signal that they have run. Its buffer must hold all
+// the dispatches of a test (Observer methods must not block).
+type dispatches chan string
+
+func newDispatches() dispatches { return make(dispatches, 64) }
+
+func (d dispatches) EventDispatched(name string, _ int, _ time.Duration) { d <- name }
+func (dispatches) HandlerError(string)                                   {}
+func (dispatches) Reload(bool)                                           {}
+
+// await waits until the events names have been dispatched, in this order
+// (other events in between are passed over).
+func (d dispatches) await(t *testing.T, names ...string) {
+	t.Helper()
+	timeout := time.After(testutil.DefaultTimeout)
+	for _, want := range names {
+		for got := ""; got != want; {
+			select {
+			case got = <-d:
+			case <-timeout:
+				t.Fatalf("timed out waiting for the dispatch of %q", want)
+			}
+		}
+	}
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+// engineRun is an engine running in the background with KeepAlive, its
+// stdout captured and its dispatches signalled.
+type engineRun struct {
+	*Engine
+	ctx        context.Context // Run's; stop ends it
+	out        *testutil.Buffer
+	dispatched dispatches
+	stop       func() // cancel Run and wait for it, failing the test on its error
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// startEngine runs New(cfg) in the background; the test's cleanup stops it
+// if the test did not.
+func startEngine(t *testing.T, cfg Config) *engineRun {
+	t.Helper()
+	r := &engineRun{out: &testutil.Buffer{}, dispatched: newDispatches()}
+	cfg.Stdout, cfg.Stderr, cfg.KeepAlive, cfg.Observer = r.out, &testutil.Buffer{}, true, r.dispatched
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var runErr error
+	go func() { runErr = e.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	r.Engine, r.ctx = e, ctx
+	r.stop = func() {
+		t.Helper()
+		cancel()
+		<-done
+		if runErr != nil {
+			t.Fatalf("Run: %v", runErr)
+		}
+	}
+	return r
 }
 
 // writeScripts creates a script directory from name → source.
@@ -57,7 +102,7 @@ type runResult struct {
 
 func runEngine(t *testing.T, cfg Config) runResult {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testutil.Buffer
 	cfg.Stdout, cfg.Stderr = &out, &errb
 	if cfg.LogDir == "" {
 		cfg.LogDir = t.TempDir()
@@ -203,12 +248,12 @@ func TestRequireRelativeAndModuleScope(t *testing.T) {
 
 func TestLoadErrorNamesFileAndLine(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"bad.js": "\n\nthrow new Error('top-level-throw');\n"})
-	_, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+	_, err := New(Config{Paths: []string{dir}, Stdout: &testutil.Buffer{}, Stderr: &testutil.Buffer{}})
 	if err == nil || !strings.Contains(err.Error(), "bad.js:3") || !strings.Contains(err.Error(), "top-level-throw") {
 		t.Fatalf("err = %v", err)
 	}
 	dir2 := writeScripts(t, map[string]string{"syn.js": "let x = ;\n"})
-	_, err = New(Config{Paths: []string{dir2}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+	_, err = New(Config{Paths: []string{dir2}, Stdout: &testutil.Buffer{}, Stderr: &testutil.Buffer{}})
 	if err == nil || !strings.Contains(err.Error(), "syn.js") {
 		t.Fatalf("err = %v", err)
 	}
@@ -279,45 +324,25 @@ func TestShutdownOnContextRunsDone(t *testing.T) {
 		setInterval(() => {}, 5);
 		on("done", () => print("done-ran"));
 	`})
-	var out syncBuffer
-	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}, KeepAlive: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(30*time.Millisecond, cancel)
-	if err := e.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if strings.TrimSpace(out.String()) != "done-ran" {
-		t.Fatalf("stdout %q", out.String())
+	r := startEngine(t, Config{Paths: []string{dir}})
+	// Cancel a running engine: init has run and the interval keeps it busy.
+	r.dispatched.await(t, "init")
+	r.stop()
+	if strings.TrimSpace(r.out.String()) != "done-ran" {
+		t.Fatalf("stdout %q", r.out.String())
 	}
 }
 
 func TestEmitFromGoroutine(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": `on("ext", (a, b) => print("got", a, b.k));`})
-	var out syncBuffer
-	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}, KeepAlive: true})
-	if err != nil {
+	r := startEngine(t, Config{Paths: []string{dir}})
+	if err := r.Emit("ext", 1, map[string]any{"k": "v"}); err != nil { // not Run's goroutine
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		if err := e.Emit("ext", 1, map[string]any{"k": "v"}); err != nil {
-			t.Error(err)
-		}
-		// Wait until the handler printed, then stop.
-		deadline := time.Now().Add(5 * time.Second)
-		for !strings.Contains(out.String(), "got") && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Millisecond)
-		}
-		cancel()
-	}()
-	if err := e.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if strings.TrimSpace(out.String()) != "got 1 v" {
-		t.Fatalf("stdout %q", out.String())
+	r.dispatched.await(t, "ext")
+	r.stop()
+	if strings.TrimSpace(r.out.String()) != "got 1 v" {
+		t.Fatalf("stdout %q", r.out.String())
 	}
 }
 
@@ -328,8 +353,8 @@ func TestEmitBeforeRunWaitsForInit(t *testing.T) {
 		on("ext", (n) => log.push("ext" + n));
 		on("done", () => print(log.join(",")));
 	`})
-	var out syncBuffer
-	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}})
+	var out testutil.Buffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &testutil.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,31 +376,18 @@ func TestEmitJSONKeepsKeyOrderAndSpreads(t *testing.T) {
 		on("one", (o) => print(JSON.stringify(o), Object.keys(o.nested).join("")));
 		on("many", (a, b, c) => print(a, b, JSON.stringify(c)));
 	`})
-	var out syncBuffer
-	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &syncBuffer{}, KeepAlive: true})
-	if err != nil {
+	r := startEngine(t, Config{Paths: []string{dir}})
+	if err := r.EmitJSON(r.ctx, "one", []byte(`{"z":1,"a":[1,{"y":2,"b":3}],"nested":{"q":1,"c":2,"m":3}}`), false); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- e.Run(ctx) }()
-	if err := e.EmitJSON(ctx, "one", []byte(`{"z":1,"a":[1,{"y":2,"b":3}],"nested":{"q":1,"c":2,"m":3}}`), false); err != nil {
+	if err := r.EmitJSON(r.ctx, "many", []byte(`[1,"two",{"k":[]}]`), true); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.EmitJSON(ctx, "many", []byte(`[1,"two",{"k":[]}]`), true); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(out.String(), "\n") < 2 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	r.dispatched.await(t, "one", "many")
+	r.stop()
 	want := `{"z":1,"a":[1,{"y":2,"b":3}],"nested":{"q":1,"c":2,"m":3}} qcm` + "\n" + `1 two {"k":[]}` + "\n"
-	if out.String() != want {
-		t.Fatalf("got %q\nwant %q", out.String(), want)
+	if r.out.String() != want {
+		t.Fatalf("got %q\nwant %q", r.out.String(), want)
 	}
 }
 
@@ -393,32 +405,27 @@ func TestEmitJSONBackpressure(t *testing.T) {
 			return h.Runtime().ToValue(p)
 		})
 	}
-	e, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, KeepAlive: true, MaxInFlight: 1, Extensions: []ext.Extension{hold}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- e.Run(ctx) }()
+	r := startEngine(t, Config{Paths: []string{dir}, MaxInFlight: 1, Extensions: []ext.Extension{hold}})
 	second := make(chan error, 1)
 	go func() {
-		if err := e.EmitJSON(ctx, "work", []byte(`1`), false); err != nil {
+		if err := r.EmitJSON(r.ctx, "work", []byte(`1`), false); err != nil {
 			second <- err
 			return
 		}
-		second <- e.EmitJSON(ctx, "work", []byte(`2`), false)
+		second <- r.EmitJSON(r.ctx, "work", []byte(`2`), false)
 	}()
+	// Both handlers holding means the loop has taken the second event and
+	// decided on its EmitJSON with the only slot held: it must not have
+	// returned.
+	r.dispatched.await(t, "work", "work")
 	select {
 	case err := <-second:
 		t.Fatalf("second EmitJSON returned while the first held the only slot: %v", err)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	close(release)
 	if err := <-second; err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	r.stop()
 }

@@ -15,21 +15,10 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/scriptd/scriptd/internal/testutil"
 	"github.com/scriptd/scriptd/runtime/ext"
 	"github.com/scriptd/scriptd/runtime/input"
 )
-
-// waitUntil polls cond until it holds or the deadline passes.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // replace writes content to path through a rename, as editors save.
 func replace(t *testing.T, path, content string) {
@@ -79,7 +68,7 @@ func TestRecoveryBacksOff(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": `
 		on("init", () => { print("init"); let i = 0; while (true) { i++; } });
 	`})
-	var out, errb syncBuffer
+	var out, errb testutil.Buffer
 	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +76,7 @@ func TestRecoveryBacksOff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
-	waitUntil(t, "a back-off", func() bool { return strings.Contains(errb.String(), "rebuilding the scripts' runtime in") })
+	testutil.Eventually(t, 20*time.Second, "a back-off", func() bool { return strings.Contains(errb.String(), "rebuilding the scripts' runtime in") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -106,7 +95,7 @@ func TestRecoveryBacksOff(t *testing.T) {
 // service and tells it; done runs once, on the last version.
 func TestWatchReloadUnderLoad(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": script(1)})
-	var out, errb syncBuffer
+	var out, errb testutil.Buffer
 	var reloads, failures, opened, closed atomic.Int32
 	count := func(h ext.Host) (func(), error) {
 		opened.Add(1)
@@ -141,22 +130,24 @@ func TestWatchReloadUnderLoad(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			time.Sleep(200 * time.Microsecond) // a steady stream, not a flood
+			// Part of the scenario, not synchronisation: a steady stream
+			// across the reloads, not a flood of the inbox.
+			time.Sleep(200 * time.Microsecond)
 		}
 	}()
 	handledBy := func(v int) bool { return strings.Contains(out.String(), fmt.Sprintf("v%d ev ", v)) }
-	waitUntil(t, "v1", func() bool { return handledBy(1) })
+	testutil.Eventually(t, 20*time.Second, "v1", func() bool { return handledBy(1) })
 	for v := 2; v <= 4; v++ {
 		replace(t, filepath.Join(dir, "a.js"), script(v))
-		waitUntil(t, fmt.Sprintf("v%d", v), func() bool { return handledBy(v) })
+		testutil.Eventually(t, 20*time.Second, fmt.Sprintf("v%d", v), func() bool { return handledBy(v) })
 	}
 	replace(t, filepath.Join(dir, "a.js"), "on('ev', () => {});\nthrow new Error('broken at top');\n")
-	waitUntil(t, "reload_failed", func() bool { return strings.Contains(out.String(), "v4 reload_failed a.js:2:7 Error: broken at top") })
+	testutil.Eventually(t, 20*time.Second, "reload_failed", func() bool { return strings.Contains(out.String(), "v4 reload_failed a.js:2:7 Error: broken at top") })
 	replace(t, filepath.Join(dir, "a.js"), script(5))
-	waitUntil(t, "v5", func() bool { return handledBy(5) })
+	testutil.Eventually(t, 20*time.Second, "v5", func() bool { return handledBy(5) })
 	close(stopEmit)
 	n := <-emitted
-	waitUntil(t, "the last event", func() bool { return strings.Contains(out.String(), fmt.Sprintf(" ev %d\n", n)) })
+	testutil.Eventually(t, 20*time.Second, "the last event", func() bool { return strings.Contains(out.String(), fmt.Sprintf(" ev %d\n", n)) })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -203,7 +194,7 @@ func TestWatchReloadUnderLoad(t *testing.T) {
 // settle; past it they are abandoned, and said so.
 func TestReloadDrainIsBounded(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": `on("init", () => { hang(); print("init"); });`})
-	var out, errb syncBuffer
+	var out, errb testutil.Buffer
 	hang := func(h ext.Host) (func(), error) {
 		return nil, ext.SetFunc(h, "hang", func(goja.FunctionCall) goja.Value {
 			_ = h.RegisterCallback() // an operation that never completes
@@ -221,9 +212,9 @@ func TestReloadDrainIsBounded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
-	waitUntil(t, "init", func() bool { return strings.Contains(out.String(), "init") })
+	testutil.Eventually(t, 20*time.Second, "init", func() bool { return strings.Contains(out.String(), "init") })
 	replace(t, filepath.Join(dir, "a.js"), `on("init", () => print("v2"));`)
-	waitUntil(t, "v2", func() bool { return strings.Contains(out.String(), "v2") })
+	testutil.Eventually(t, 20*time.Second, "v2", func() bool { return strings.Contains(out.String(), "v2") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -272,7 +263,7 @@ func TestLoadErrorLocations(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := writeScripts(t, tc.files)
-			_, err := New(Config{Paths: []string{dir}, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}})
+			_, err := New(Config{Paths: []string{dir}, Stdout: &testutil.Buffer{}, Stderr: &testutil.Buffer{}})
 			var le *LoadError
 			if !errors.As(err, &le) {
 				t.Fatalf("err = %v", err)
