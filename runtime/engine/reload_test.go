@@ -62,15 +62,26 @@ func TestHandlerTimeoutRestartsOnFreshRuntime(t *testing.T) {
 	}
 }
 
-// An init handler that never returns breaks every rebuild: the rebuilds
-// back off instead of spinning, and shutdown still ends the run.
+// A version rebuilt after a runaway handler whose init then never returns
+// breaks every rebuild: the rebuilds back off instead of spinning, and
+// shutdown still ends the run. (Go state counts the inits across the fresh
+// runtimes: only the first one completes.)
 func TestRecoveryBacksOff(t *testing.T) {
 	dir := writeScripts(t, map[string]string{"a.js": `
-		on("init", () => { print("init"); let i = 0; while (true) { i++; } });
+		on("init", () => { print("init"); if (initCount() > 1) { let i = 0; while (true) { i++; } } });
+		on("go", () => { while (true) {} });
 	`})
+	var inits atomic.Int32
+	counter := func(h ext.Host) (func(), error) {
+		return nil, ext.SetFunc(h, "initCount", func(goja.FunctionCall) goja.Value { return h.Runtime().ToValue(inits.Add(1)) })
+	}
 	var out, errb testutil.Buffer
-	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 20 * time.Millisecond})
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 20 * time.Millisecond,
+		Extensions: []ext.Extension{counter}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Emit("go"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -81,11 +92,31 @@ func TestRecoveryBacksOff(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(out.String(), "init\n"); n < 2 || n > 6 {
+	if n := strings.Count(out.String(), "init\n"); n < 2 || n > 7 {
 		t.Errorf("init ran %d times", n)
 	}
 	if !strings.Contains(errb.String(), "done not dispatched") {
 		t.Errorf("stderr: %s", errb.String())
+	}
+}
+
+// An init that never returns at start-up fails the run at once: there is
+// no version to fall back to and nothing would handle the events.
+func TestStartupInitNeverReturns(t *testing.T) {
+	dir := writeScripts(t, map[string]string{"a.js": `
+		on("init", () => { print("init"); while (true) {} });
+	`})
+	var out, errb testutil.Buffer
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "init did not complete") {
+		t.Fatalf("Run returned %v; stderr: %s", err, errb.String())
+	}
+	if n := strings.Count(out.String(), "init\n"); n != 1 {
+		t.Errorf("init ran %d times, want once", n)
 	}
 }
 
