@@ -2,6 +2,7 @@ package eventloop
 
 import (
 	"container/heap"
+	"sort"
 	"time"
 
 	"github.com/dop251/goja"
@@ -18,6 +19,7 @@ type timer struct {
 	args     []goja.Value
 	index    int
 	goFn     func() // for timers set from Go (AfterFunc)
+	origin   string // the awaiting context that set it ("" outside one)
 }
 
 // timerQueue is a min-heap of timers plus an index by id (loop goroutine only).
@@ -138,8 +140,60 @@ func (l *Loop) AfterFunc(d time.Duration, fn func()) (cancel func()) {
 	if l.timersOff {
 		return func() {}
 	}
-	id := l.timers.add(&timer{at: time.Now().Add(d), goFn: fn})
+	id := l.timers.add(&timer{at: time.Now().Add(d), goFn: fn, origin: l.currentOrigin()})
 	return func() { l.timers.remove(id) }
+}
+
+// ClearRepeatingTimers cancels every setInterval timer and keeps one-shot
+// timers, so a loop being drained (shutdown, reload) lets handlers waiting
+// on a setTimeout finish without being kept alive forever (loop goroutine
+// only).
+func (l *Loop) ClearRepeatingTimers() {
+	for id, t := range l.timers.byID {
+		if t.repeat {
+			l.timers.remove(id)
+		}
+	}
+}
+
+// Pending is script work outstanding on a loop, by the awaiting context
+// (handler, timer callback, when) that started it.
+type Pending struct {
+	Origin string // "" for work started outside any awaiting context
+	Ops    int    // reservations: async operations in flight
+	Timers int    // pending timers
+}
+
+// Pending lists outstanding work by origin, most first (loop goroutine
+// only): what would be abandoned if the loop were dropped now.
+func (l *Loop) Pending() []Pending {
+	by := make(map[string]*Pending)
+	get := func(o string) *Pending {
+		p := by[o]
+		if p == nil {
+			p = &Pending{Origin: o}
+			by[o] = p
+		}
+		return p
+	}
+	for o, n := range l.pendingByOrigin {
+		get(o).Ops += n
+	}
+	for _, t := range l.timers.items {
+		get(t.origin).Timers++
+	}
+	out := make([]Pending, 0, len(by))
+	for _, p := range by {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Ops+out[i].Timers, out[j].Ops+out[j].Timers
+		if a != b {
+			return a > b
+		}
+		return out[i].Origin < out[j].Origin
+	})
+	return out
 }
 
 // ClearTimers cancels every pending timer, e.g. at shutdown (loop goroutine only).
@@ -178,7 +232,7 @@ func (l *Loop) installTimers() {
 				l.timers.nextID++ // a valid, never-firing id
 				return vm.ToValue(l.timers.nextID)
 			}
-			id := l.timers.add(&timer{at: time.Now().Add(d), interval: d, repeat: repeat, fn: fn, args: args})
+			id := l.timers.add(&timer{at: time.Now().Add(d), interval: d, repeat: repeat, fn: fn, args: args, origin: l.currentOrigin()})
 			return vm.ToValue(id)
 		})
 	}

@@ -302,3 +302,119 @@ on("done", () => print("done v2"));
 		t.Errorf("stderr does not report the failed reload:\n%s", p.Stderr.String())
 	}
 }
+
+// SIGTERM while handlers wait on a timer: every event answered 202 is
+// still handled — the one-shot timers fire and their puts land — before
+// done (issue 12, item 4).
+func TestSIGTERMLetsTimerWaitsFinish(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"s/a.js": `let h;
+on("init", async () => {
+  h = (await Storage.Async.open_backend(Storage.STORAGE_BACKEND_SQLITE, { sqlite: { database_path: "t.db", table_name: "t" } }, "string", "count")).value;
+});
+on("ev", async (x) => {
+  await new Promise((r) => setTimeout(r, 500));
+  await Storage.Async.put(h, { key: "k" + x.i, value: x.i });
+});
+setInterval(() => {}, 1000); // an interval must not hold the shutdown
+on("done", async () => {
+  let n = 0;
+  for (let i = 0; i < 20; i++) if ((await Storage.Async.get(h, "k" + i)).code === Storage.SUCCESS) n++;
+  print("stored", n);
+});
+`})
+	hp := startListening(t, dir, "s")
+	for i := 0; i < 20; i++ {
+		if code, body := hp.call(t, "POST", "/v1/events/ev", []byte(fmt.Sprintf(`{"i":%d}`, i))); code != 202 {
+			t.Fatalf("POST %d: %d %s", i, code, body)
+		}
+	}
+	if err := hp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := hp.waitExit(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, hp.Stderr.String())
+	}
+	if got := strings.TrimSpace(hp.Stdout.String()); got != "stored 20" {
+		t.Fatalf("stdout %q, want every 202'd event stored; stderr:\n%s", got, hp.Stderr.String())
+	}
+}
+
+// Work still pending when the drain timeout ends is reported by count and
+// handler location, never dropped silently (issue 12, item 4).
+func TestDrainTimeoutReportsAbandonedWork(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `on("x", async () => { print("started"); await new Promise((r) => setTimeout(r, 60000)); print("finished"); });
+on("done", () => print("done"));
+`,
+		"in.json": strings.Repeat(`{"_path":"x"}`+"\n", 3),
+	})
+	p := startScriptd(t, dir, "run", "a.js", "--input", "in.json", "--follow", "--drain-timeout", "300ms")
+	testutil.Eventually(t, 10*time.Second, "the three handlers to start", func() bool {
+		return strings.Count(p.Stdout.String(), "started") == 3
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.waitExit(t, 20*time.Second)
+	errText := p.Stderr.String()
+	if !strings.Contains(errText, "drain timeout (300ms); abandoned:") || !strings.Contains(errText, `a.js:1): 0 async operation(s), 3 timer(s)`) {
+		t.Fatalf("stderr does not report the abandoned work:\n%s", errText)
+	}
+	if strings.Contains(p.Stdout.String(), "finished") || !strings.Contains(p.Stdout.String(), "done") {
+		t.Errorf("stdout: %q", p.Stdout.String())
+	}
+}
+
+// A hot reload lets the retiring version's handlers finish their second
+// step after a timer: no record is left half-processed (issue 12, item 4).
+func TestReloadLetsPendingHandlersFinish(t *testing.T) {
+	dir := t.TempDir()
+	script := func(v int) string {
+		return fmt.Sprintf(`let h;
+on("init", async () => {
+  h = (await Storage.Async.open_backend(Storage.STORAGE_BACKEND_SQLITE, { sqlite: { database_path: "r.db", table_name: "r" } }, "count", "count")).value;
+  print("v%d ready");
+});
+on("x", async (r) => {
+  await new Promise((res) => setTimeout(res, 20));
+  await Storage.Async.put(h, { key: r.i, value: %d });
+  if (r.i === 1999) print("last stored");
+});
+on("done", async () => {
+  let n = 0;
+  for (let i = 0; i < 2000; i++) if ((await Storage.Async.get(h, i)).code === Storage.SUCCESS) n++;
+  print("stored", n);
+});
+`, v, v)
+	}
+	var in strings.Builder
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&in, `{"_path":"x","i":%d}`+"\n", i)
+	}
+	writeFiles(t, dir, map[string]string{"s/a.js": script(1), "feed.json": in.String()})
+	p := startScriptd(t, dir, "run", "s", "--watch", "--follow", "--input", "feed.json")
+	testutil.Eventually(t, 15*time.Second, "v1", func() bool { return strings.Contains(p.Stdout.String(), "v1 ready") })
+	writeFiles(t, dir, map[string]string{"s/a.js": script(2)})
+	f, err := os.OpenFile(filepath.Join(dir, "feed.json"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1000; i < 2000; i++ {
+		fmt.Fprintf(f, `{"_path":"x","i":%d}`+"\n", i)
+	}
+	f.Close()
+	testutil.Eventually(t, 20*time.Second, "v2", func() bool { return strings.Contains(p.Stdout.String(), "v2 ready") })
+	// Every record has been read and dispatched once the last one is stored.
+	testutil.Eventually(t, 30*time.Second, "the last record", func() bool { return strings.Contains(p.Stdout.String(), "last stored") })
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.waitExit(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, p.Stderr.String())
+	}
+	if !strings.Contains(p.Stdout.String(), "stored 2000") || strings.Contains(p.Stderr.String(), "abandoned") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", p.Stdout.String(), p.Stderr.String())
+	}
+}

@@ -89,6 +89,7 @@ type runFlags struct {
 	listenToken    string
 	logDir         string
 	handlerTimeout time.Duration
+	drainTimeout   time.Duration
 	maxInFlight    int
 	cpuProfile     string
 	maxBody        int64
@@ -110,6 +111,7 @@ func newRunFlags(out io.Writer) *runFlags {
 	f.fs.StringVar(&f.listenToken, "listen-token", "", "require `TOKEN` as a bearer token on HTTP requests")
 	f.fs.StringVar(&f.logDir, "log-dir", ".", "`DIR` for Log.write streams")
 	f.fs.DurationVar(&f.handlerTimeout, "handler-timeout", 10*time.Second, "interrupt a handler running longer than this")
+	f.fs.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Second, "at shutdown and reload, how long pending handlers (operations, timers) may take to finish before what is left is abandoned and reported")
 	f.fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for go tool pprof)")
 	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input (and hold HTTP events) while this many async operations are outstanding")
 	f.fs.Int64Var(&f.maxBody, "max-body", httpapi.DefaultMaxBody, "largest HTTP event body accepted, in `BYTES` (413 beyond)")
@@ -151,6 +153,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scriptd run: --handler-timeout %v: must be positive\n", f.handlerTimeout)
 		return exitUsage
 	}
+	if f.drainTimeout <= 0 {
+		fmt.Fprintf(stderr, "scriptd run: --drain-timeout %v: must be positive\n", f.drainTimeout)
+		return exitUsage
+	}
 	if f.maxInFlight <= 0 {
 		fmt.Fprintf(stderr, "scriptd run: --max-in-flight %d: must be positive\n", f.maxInFlight)
 		return exitUsage
@@ -171,17 +177,19 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer svc.close()
 	cfg := engine.Config{
-		Paths:          paths,
-		Inputs:         specs,
-		Follow:         f.follow,
-		LogDir:         f.logDir,
-		Stdin:          stdin,
-		Stdout:         stdout,
-		Stderr:         stderr,
-		MaxInFlight:    f.maxInFlight,
-		KeepAlive:      f.follow || f.watch || f.listen != "",
-		Watch:          f.watch,
-		HandlerTimeout: f.handlerTimeout,
+		Paths:              paths,
+		Inputs:             specs,
+		Follow:             f.follow,
+		LogDir:             f.logDir,
+		Stdin:              stdin,
+		Stdout:             stdout,
+		Stderr:             stderr,
+		MaxInFlight:        f.maxInFlight,
+		KeepAlive:          f.follow || f.watch || f.listen != "",
+		Watch:              f.watch,
+		HandlerTimeout:     f.handlerTimeout,
+		ShutdownGrace:      f.drainTimeout,
+		ReloadDrainTimeout: f.drainTimeout,
 	}
 	svc.configure(&cfg)
 	if f.cpuProfile != "" {

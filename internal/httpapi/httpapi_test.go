@@ -248,8 +248,10 @@ func TestPostEventErrors(t *testing.T) {
 		{"/v1/events/x?args=array", `{"a":1}`, 400, "needs a JSON array body, got an object"},
 		{"/v1/events/x?args=array", `3`, 400, "got a number"},
 		{"/v1/events/x?args=list", `[1]`, 400, `the only value of "args" is "array"`},
-		{"/v1/events/init", `null`, 400, "lifecycle event"},
-		{"/v1/events/done", `null`, 400, "lifecycle event"},
+		{"/v1/events/init", `null`, 400, "reserved for the engine"},
+		{"/v1/events/done", `null`, 400, "reserved for the engine"},
+		{"/v1/events/Storage.backend_lost", `null`, 400, "reserved for the engine"},
+		{"/v1/events/scriptd.reload_failed", `null`, 400, "reserved for the engine"},
 		{"/v1/events/" + strings.Repeat("n", MaxEventName+1), `null`, 400, "longer than"},
 		{"/v1/events/%FF", `null`, 400, "not valid UTF-8"},
 	}

@@ -341,14 +341,15 @@ func (e *Engine) serve(v *version) *version {
 		}
 		switch {
 		case req.graceOver:
-			e.log.Warn("shutdown grace period over; abandoning pending work", "grace", e.cfg.ShutdownGrace)
+			e.reportAbandoned(v, fmt.Sprintf("shutdown: pending work did not settle within the drain timeout (%v)", e.cfg.ShutdownGrace))
 			return v
 		case req.stop && !e.stopping:
-			// Shut down: no more input or keep-alive, timers cancelled;
-			// pending work gets ShutdownGrace to settle.
+			// Shut down: no more input or keep-alive, intervals cancelled;
+			// pending work (operations, one-shot timers) gets ShutdownGrace
+			// to settle.
 			e.stopping = true
 			e.keepAlive = false
-			v.loop.ClearTimers()
+			v.loop.ClearRepeatingTimers()
 			e.syncHold(v)
 			grace = time.AfterFunc(e.cfg.ShutdownGrace, e.ctl.requestGraceOver)
 		case req.reload != reloadNone && !e.stopping && v.trialOf != nil:
@@ -373,11 +374,31 @@ func (e *Engine) syncHold(v *version) {
 	want := !e.stopping && !v.retired && (e.keepAlive || e.inputsRunning)
 	switch {
 	case want && v.hold == nil:
-		v.hold = v.loop.Reserve()
+		v.hold = v.loop.Hold()
 	case !want && v.hold != nil:
 		v.hold(nil)
 		v.hold = nil
 	}
+}
+
+// reportAbandoned says on stderr, by count and script location, what work
+// of v is being dropped and why (Run goroutine, v's loop not running).
+func (e *Engine) reportAbandoned(v *version, why string) {
+	pending := v.loop.Pending()
+	if len(pending) == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "scriptd: %s; abandoned:", why)
+	for _, p := range pending {
+		origin := p.Origin
+		if origin == "" {
+			origin = "code outside any handler"
+		}
+		fmt.Fprintf(&b, "\n\t%s: %d async operation(s), %d timer(s)", origin, p.Ops, p.Timers)
+	}
+	fmt.Fprintln(e.stderr, b.String())
+	e.metrics.abandoned.Add(int64(len(pending)))
 }
 
 // flushLogs writes out buffered Log.write lines (Run goroutine).

@@ -183,7 +183,7 @@ func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 		if ctx != nil {
 			ctx = &eventloop.AwaitingContext{Origin: h.origin, NetworkTime: v.e.clock.Stamp()}
 		}
-		ret, err := v.loop.CallIn(ctx, h.call, goja.Undefined(), args...)
+		ret, err := v.loop.CallHandler(h.origin, ctx, h.call, args...)
 		if err != nil {
 			v.handlerError(h.origin, err)
 			if v.loop.Broken() {
