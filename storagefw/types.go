@@ -49,9 +49,9 @@ var zeekTypeNames = [...]string{
 // share between goroutines.
 type dataType struct {
 	Kind   typeKind
-	Fields []field    // kindRecord, in declared order
-	Elem   *dataType  // kindVector, kindSet: element; kindTable: value
-	Key    *dataType  // kindTable: index
+	Fields []field   // kindRecord, in declared order
+	Elem   *dataType // kindVector, kindSet: element; kindTable: value
+	Key    *dataType // kindTable: index
 	byName map[string]int
 }
 
