@@ -48,8 +48,9 @@ func (JSONSerializer) Serialize(v any) ([]byte, error) {
 
 // Unserialize parses bytes written by Serialize or by Zeek, the way
 // Zeek's reader (rapidjson's default parse) accepts them. The result is
-// for dataType.Normalize, which decodes it under the handle's type: a
-// string or int64 (the common scalars), or a parsed document.
+// only for dataType.Normalize, which decodes it under the handle's type
+// with Zeek's reading rules: a wireString or wireInt (the common scalars,
+// without the parser) or a *wireValue (a parsed document).
 func (JSONSerializer) Unserialize(b []byte) (any, error) {
 	if !bytes.HasPrefix(b, []byte(serialPrefix)) {
 		n := min(len(b), 16)
@@ -69,6 +70,13 @@ func (JSONSerializer) Unserialize(b []byte) (any, error) {
 // wireValue is a parsed stored document, decoded by Normalize with Zeek's
 // reading rules. Serialize writes it back as it was parsed.
 type wireValue struct{ v any }
+
+// wireString and wireInt are stored scalars read by the fast path: a
+// JSON string without escapes, a small integer literal.
+type (
+	wireString string
+	wireInt    int64
+)
 
 // wireObject is a parsed JSON object, members in document order.
 type wireObject struct {
@@ -194,6 +202,10 @@ func appendValue(buf []byte, v any) ([]byte, error) {
 		return append(buf, '}'), nil
 	case *wireValue:
 		return appendValue(buf, x.v)
+	case wireString:
+		return appendZeekString(buf, string(x)), nil
+	case wireInt:
+		return strconv.AppendInt(buf, int64(x), 10), nil
 	case *wireObject:
 		buf = append(buf, '{')
 		for i, k := range x.names {
@@ -393,7 +405,7 @@ func fastScalar(b []byte) (any, bool) {
 				return nil, false
 			}
 		}
-		return string(inner), true
+		return wireString(inner), true
 	}
 	if len(b) == 0 || len(b) > 18 {
 		return nil, false
@@ -418,7 +430,7 @@ func fastScalar(b []byte) (any, bool) {
 	if i == 1 {
 		n = -n
 	}
-	return n, true
+	return wireInt(n), true
 }
 
 // parseJSON parses one JSON document as rapidjson's default Parse does:

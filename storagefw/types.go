@@ -211,7 +211,15 @@ func (t *dataType) stringLike() bool {
 // ignored, null elements skipped, a null at the top giving no value
 // (nil, nil).
 func (t *dataType) Normalize(v any) (any, error) {
-	if w, ok := v.(*wireValue); ok {
+	switch w := v.(type) {
+	case wireString:
+		if t.Kind == kindString || t.Kind == kindEnum || t.Kind == kindAny {
+			return string(w), nil // the common case, first
+		}
+		return t.fromWire(string(w))
+	case wireInt:
+		return t.fromWire(int64(w))
+	case *wireValue:
 		return t.fromWire(w.v)
 	}
 	return t.fromGo(v)
