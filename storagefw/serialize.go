@@ -491,7 +491,7 @@ func (p *jsonParser) value(depth int) (any, error) {
 		return p.str()
 	case c == '{':
 		p.i++
-		o := &wireObject{}
+		o := &wireObject{names: make([]string, 0, 8), vals: make([]any, 0, 8)}
 		p.skipSpace()
 		if p.i < len(p.b) && p.b[p.i] == '}' {
 			p.i++
@@ -617,7 +617,19 @@ func (p *jsonParser) number() (any, error) {
 			return nil, p.errorf("Missing exponent in number.")
 		}
 	}
-	text := string(p.b[start:p.i])
+	lit := p.b[start:p.i]
+	if integer && len(lit) <= 18 {
+		// Fits int64 for sure: no need for strconv.
+		var n int64
+		for _, c := range lit[digits-start:] {
+			n = n*10 + int64(c-'0')
+		}
+		if lit[0] == '-' {
+			n = -n
+		}
+		return n, nil
+	}
+	text := string(lit)
 	if integer {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return n, nil

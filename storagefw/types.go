@@ -218,6 +218,12 @@ func (t *dataType) Normalize(v any) (any, error) {
 		}
 		return t.fromWire(string(w))
 	case wireInt:
+		switch {
+		case t.Kind == kindInt || t.Kind == kindAny || t.Kind == kindCount && w >= 0:
+			return int64(w), nil
+		case t.Kind == kindDouble || t.Kind == kindTime:
+			return float64(w), nil
+		}
 		return t.fromWire(int64(w))
 	case *wireValue:
 		return t.fromWire(w.v)
@@ -491,24 +497,32 @@ func (t *dataType) fromWire(j any) (any, error) {
 	switch t.Kind {
 	case kindAny:
 		return wireToGo(j), nil
+	// Values that are already in their canonical form are returned as the
+	// same interface value (no new allocation).
 	case kindBool:
-		if b, ok := j.(bool); ok {
-			return b, nil
+		if _, ok := j.(bool); ok {
+			return j, nil
 		}
 	case kindInt:
-		if n, ok := j.(int64); ok {
-			return n, nil
+		if _, ok := j.(int64); ok {
+			return j, nil
 		}
 	case kindCount:
 		switch n := j.(type) {
 		case int64:
 			if n >= 0 {
-				return n, nil
+				return j, nil
 			}
 		case uint64:
-			return n, nil
+			if n <= math.MaxInt64 {
+				return int64(n), nil
+			}
+			return j, nil
 		}
 	case kindDouble, kindTime:
+		if _, ok := j.(float64); ok {
+			return j, nil
+		}
 		if f, ok := wireNumber(j); ok {
 			return f, nil
 		}
@@ -566,11 +580,14 @@ func (t *dataType) fromWire(j any) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("invalid value for %s: '%s'", zeekTypeNames[t.Kind], s)
 			}
+			if out == s {
+				return j, nil
+			}
 			return out, nil
 		}
 	case kindString, kindEnum:
-		if s, ok := j.(string); ok {
-			return s, nil
+		if _, ok := j.(string); ok {
+			return j, nil
 		}
 	case kindSet:
 		if list, ok := j.([]any); ok {

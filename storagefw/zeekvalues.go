@@ -159,10 +159,17 @@ func parseZeekAddr(s string) (netip.Addr, bool) {
 // normalizeAddr returns s in Zeek's text form.
 func normalizeAddr(s string) (string, error) {
 	if a, ok := parseZeekAddr(s); ok {
+		var buf [48]byte
+		var text []byte
 		if a.Is4() {
-			return a.String(), nil
+			text = a.AppendTo(buf[:0])
+		} else {
+			text = appendZeekAddr6(buf[:0], a.As16())
 		}
-		return formatZeekAddr6(a.As16()), nil
+		if string(text) == s {
+			return s, nil // already in Zeek's form: no copy
+		}
+		return string(text), nil
 	}
 	return "", fmt.Errorf("%q is not an IP address", s)
 }
@@ -191,6 +198,11 @@ func normalizeSubnet(s string) (string, error) {
 // tie) of two or more zero words as "::", and the last 32 bits as a dotted
 // quad for ::a.b.c.d and ::ffff:0:a.b.c.d.
 func formatZeekAddr6(b [16]byte) string {
+	var buf [48]byte
+	return string(appendZeekAddr6(buf[:0], b))
+}
+
+func appendZeekAddr6(out []byte, b [16]byte) []byte {
 	var words [8]uint16
 	for i := range words {
 		words[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
@@ -216,7 +228,6 @@ func formatZeekAddr6(b [16]byte) string {
 	if bestBase != -1 && bestLen < 2 {
 		bestBase = -1
 	}
-	out := make([]byte, 0, 46)
 	for i := 0; i < 8; i++ {
 		if bestBase != -1 && i >= bestBase && i < bestBase+bestLen {
 			if i == bestBase {
@@ -231,15 +242,14 @@ func formatZeekAddr6(b [16]byte) string {
 			(bestLen == 7 && words[7] != 0x0001) ||
 			(bestLen == 5 && words[5] == 0xffff) ||
 			(bestLen == 4 && words[4] == 0xffff && words[5] == 0)) {
-			out = append(out, netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}).String()...)
-			return string(out)
+			return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}).AppendTo(out)
 		}
 		out = strconv.AppendUint(out, uint64(words[i]), 16)
 	}
 	if bestBase != -1 && bestBase+bestLen == 8 {
 		out = append(out, ':')
 	}
-	return string(out)
+	return out
 }
 
 // asCount reads a count: a non-negative integer up to 2^64-1, as int64
