@@ -3,8 +3,10 @@ package storagefw
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
+	"time"
 )
 
 // typeKind is the kind of a storage key or value type (docs/storage.md type names).
@@ -259,6 +261,9 @@ func (t *dataType) fromGo(v any) (any, error) {
 	case kindDouble, kindTime:
 		if f, ok := asFloat(v); ok {
 			return f, nil
+		}
+		if tm, ok := v.(time.Time); ok && t.Kind == kindTime { // a JS Date
+			return float64(tm.UnixNano()) / 1e9, nil
 		}
 	case kindInterval:
 		switch x := v.(type) {
@@ -679,6 +684,79 @@ func (t *dataType) fromWire(j any) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("cannot convert JSON type '%s' to Zeek type '%s'", wireTypeName(j), zeekTypeNames[t.Kind])
+}
+
+// equal reports whether two normalized values of type t are the same
+// value: sets and tables regardless of order, records field by field,
+// numbers by value (0.0 equals -0.0, as in Zeek); for type any, deep
+// equality. (For compare-and-swap: "value equality under val_type".)
+func (t *dataType) equal(a, b any) bool {
+	switch t.Kind {
+	case kindAny:
+		return reflect.DeepEqual(a, b)
+	case kindDouble, kindTime:
+		x, okA := asFloat(a)
+		y, okB := asFloat(b)
+		return okA && okB && x == y
+	case kindInterval:
+		x, okA := a.(Interval)
+		y, okB := b.(Interval)
+		return okA && okB && x == y
+	case kindRecord:
+		x, okA := a.(Record)
+		y, okB := b.(Record)
+		if !okA || !okB || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if x[i].Name != y[i].Name || !t.Fields[t.byName[x[i].Name]].Type.equal(x[i].Value, y[i].Value) {
+				return false
+			}
+		}
+		return true
+	case kindVector, kindSet:
+		x, okA := a.([]any)
+		y, okB := b.([]any)
+		if !okA || !okB || len(x) != len(y) {
+			return false
+		}
+		if t.Kind == kindVector {
+			for i := range x {
+				if !t.Elem.equal(x[i], y[i]) {
+					return false
+				}
+			}
+			return true
+		}
+		var d deduper
+		for i, e := range x {
+			d.seen(e, i)
+		}
+		for _, e := range y {
+			if _, found := d.seen(e, -1); !found {
+				return false
+			}
+		}
+		return true
+	case kindTable:
+		x, okA := a.(Table)
+		y, okB := b.(Table)
+		if !okA || !okB || len(x) != len(y) {
+			return false
+		}
+		var d deduper
+		for i, e := range x {
+			d.seen(e.Key, i)
+		}
+		for _, e := range y {
+			i, found := d.seen(e.Key, -1)
+			if !found || !t.Elem.equal(x[i].Value, e.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
 }
 
 func wireTypeName(j any) string {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // zeekBytesCases are values and the exact bytes Zeek stores for them,
@@ -527,5 +528,48 @@ func TestScriptValueRules(t *testing.T) {
 		if FormatDouble(f) != "null" {
 			t.Errorf("FormatDouble(%v) = %s", f, FormatDouble(f))
 		}
+	}
+}
+
+// TestValueEquality: equality under a type, as compare-and-swap needs it.
+func TestValueEquality(t *testing.T) {
+	norm := func(typ *dataType, v any) any {
+		t.Helper()
+		nv, err := typ.Normalize(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nv
+	}
+	cases := []struct {
+		typ  any
+		a, b any
+		want bool
+	}{
+		{"double", 0.0, math.Copysign(0, -1), true},
+		{"double", int64(1), 1.0, true},
+		{"count", int64(3), int64(4), false},
+		{"addr", "::ffff:1.2.3.4", "1.2.3.4", true},
+		{"interval", int64(90), "1.0 min 30.0 secs", true},
+		{"port", "80/tcp", "80/udp", false},
+		{[]any{"set", "count"}, []any{int64(1), int64(2)}, []any{int64(2), int64(1)}, true},
+		{[]any{"set", "count"}, []any{int64(1), int64(2)}, []any{int64(2), int64(3)}, false},
+		{[]any{"vector", "count"}, []any{int64(1), int64(2)}, []any{int64(2), int64(1)}, false},
+		{[]any{"table", "string", "double"}, [][2]any{{"a", int64(1)}, {"b", 2.5}}, [][2]any{{"b", 2.5}, {"a", 1.0}}, true},
+		{[]any{"table", "string", "double"}, [][2]any{{"a", int64(1)}}, [][2]any{{"a", 1.5}}, false},
+		{Record{{"z", "count"}, {"o", "string?"}}, map[string]any{"z": int64(1)}, map[string]any{"z": int64(1), "o": "x"}, false},
+		{Record{{"z", "double"}, {"o", "string?"}}, map[string]any{"z": int64(1), "o": "x"}, Record{{"o", "x"}, {"z", 1.0}}, true},
+		{"any", map[string]any{"a": []any{int64(1)}}, map[string]any{"a": []any{int64(1)}}, true},
+	}
+	for _, c := range cases {
+		typ := mustType(t, c.typ)
+		if got := typ.equal(norm(typ, c.a), norm(typ, c.b)); got != c.want {
+			t.Errorf("%v: %#v == %#v: %v", typ, c.a, c.b, got)
+		}
+	}
+	// A JS Date is a time.
+	nv, err := mustType(t, "time").Normalize(time.Unix(1700000000, 500000000))
+	if err != nil || nv != 1700000000.5 {
+		t.Errorf("Date as time: %#v, %v", nv, err)
 	}
 }
