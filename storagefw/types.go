@@ -634,7 +634,7 @@ func (t *dataType) fromWire(j any) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				if v == nil {
+				if v == nil && t.Elem.Kind != kindAny {
 					continue
 				}
 				if at, dup := d.seen(k, len(out)); dup {
@@ -650,6 +650,10 @@ func (t *dataType) fromWire(j any) (any, error) {
 			out := make(Record, 0, len(t.Fields))
 			for _, f := range t.Fields {
 				fj, present := o.get(f.Name)
+				if fj == nil && present && f.Type.Kind == kindAny {
+					out = append(out, Field{Name: f.Name}) // null is a value of type any
+					continue
+				}
 				if fj == nil {
 					if !f.Optional {
 						state := "missing"
@@ -676,7 +680,7 @@ func (t *dataType) fromWire(j any) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				if v != nil { // Zeek skips nulls: holes are not kept
+				if v != nil || t.Elem.Kind == kindAny { // Zeek skips nulls: holes are not kept
 					out = append(out, v)
 				}
 			}

@@ -432,6 +432,8 @@ func TestZeekReadRules(t *testing.T) {
 		{"string", `"a" "b"`, nil, "must not be followed by other values"},
 		{"count", `01`, nil, "must not be followed"},
 		{"double", `1e400`, nil, "Number too big"},
+		{Record{{"a", "any"}, {"v", []any{"vector", "any"}}, {"t", []any{"table", "count", "any"}}}, `{"a":null,"v":[1,null],"t":{"1":null}}`,
+			Record{{"a", nil}, {"v", []any{int64(1), nil}}, {"t", Table{{int64(1), nil}}}}, ""}, // null is a value of type any
 		{"any", `{"b":[1,2.5,"x"],"a":18446744073709551615}`, map[string]any{"b": []any{int64(1), 2.5, "x"}, "a": 18446744073709551615.0}, ""},
 	}
 	for _, c := range cases {
