@@ -72,19 +72,13 @@ const typeHelp = `string, count, int, double, bool, addr, subnet, time, interval
 // its field order (a script's object literal: the declared order); given
 // as a map[string]any its fields are ordered by name.
 func parseType(v any) (*dataType, error) {
-	return parseTypeIn(v, false)
-}
-
-func parseTypeIn(v any, inRecord bool) (*dataType, error) {
 	switch x := v.(type) {
 	case string:
 		if k, ok := kindNames[x]; ok {
 			return &dataType{Kind: k}, nil
 		}
-		if strings.HasSuffix(x, "?") {
-			if _, ok := kindNames[strings.TrimSuffix(x, "?")]; ok && !inRecord {
-				return nil, fmt.Errorf("optional type %q outside a record (only record fields can be optional)", x)
-			}
+		if _, ok := kindNames[strings.TrimSuffix(x, "?")]; ok {
+			return nil, fmt.Errorf("optional type %q outside a record (only record fields can be optional)", x)
 		}
 		return nil, fmt.Errorf("unknown type %q (want %s)", x, typeHelp)
 	case Record:
@@ -154,7 +148,7 @@ func parseRecordType(r Record) (*dataType, error) {
 		if s, ok := fv.(string); ok && strings.HasSuffix(s, "?") {
 			fv, optional = strings.TrimSuffix(s, "?"), true
 		}
-		ftyp, err := parseTypeIn(fv, true)
+		ftyp, err := parseType(fv)
 		if err != nil {
 			return nil, fmt.Errorf("field %q: %w", f.Name, err)
 		}
