@@ -90,6 +90,7 @@ type runFlags struct {
 	logDir         string
 	handlerTimeout time.Duration
 	drainTimeout   time.Duration
+	maxMemory      byteSize
 	maxInFlight    int
 	cpuProfile     string
 	maxBody        int64
@@ -112,6 +113,8 @@ func newRunFlags(out io.Writer) *runFlags {
 	f.fs.StringVar(&f.logDir, "log-dir", ".", "`DIR` for Log.write streams")
 	f.fs.DurationVar(&f.handlerTimeout, "handler-timeout", 10*time.Second, "interrupt a handler running longer than this")
 	f.fs.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Second, "at shutdown and reload, how long pending handlers (operations, timers) may take to finish before what is left is abandoned and reported")
+	f.maxMemory = defaultMaxMemory()
+	f.fs.Var(&f.maxMemory, "max-memory", "bound on the scripts' live heap (`SIZE`: bytes, or with KiB/MiB/GiB/KB/MB/GB); past it the running script is interrupted and the scripts restart on a fresh runtime; 0 for none (default: half the machine's memory, at most 4GiB)")
 	f.fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for go tool pprof)")
 	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input (and hold HTTP events) while this many async operations are outstanding")
 	f.fs.Int64Var(&f.maxBody, "max-body", httpapi.DefaultMaxBody, "largest HTTP event body accepted, in `BYTES` (413 beyond)")
@@ -188,6 +191,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		KeepAlive:          f.follow || f.watch || f.listen != "",
 		Watch:              f.watch,
 		HandlerTimeout:     f.handlerTimeout,
+		MaxMemory:          uint64(f.maxMemory),
 		ShutdownGrace:      f.drainTimeout,
 		ReloadDrainTimeout: f.drainTimeout,
 	}

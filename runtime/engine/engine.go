@@ -57,6 +57,13 @@ type Config struct {
 	// continuation or top-level script running longer than this (docs/scripts.md;
 	// default 10 s). The interrupted scripts are rebuilt on a fresh runtime.
 	HandlerTimeout time.Duration
+	// MaxMemory bounds the live Go heap the scripts may hold, in bytes (0:
+	// no bound). Past it the running script code is interrupted (or, idle,
+	// the runtime broken), reported like a runaway handler, and the scripts
+	// are rebuilt on a fresh runtime; state in storage survives. It also
+	// sets the process's soft memory limit (runtime/debug.SetMemoryLimit),
+	// so an embedder that manages that itself should leave it 0.
+	MaxMemory uint64
 	// Observer, if set, receives engine activity (metrics).
 	Observer Observer
 	// KeepAlive keeps the engine running (e.g. --listen, --watch) until the
@@ -150,6 +157,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr}
 	e.wd = eventloop.NewWatchdog(cfg.HandlerTimeout)
+	e.wd.SetMemoryLimit(cfg.MaxMemory)
 	e.logs = globals.NewLogs(cfg.LogDir)
 	files, err := ScriptFiles(cfg.Paths)
 	if err != nil {

@@ -181,8 +181,9 @@ func (v *version) deliver(it inItem) {
 	case it.batch != nil:
 		n := v.dispatchBatch(it.batch)
 		if n < len(it.batch) {
-			// v broke (an interrupted handler): the rest of the batch goes
-			// to the version that replaces it.
+			// The rest waits at the front of the inbox: for the next task of
+			// v (continuations run in between), or, if v broke (an
+			// interrupted handler), for the version that replaces it.
 			it.batch = it.batch[n:]
 			e.in.requeue(it)
 			return

@@ -77,14 +77,21 @@ func (e *Engine) startInputs() {
 	}()
 }
 
-// dispatchBatch fires one event per record, advancing network time first.
-// It returns how many records it dispatched: all of them, unless v broke
-// (a handler was interrupted), in which case the rest belong to the version
-// that replaces it.
+// recordsPerTask bounds how many records one loop task dispatches: the
+// promise continuations those handlers queue run when the task ends, so a
+// bound keeps them running between records instead of piling up behind a
+// whole batch (memory), at the cost of a task per slice.
+const recordsPerTask = 32
+
+// dispatchBatch fires one event per record, advancing network time first,
+// for at most recordsPerTask records. It returns how many records it
+// dispatched; the caller requeues the rest, also when v broke (a handler
+// was interrupted) and the rest belong to the version that replaces it.
 func (v *version) dispatchBatch(batch []input.Event) int {
 	vm := v.loop.Runtime()
 	args := make([]goja.Value, 1)
-	for i := range batch {
+	n := min(len(batch), recordsPerTask)
+	for i := range n {
 		if v.loop.Broken() {
 			return i
 		}
@@ -96,7 +103,7 @@ func (v *version) dispatchBatch(batch []input.Event) int {
 		v.fire(ev.Name, args, nil)
 		batch[i] = input.Event{}
 	}
-	return len(batch)
+	return n
 }
 
 func (e *Engine) badRecord(file string, line int, err error) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/dop251/goja_nodejs/require"
@@ -215,6 +216,7 @@ func (e *Engine) retire(v *version) {
 		// Nothing more can run in a broken runtime: what its handlers were
 		// waiting for is lost with it.
 		e.reportAbandoned(v, fmt.Sprintf("version %d of the scripts was interrupted and replaced", v.id))
+		defer runtime.GC() // what the broken runtime held is garbage now: free it before the memory bound is sampled again
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ReloadDrainTimeout)
 		if err := v.loop.Run(ctx, nil); err != nil {
