@@ -2,11 +2,13 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -416,5 +418,68 @@ on("done", async () => {
 	}
 	if !strings.Contains(p.Stdout.String(), "stored 2000") || strings.Contains(p.Stderr.String(), "abandoned") {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", p.Stdout.String(), p.Stderr.String())
+	}
+}
+
+// A promise storm is stopped by the memory bound, reported like a runaway
+// handler, and the engine goes on with fresh scripts; the process runs
+// under an address-space cap so a regression cannot take the machine down
+// (issue 12, item 2).
+func TestMemoryBoundStopsAPromiseStorm(t *testing.T) {
+	dir := t.TempDir()
+	var in strings.Builder
+	for i := 0; i <= 400; i++ {
+		fmt.Fprintf(&in, `{"_path":"x","i":%d}`+"\n", i)
+	}
+	writeFiles(t, dir, map[string]string{
+		"a.js": `async function g(x) { await null; return g(x + 1); }
+on("x", (r) => { if (r.i === 5) g(0); if (r.i === 400) print("last record handled"); });
+on("done", () => print("done"));
+`,
+		"in.json": in.String(),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "prlimit", "--as=4000000000", scriptdBin, "run", "a.js", "--input", "in.json", "--max-memory", "150MiB")
+	cmd.Dir = dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "passed the memory limit of 150 MiB") || !strings.Contains(errb.String(), "a.js:1:") {
+		t.Errorf("the memory bound was not reported with the script's location:\n%s", errb.String())
+	}
+	if !strings.Contains(out.String(), "last record handled") || !strings.Contains(out.String(), "done") {
+		t.Errorf("the run did not go on after the bound: %q", out.String())
+	}
+}
+
+// Promise continuations run between records, not after a whole input batch
+// has been dispatched (issue 12, item 2).
+func TestContinuationsRunBetweenRecords(t *testing.T) {
+	dir := t.TempDir()
+	var in strings.Builder
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&in, `{"_path":"x","i":%d}`+"\n", i)
+	}
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let maxDispatchedBeforeFirstContinuation = -1, lastDispatched = -1, first = true;
+on("x", async (r) => {
+  lastDispatched = r.i;
+  await null;
+  if (first) { first = false; maxDispatchedBeforeFirstContinuation = lastDispatched; }
+});
+on("done", () => print(maxDispatchedBeforeFirstContinuation));
+`,
+		"in.json": in.String(),
+	})
+	r := runScriptd(t, dir, 20*time.Second, "run", "a.js", "--input", "in.json")
+	n, err := strconv.Atoi(strings.TrimSpace(r.Stdout))
+	if err != nil {
+		t.Fatalf("stdout %q: %v; stderr: %s", r.Stdout, err, r.Stderr)
+	}
+	if n >= 64 {
+		t.Fatalf("%d records were dispatched before the first continuation ran", n+1)
 	}
 }
