@@ -57,7 +57,9 @@ type Event struct {
 	Name   string
 	Record *Record
 	// TS is the record's "ts" as epoch seconds (from a number, or a string
-	// holding ISO-8601 time or a number); 0 if it has none.
+	// holding ISO-8601 time or a number); 0 if it has none. A record whose
+	// ts is present but not a time from 1970 to the end of year 9999 (in
+	// milliseconds, say) is a bad record, never an event.
 	TS   float64
 	File string // the path as given in the Spec
 	Line int    // 1-based line number in the file
@@ -569,7 +571,12 @@ func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool) error
 			return nil
 		}
 	}
-	return e.add(Event{Name: name, Record: rec, TS: recordTS(rec), File: r.spec.Path, Line: st.lineNo})
+	ts, err := recordTS(rec)
+	if err != nil {
+		r.bad(st, err)
+		return nil
+	}
+	return e.add(Event{Name: name, Record: rec, TS: ts, File: r.spec.Path, Line: st.lineNo})
 }
 
 func (r *Reader) bad(st *stream, err error) {
