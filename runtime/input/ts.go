@@ -27,26 +27,29 @@ func recordTS(r *Record) (float64, error) {
 	}
 	switch v := v.(type) {
 	case float64:
-		return checkTS(v, strconv.FormatFloat(v, 'g', -1, 64))
+		if v >= 0 && v < maxTS { // false for NaN too
+			return v, nil
+		}
+		return 0, tsError(v, strconv.FormatFloat(v, 'g', -1, 64))
 	case string:
 		ts, ok := ParseTime(v)
 		if !ok {
 			return 0, fmt.Errorf("ts %s is not a time", clip([]byte(v)))
 		}
-		return checkTS(ts, clip([]byte(v)))
+		if ts >= 0 && ts < maxTS {
+			return ts, nil
+		}
+		return 0, tsError(ts, clip([]byte(v)))
 	default:
 		return 0, fmt.Errorf("ts is a %s, not a time", jsonKind(v))
 	}
 }
 
-// checkTS returns ts if it is a plausible time in epoch seconds, else an
-// error naming it as text.
-func checkTS(ts float64, text string) (float64, error) {
-	if ts >= 0 && ts < maxTS { // false for NaN too
-		return ts, nil
-	}
+// tsError explains why ts, written text in the record, is not a plausible
+// time in epoch seconds.
+func tsError(ts float64, text string) error {
 	if math.IsNaN(ts) || math.IsInf(ts, 0) {
-		return 0, fmt.Errorf("ts %s is not a finite number", text)
+		return fmt.Errorf("ts %s is not a finite number", text)
 	}
 	hint := ""
 	for _, u := range []struct {
@@ -58,7 +61,7 @@ func checkTS(ts float64, text string) (float64, error) {
 			break
 		}
 	}
-	return 0, fmt.Errorf("ts %s is out of range: epoch seconds from 0 (1970) to %d (year 10000)%s", text, int64(maxTS), hint)
+	return fmt.Errorf("ts %s is out of range: epoch seconds from 0 (1970) to %d (year 10000)%s", text, int64(maxTS), hint)
 }
 
 // jsonKind names the JSON kind of a parsed value.

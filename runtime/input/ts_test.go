@@ -85,13 +85,13 @@ func TestTSBounds(t *testing.T) {
 		t.Errorf("maxTS = %d, want %d (10000-01-01T00:00:00Z)", int64(maxTS), end)
 	}
 	for _, ts := range []float64{0, 1521911720.5, float64(end) - 0.001} {
-		if got, err := checkTS(ts, "x"); err != nil || got != ts {
-			t.Errorf("checkTS(%v) = %v, %v", ts, got, err)
+		if got, err := recordTS(&Record{Fields: []Field{{"ts", ts}}}); err != nil || got != ts {
+			t.Errorf("recordTS(%v) = %v, %v", ts, got, err)
 		}
 	}
 	for _, ts := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -0.5, float64(end), 1e300, -1e300} {
-		if got, err := checkTS(ts, "x"); err == nil {
-			t.Errorf("checkTS(%v) = %v, want an error", ts, got)
+		if got, err := recordTS(&Record{Fields: []Field{{"ts", ts}}}); err == nil {
+			t.Errorf("recordTS(%v) = %v, want an error", ts, got)
 		}
 	}
 }
