@@ -45,6 +45,13 @@ type Options struct {
 	// file (as given), its 1-based line number and a short reason. It is
 	// called from the goroutine running [Reader.Run].
 	OnBadRecord func(file string, line int, err error)
+	// OnWarning, if not nil, is called with the file (as given), a 1-based
+	// line number (0 when the warning is not about one line) and a
+	// message, for problems that skip no record: a type in a Zeek log's
+	// #types line that the reader does not know (read as strings; warned
+	// once per type per file), rotations of a followed file that were
+	// missed. It is called from the goroutine running [Reader.Run].
+	OnWarning func(file string, line int, msg string)
 	// MaxLineSize is the longest line accepted, in bytes; a longer line is
 	// skipped as a bad record. Default [DefaultMaxLineSize] (16 MiB).
 	MaxLineSize int
@@ -69,6 +76,7 @@ type Event struct {
 type Stats struct {
 	Records   int64 // records sent in batches
 	Skipped   int64 // bad records skipped
+	Warnings  int64 // calls of Options.OnWarning (counted when it is nil too)
 	BytesRead int64 // bytes read from the file (compressed bytes for gzip), across rotations
 	Size      int64 // size of the file being read, 0 if unknown (stdin, pipes); with BytesRead, a progress measure
 }
@@ -96,6 +104,7 @@ type Reader struct {
 
 	records   atomic.Int64
 	skipped   atomic.Int64
+	warnings  atomic.Int64
 	bytesRead atomic.Int64
 	size      atomic.Int64
 }
@@ -168,6 +177,7 @@ func (r *Reader) Stats() Stats {
 	return Stats{
 		Records:   r.records.Load(),
 		Skipped:   r.skipped.Load(),
+		Warnings:  r.warnings.Load(),
 		BytesRead: r.bytesRead.Load(),
 		Size:      r.size.Load(),
 	}
@@ -539,7 +549,7 @@ func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool) error
 	}
 	if line[0] == '#' && (st.format == formatTSV || isSeparatorHeader(line)) {
 		if st.tsv == nil {
-			st.tsv = newTSVState(r.c, &r.json.a)
+			st.tsv = newTSVState(r.c, &r.json.a, func(msg string) { r.warn(st.lineNo, msg) })
 		}
 		st.format = formatTSV
 		if err := st.tsv.header(line); err != nil {
@@ -583,6 +593,14 @@ func (r *Reader) bad(st *stream, err error) {
 	r.skipped.Add(1)
 	if r.opts.OnBadRecord != nil {
 		r.opts.OnBadRecord(r.spec.Path, st.lineNo, err)
+	}
+}
+
+// warn reports a warning about line (0: none) of the file being read.
+func (r *Reader) warn(line int, msg string) {
+	r.warnings.Add(1)
+	if r.opts.OnWarning != nil {
+		r.opts.OnWarning(r.spec.Path, line, msg)
 	}
 }
 

@@ -1,8 +1,14 @@
 package input
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -85,8 +91,8 @@ func TestTSVBadRecords(t *testing.T) {
 	}
 	got := bad.get()
 	wantLines := []int{10, 11, 12, 13, 14}
-	wantMsgs := []string{"3 fields, header has 12", "field ts: invalid number", "field ok: invalid bool",
-		"field cnt: invalid integer", "field nums: invalid number"}
+	wantMsgs := []string{"3 fields, header has 12", `field ts (time): "abc" is not a number`, `field ok (bool): "yes" is not T or F`,
+		`field cnt (count): "1.5" is not an integer`, `field nums (vector[interval]): element 2: "zz" is not a number`}
 	if len(got) != len(wantLines) {
 		t.Fatalf("bad records %v", got)
 	}
@@ -167,7 +173,7 @@ func FuzzTSVLine(f *testing.F) {
 		if strings.ContainsAny(line, "\n") {
 			return
 		}
-		st := newTSVState(newCaches(), &arena{})
+		st := newTSVState(newCaches(), &arena{}, nil)
 		for _, h := range strings.Split(strings.TrimSuffix(tsvHeader, "\n"), "\n") {
 			if err := st.header([]byte(h)); err != nil {
 				t.Fatal(err)
@@ -215,4 +221,180 @@ func FuzzTSVLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// warnLog collects OnWarning calls.
+type warnLog struct {
+	mu   sync.Mutex
+	msgs []badRecord
+}
+
+func (w *warnLog) add(file string, line int, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, badRecord{file, line, errors.New(msg)})
+}
+
+func (w *warnLog) get() []badRecord {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]badRecord(nil), w.msgs...)
+}
+
+// typedHeader declares one column of each type that TestTSVTyping checks.
+const typedHeader = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tt\n" +
+	"#fields\tc\ti\tp\ta\ts\td\tb\tsc\tva\tu\tsu\n" +
+	"#types\tcount\tint\tport\taddr\tsubnet\tdouble\tbool\tset[count]\tvector[addr]\tfoo\tset[bar]\n"
+
+// TestTSVTyping checks each Zeek type's values against the standard
+// library's parsers: a value out of its type's range or syntax is a bad
+// record whose reason names the field and its type, in containers too.
+func TestTSVTyping(t *testing.T) {
+	good := []string{"18446744073709551615", "-9223372036854775808", "65535/udp", "2001:db8::1", "10.0.0.0/8",
+		"1.5e3", "T", "1,2", "10.0.0.1,::1", "whatever", "x,y"}
+	type change struct {
+		col   int
+		value string
+	}
+	changes := []change{
+		{0, "0"}, {0, "-3"}, {0, "1e23"}, {0, "18446744073709551616"}, {0, "+1"}, {0, "1.0"}, {0, "(empty)"},
+		{1, "9223372036854775807"}, {1, "+5"}, {1, "-0"}, {1, "9223372036854775808"}, {1, "-9223372036854775809"}, {1, "1.0"},
+		{2, "0"}, {2, "80/tcp"}, {2, "70000"}, {2, "65536"}, {2, "-1"}, {2, "80/xyz"}, {2, "/tcp"},
+		{3, "255.255.255.255"}, {3, "::ffff:1.2.3.4"}, {3, "foo"}, {3, "1.2.3"}, {3, "256.1.1.1"}, {3, "01.2.3.4"},
+		{3, "fe80::1%eth0"}, {3, "1.2.3.4."}, {3, "1.2.3.4.5"},
+		{4, "2001:db8::/32"}, {4, "10.0.0.0/33"}, {4, "foo"}, {4, "10.0.0.1"},
+		{5, "-0.5"}, {5, "abc"}, {5, "1e400"}, {5, "inf"}, {5, "nan"}, {5, "0x10"},
+		{6, "F"}, {6, "yes"}, {6, "TRUE"},
+		{7, "1,-2"}, {7, "(empty)"}, {7, "5"}, {7, "1,18446744073709551616"},
+		{8, "1.2.3.4,foo"}, {8, "-,::1"},
+	}
+	// valid reports whether value is valid for column col, by the standard
+	// library's parsers.
+	valid := func(col int, v string) bool {
+		switch col {
+		case 0:
+			_, err := strconv.ParseUint(v, 10, 64)
+			return err == nil
+		case 1:
+			_, err := strconv.ParseInt(v, 10, 64)
+			return err == nil
+		case 2:
+			num, proto, _ := strings.Cut(v, "/")
+			p, err := strconv.ParseUint(num, 10, 16)
+			return err == nil && p <= 65535 && (proto == "" || proto == "tcp" || proto == "udp") && !strings.HasPrefix(num, "+")
+		case 3:
+			a, err := netip.ParseAddr(v)
+			return err == nil && a.Zone() == ""
+		case 4:
+			_, err := netip.ParsePrefix(v)
+			return err == nil
+		case 5:
+			f, err := strconv.ParseFloat(v, 64)
+			return err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) && !strings.ContainsAny(v, "xXnN")
+		case 6:
+			return v == "T" || v == "F"
+		case 7:
+			if v == "(empty)" {
+				return true
+			}
+			for _, e := range strings.Split(v, ",") {
+				if _, err := strconv.ParseUint(e, 10, 64); err != nil {
+					return false
+				}
+			}
+			return true
+		case 8:
+			for _, e := range strings.Split(v, ",") {
+				if a, err := netip.ParseAddr(e); e != "-" && (err != nil || a.Zone() != "") {
+					return false
+				}
+			}
+			return true
+		}
+		return true
+	}
+	types := strings.Split(strings.TrimPrefix(strings.Split(typedHeader, "\n")[6], "#types\t"), "\t")
+	names := strings.Split(strings.TrimPrefix(strings.Split(typedHeader, "\n")[5], "#fields\t"), "\t")
+	var sb strings.Builder
+	sb.WriteString(typedHeader)
+	sb.WriteString(strings.Join(good, "\t") + "\n") // line 8
+	for _, c := range changes {
+		row := append([]string(nil), good...)
+		row[c.col] = c.value
+		sb.WriteString(strings.Join(row, "\t") + "\n")
+	}
+	// A second header block declaring the same unknown types: no new warning.
+	sb.WriteString(strings.Join(strings.Split(typedHeader, "\n")[:7], "\n") + "\n")
+	path := writeFile(t, t.TempDir(), "typed.log", sb.String())
+	var bad badLog
+	var warns warnLog
+	evs, r := readAll(t, Spec{Path: path}, Options{OnBadRecord: bad.add, OnWarning: warns.add})
+
+	var wantEv []int
+	wantBad := map[int]change{}
+	for k, c := range changes {
+		if valid(c.col, c.value) {
+			wantEv = append(wantEv, 9+k)
+		} else {
+			wantBad[9+k] = c
+		}
+	}
+	if len(evs) != 1+len(wantEv) {
+		t.Errorf("%d events, want %d", len(evs), 1+len(wantEv))
+	}
+	for k, e := range evs {
+		if k == 0 {
+			if e.Line != 8 {
+				t.Errorf("first event at line %d", e.Line)
+			}
+			want := map[string]any{"c": float64(math.MaxUint64), "i": float64(math.MinInt64), "p": 65535.0, "a": "2001:db8::1",
+				"s": "10.0.0.0/8", "d": 1500.0, "b": true, "sc": []any{1.0, 2.0}, "va": []any{"10.0.0.1", "::1"},
+				"u": "whatever", "su": []any{"x", "y"}}
+			if got := plain(e.Record); !reflect.DeepEqual(got, want) {
+				t.Errorf("good row:\n got %#v\nwant %#v", got, want)
+			}
+			continue
+		}
+		if k-1 < len(wantEv) && e.Line != wantEv[k-1] {
+			t.Errorf("event %d at line %d, want %d", k, e.Line, wantEv[k-1])
+		}
+	}
+	for _, b := range bad.get() {
+		c, ok := wantBad[b.Line]
+		if !ok {
+			t.Errorf("unexpected bad record %s:%d: %v", b.File, b.Line, b.Err)
+			continue
+		}
+		delete(wantBad, b.Line)
+		prefix := fmt.Sprintf("field %s (%s): ", names[c.col], types[c.col])
+		if b.File != path || !strings.HasPrefix(b.Err.Error(), prefix) {
+			t.Errorf("bad record %s:%d: %q, want it to start with %q", b.File, b.Line, b.Err, prefix)
+		}
+	}
+	for line, c := range wantBad {
+		t.Errorf("line %d (%s = %q) not reported as bad", line, names[c.col], c.value)
+	}
+	if s := r.Stats(); s.Skipped != int64(len(changes)-len(wantEv)) {
+		t.Errorf("stats %+v, want %d skipped", s, len(changes)-len(wantEv))
+	}
+	// Unknown types: one warning each, for the file, at the #types line.
+	w := warns.get()
+	if len(w) != 2 {
+		t.Fatalf("warnings %v, want one for foo and one for bar", w)
+	}
+	for k, typ := range []string{`"foo"`, `"bar"`} {
+		if w[k].File != path || w[k].Line != 7 || !strings.Contains(w[k].Err.Error(), "unknown Zeek type "+typ) {
+			t.Errorf("warning %d = %s:%d %v", k, w[k].File, w[k].Line, w[k].Err)
+		}
+	}
+	if s := r.Stats(); s.Warnings != 2 {
+		t.Errorf("stats %+v, want 2 warnings", s)
+	}
+	// Another file warns again.
+	var warns2 warnLog
+	path2 := writeFile(t, t.TempDir(), "typed2.log", typedHeader)
+	readAll(t, Spec{Path: path2}, Options{OnWarning: warns2.add})
+	if w := warns2.get(); len(w) != 2 || w[0].File != path2 {
+		t.Errorf("second file: warnings %v", w)
+	}
 }
