@@ -382,27 +382,37 @@ var sharedParser = struct {
 	p *JSONParser
 }{p: NewJSONParser()}
 
-// FuzzParse checks that the parser agrees with encoding/json on validity
-// and on values.
-func FuzzParse(f *testing.F) {
+// FuzzJSONLine checks that the parser agrees with encoding/json on
+// validity and on values, and with JSON.parse on the order of keys and on
+// repeated keys (the first position, the last value).
+func FuzzJSONLine(f *testing.F) {
 	for _, s := range []string{
 		`{"_path":"dns","ts":"2018-03-24T17:15:20.865716Z","id.orig_p":41772,"rtt":0.0008699893951416016,"answers":["a","b"],"TTLs":[2230.0],"AA":false}`,
 		`{"a":{"b":[1,{"c":null}]}}`, `[]`, `{}`, `"\ud83d\ude00"`, `"\ud83d"`, "\"\xff\"", `1e400`, `-0`, `01`,
-		`{"a":1,"a":2}`, ` {"x" : [ 1 , 2 ] } `, `{"a":"\u0041\\\/"}`, `tru`, `nul`, `1.5e-7`, `{"a":1}x`,
-		`123456789012345678901234567890`, `{"":""}`, "{\"a\":\"\x7f\x80\"}",
+		`{"a":1,"a":2}`, `{"a":1,"b":{"c":1,"c":[2]},"a":3}`, ` {"x" : [ 1 , 2 ] } `, `{"a":"\u0041\\\/"}`, `tru`,
+		`{"a":1}x`, `123456789012345678901234567890`, `{"":"","":1}`, "{\"a\":\"\x7f\x80\"}",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var std any
 		stdErr := json.Unmarshal(data, &std)
-
+		var want any
+		if stdErr == nil {
+			var err error
+			if want, err = jsonParseOrdered(data); err != nil {
+				t.Fatalf("reference on %q: %v", data, err)
+			}
+		}
 		sharedParser.Lock()
 		defer sharedParser.Unlock()
 		for _, p := range []*JSONParser{NewJSONParser(), sharedParser.p} {
 			v, err := p.ParseValue(data)
 			if (err == nil) != (stdErr == nil) {
 				t.Fatalf("ParseValue(%q): err %v, encoding/json err %v", data, err, stdErr)
+			}
+			if err == nil && !reflect.DeepEqual(ordered(v), want) {
+				t.Fatalf("ParseValue(%q) = %v, want %v", data, ordered(v), want)
 			}
 			if err == nil && !reflect.DeepEqual(plain(v), std) {
 				t.Fatalf("ParseValue(%q) = %#v, encoding/json %#v", data, plain(v), std)
@@ -419,8 +429,8 @@ func FuzzParse(f *testing.F) {
 			if (err == nil) != (stdErr == nil && isObj) {
 				t.Fatalf("ParseRecord(%q): err %v, encoding/json err %v, object %v", data, err, stdErr, isObj)
 			}
-			if err == nil && !reflect.DeepEqual(plain(r), std) {
-				t.Fatalf("ParseRecord(%q) = %#v, encoding/json %#v", data, plain(r), std)
+			if err == nil && !reflect.DeepEqual(ordered(r), want) {
+				t.Fatalf("ParseRecord(%q) = %v, want %v", data, ordered(r), want)
 			}
 		}
 	})

@@ -145,9 +145,6 @@ func parsePort(b []byte) (uint64, bool) {
 		}
 		b = b[:i]
 	}
-	if len(b) > 5 {
-		return 0, false
-	}
 	p, ok := parseCount(b)
 	return p, ok && p <= 65535
 }

@@ -3,6 +3,7 @@ package input
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -41,9 +42,15 @@ type Options struct {
 	// Stdin is read for Path "-"; default os.Stdin. The reader never
 	// closes it.
 	Stdin io.Reader
-	// OnBadRecord, if not nil, is called for each skipped record with the
-	// file (as given), its 1-based line number and a short reason. It is
-	// called from the goroutine running [Reader.Run].
+	// OnBadRecord, if not nil, is called for skipped records with the
+	// file (as given), a 1-based line number and a short reason. It is
+	// called for the first skipped record with a given reason; later ones
+	// with the same reason (a corrupt file repeats a handful of reasons
+	// thousands of times) are counted and reported together, once, with a
+	// [*RepeatedError] (see [RepeatedError]): when the reader reaches the
+	// end of the input or of a rotated file, when Run returns, and while
+	// following at most every minute. Stats.Skipped counts every skipped
+	// record. It is called from the goroutine running [Reader.Run].
 	OnBadRecord func(file string, line int, err error)
 	// OnWarning, if not nil, is called with the file (as given), a 1-based
 	// line number (0 when the warning is not about one line) and a
@@ -101,6 +108,14 @@ type Reader struct {
 
 	started atomic.Bool
 	closed  atomic.Bool
+	err     atomic.Pointer[error] // what Run failed with, for Err
+
+	// Bad records already reported, by reason, to collapse repeats; used
+	// by Run's goroutine only.
+	reps        map[string]*repeat
+	repOrder    []*repeat
+	repSince    time.Time     // when reps was last flushed
+	repeatEvery time.Duration // how often a followed file's repeats are flushed
 
 	records   atomic.Int64
 	skipped   atomic.Int64
@@ -129,7 +144,7 @@ func Open(spec Spec, opts Options) (*Reader, error) {
 		opts.Stdin = os.Stdin
 	}
 	c := newCaches()
-	r := &Reader{spec: spec, opts: opts, c: c, json: newJSONParser(c)}
+	r := &Reader{spec: spec, opts: opts, c: c, json: newJSONParser(c), repeatEvery: repeatFlushInterval}
 	if spec.Path == "-" {
 		return r, nil
 	}
@@ -226,7 +241,28 @@ func (r *Reader) Run(ctx context.Context, out chan<- []Event) error {
 		return fmt.Errorf("input %s: reader closed", r.spec.Path)
 	}
 	defer r.Close()
+	r.repSince = time.Now()
+	err := r.run(ctx, out)
+	r.flushRepeats()
+	if err != nil && ctx.Err() == nil {
+		r.err.Store(&err)
+	}
+	return err
+}
 
+// Err returns the error that made [Reader.Run] fail: a [*ReadError] when
+// reading the input failed (a truncated or corrupt gzip file, say), or the
+// error opening a named pipe; nil while Run runs, and when it ended at the
+// end of the input or because its context was done. The engine should
+// treat a non-nil Err as a failed run. Safe from any goroutine.
+func (r *Reader) Err() error {
+	if p := r.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (r *Reader) run(ctx context.Context, out chan<- []Event) error {
 	e := &emitter{ctx: ctx, out: out, size: r.opts.BatchSize, r: r}
 	st := r.st
 	r.st = nil
@@ -237,7 +273,7 @@ func (r *Reader) Run(ctx context.Context, out chan<- []Event) error {
 		}
 		var err error
 		if st, err = r.newStream(src); err != nil {
-			return r.readError(err)
+			return r.readError(nil, err)
 		}
 	}
 	follow := r.opts.Follow && r.file != nil && r.fi.Mode().IsRegular()
@@ -248,11 +284,11 @@ func (r *Reader) Run(ctx context.Context, out chan<- []Event) error {
 	}
 	for {
 		if err := r.drain(e, st); err != nil {
-			return r.fail(e, err)
+			return r.fail(e, st, err)
 		}
 		if !follow {
 			if err := r.finish(e, st); err != nil {
-				return r.fail(e, err)
+				return r.fail(e, st, err)
 			}
 			return e.flush()
 		}
@@ -261,6 +297,9 @@ func (r *Reader) Run(ctx context.Context, out chan<- []Event) error {
 		if err := e.flush(); err != nil {
 			return err
 		}
+		if time.Since(r.repSince) >= r.repeatEvery {
+			r.flushRepeats()
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -268,27 +307,49 @@ func (r *Reader) Run(ctx context.Context, out chan<- []Event) error {
 		}
 		next, err := r.check(e, st)
 		if err != nil {
-			return r.fail(e, err)
+			return r.fail(e, st, err)
 		}
 		st = next
 	}
 }
 
-// fail sends what has been read before a failure and returns the error to
-// report: ctx's error once ctx is done, else err wrapped.
-func (r *Reader) fail(e *emitter, err error) error {
+// fail sends what has been read before a failure of st and returns the
+// error to report: ctx's error once ctx is done, else err as a ReadError.
+func (r *Reader) fail(e *emitter, st *stream, err error) error {
 	if ctxErr := e.ctx.Err(); ctxErr != nil {
 		return ctxErr
 	}
 	if ferr := e.flush(); ferr != nil {
 		return ferr
 	}
-	return r.readError(err)
+	return r.readError(st, err)
 }
 
-func (r *Reader) readError(err error) error {
-	return fmt.Errorf("read input %s: %w", r.spec.Path, err)
+func (r *Reader) readError(st *stream, err error) error {
+	line := 0
+	if st != nil {
+		line = st.lineNo
+	}
+	return &ReadError{File: r.spec.Path, Line: line, Err: err}
 }
+
+// ReadError is the error of a Reader whose input could not be read to its
+// end: the file (as given), the number of its lines read before the
+// failure, and the cause.
+type ReadError struct {
+	File string
+	Line int // lines read completely before the failure
+	Err  error
+}
+
+func (e *ReadError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("read input %s, at its start: %v", e.File, e.Err)
+	}
+	return fmt.Sprintf("read input %s, after line %d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
 
 // check looks at the followed path after reaching the end of the file and
 // returns the stream to go on with: a new one if the file was rotated or
@@ -309,6 +370,7 @@ func (r *Reader) check(e *emitter, st *stream) (*stream, error) {
 		if _, err := r.file.Seek(0, io.SeekStart); err != nil {
 			return nil, err
 		}
+		r.flushRepeats()
 		return r.newStream(r.file)
 	}
 	// Rotated. Read what was appended to the old file before the switch.
@@ -330,6 +392,7 @@ func (r *Reader) check(e *emitter, st *stream) (*stream, error) {
 	r.file.Close()
 	r.file, r.fi = nf, nfi
 	r.size.Store(nfi.Size())
+	r.flushRepeats()
 	return r.newStream(nf)
 }
 
@@ -467,9 +530,24 @@ func (st *stream) nextLine() (line []byte, tooLong bool, err error) {
 			}
 			return nil, false, io.EOF
 		default:
+			if st.gz != nil {
+				err = gzipError(err)
+			}
 			return nil, false, err
 		}
 	}
+}
+
+// gzipError says what a failure to decompress means for the file.
+func gzipError(err error) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("truncated gzip data: %w", err)
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, &corrupt):
+		return fmt.Errorf("corrupt gzip data: %w", err)
+	}
+	return err
 }
 
 func (st *stream) appendPartial(chunk []byte) {
@@ -589,11 +667,91 @@ func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool) error
 	return e.add(Event{Name: name, Record: rec, TS: ts, File: r.spec.Path, Line: st.lineNo})
 }
 
+// Repeated bad records: the first with a given reason is reported in full;
+// the later ones are counted, and reported together (a RepeatedError) when
+// the reader reaches the end of its input or of a file, when Run returns,
+// and, while following, every repeatFlushInterval. At most maxRepeatKeys
+// reasons are tracked at a time; bad records with other reasons are
+// reported one by one.
+const (
+	repeatFlushInterval = time.Minute
+	maxRepeatKeys       = 1024
+)
+
+// repeat is the bad records of one reason since the last flush.
+type repeat struct {
+	reason string
+	err    error // as reported in full
+	first  int   // its line
+	last   int   // line of the last repeat
+	more   int   // repeats not reported
+}
+
+// RepeatedError reports, through [Options.OnBadRecord], bad records that
+// were not reported one by one because they had the same reason as an
+// earlier one of the same file (line First, reported with Err). The line
+// passed with it is Last's.
+type RepeatedError struct {
+	Count  int    // bad records not reported one by one
+	First  int    // the line reported in full
+	Last   int    // the line of the last of them
+	Reason string // the reason they share (Err's message without a column)
+	Err    error  // the error reported for line First
+}
+
+func (e *RepeatedError) Error() string {
+	return fmt.Sprintf("%d more bad records like line %d, up to line %d: %s", e.Count, e.First, e.Last, e.Reason)
+}
+
+func (e *RepeatedError) Unwrap() error { return e.Err }
+
+// reason is what makes two bad records' errors the same: the message, less
+// the column for a syntax error.
+func reason(err error) string {
+	var se *SyntaxError
+	if errors.As(err, &se) {
+		return se.Msg
+	}
+	return err.Error()
+}
+
 func (r *Reader) bad(st *stream, err error) {
 	r.skipped.Add(1)
+	key := reason(err)
+	if rep := r.reps[key]; rep != nil {
+		rep.more++
+		rep.last = st.lineNo
+		return
+	}
+	if len(r.reps) < maxRepeatKeys {
+		if r.reps == nil {
+			r.reps = make(map[string]*repeat)
+		}
+		rep := &repeat{reason: key, err: err, first: st.lineNo, last: st.lineNo}
+		r.reps[key] = rep
+		r.repOrder = append(r.repOrder, rep)
+	}
 	if r.opts.OnBadRecord != nil {
 		r.opts.OnBadRecord(r.spec.Path, st.lineNo, err)
 	}
+}
+
+// flushRepeats reports the repeated bad records counted so far and forgets
+// the reasons seen, so that the next bad record is reported in full.
+func (r *Reader) flushRepeats() {
+	r.repSince = time.Now()
+	if len(r.reps) == 0 {
+		return
+	}
+	for _, rep := range r.repOrder {
+		if rep.more > 0 && r.opts.OnBadRecord != nil {
+			r.opts.OnBadRecord(r.spec.Path, rep.last, &RepeatedError{
+				Count: rep.more, First: rep.first, Last: rep.last, Reason: rep.reason, Err: rep.err})
+		}
+	}
+	clear(r.reps)
+	clear(r.repOrder)
+	r.repOrder = r.repOrder[:0]
 }
 
 // warn reports a warning about line (0: none) of the file being read.

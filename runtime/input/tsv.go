@@ -159,6 +159,13 @@ func (t *tsvState) header(line []byte) error {
 		if len(t.fields) != len(t.types) {
 			return fmt.Errorf("#fields has %d names but #types has %d types", len(t.fields), len(t.types))
 		}
+		seen := make(map[string]bool, len(t.fields))
+		for _, f := range t.fields {
+			if seen[f] {
+				return fmt.Errorf("#fields names %s twice", clip([]byte(f)))
+			}
+			seen[f] = true
+		}
 		t.cols = make([]column, len(t.fields))
 		for i, f := range t.fields {
 			col, unknown := makeColumn(f, t.types[i])
@@ -235,7 +242,7 @@ func split(dst [][]byte, line, sep []byte) [][]byte {
 // record parses one data line.
 func (t *tsvState) record(line []byte) (*Record, error) {
 	if !t.haveCols {
-		return nil, errors.New("data line before #fields and #types headers")
+		return nil, errors.New("data line without valid #fields and #types headers")
 	}
 	t.parts = split(t.parts, line, t.sep)
 	if len(t.parts) != len(t.cols) {

@@ -1,6 +1,7 @@
 package input
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -156,71 +157,6 @@ func TestUnescapeZeek(t *testing.T) {
 			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
-}
-
-// FuzzTSVLine feeds arbitrary data lines to a Zeek TSV header: the parser
-// must not panic, must reject or accept consistently, and must produce the
-// declared types.
-func FuzzTSVLine(f *testing.F) {
-	for _, s := range []string{
-		"1.5\tC1\t53\t53\t1\tT\ta\t1.0\tx\tn\ts\te",
-		"1521911720.865716\tCabc\t53\t80/tcp\t-\tT\ta.example,b\\x2cc,-\t2230.000000,41830.5\t(empty)\ttab\\x09in\t(empty)\tudp",
-		"-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-", "\t\t\t\t\t\t\t\t\t\t\t", "x", "1e5\tC\t1/x\t/\t+1\t0\t,\t,\t,\t\\\t\\x\t\\x4",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, line string) {
-		if strings.ContainsAny(line, "\n") {
-			return
-		}
-		st := newTSVState(newCaches(), &arena{}, nil)
-		for _, h := range strings.Split(strings.TrimSuffix(tsvHeader, "\n"), "\n") {
-			if err := st.header([]byte(h)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rec, err := st.record([]byte(line))
-		if err != nil {
-			return
-		}
-		for _, fl := range rec.Fields {
-			var col column
-			for _, c := range st.cols {
-				if c.name == fl.Name {
-					col = c
-				}
-			}
-			check := func(v any) {
-				switch col.kind {
-				case kindString:
-					if _, ok := v.(string); !ok {
-						t.Fatalf("%s: %#v is not a string", fl.Name, v)
-					}
-				case kindBool:
-					if _, ok := v.(bool); !ok {
-						t.Fatalf("%s: %#v is not a bool", fl.Name, v)
-					}
-				default:
-					if _, ok := v.(float64); !ok {
-						t.Fatalf("%s: %#v is not a number", fl.Name, v)
-					}
-				}
-			}
-			if col.container {
-				elems, ok := fl.Value.([]any)
-				if !ok {
-					t.Fatalf("%s: %#v is not a container", fl.Name, fl.Value)
-				}
-				for _, e := range elems {
-					if e != nil {
-						check(e)
-					}
-				}
-			} else {
-				check(fl.Value)
-			}
-		}
-	})
 }
 
 // warnLog collects OnWarning calls.
@@ -397,4 +333,228 @@ func TestTSVTyping(t *testing.T) {
 	if w := warns2.get(); len(w) != 2 || w[0].File != path2 {
 		t.Errorf("second file: warnings %v", w)
 	}
+}
+
+// zeekValid is the reference for which values of Zeek type typ the reader
+// accepts, by the standard library's parsers. typ is a scalar type.
+func zeekValid(typ, v string) bool {
+	switch typ {
+	case "count":
+		_, err := strconv.ParseUint(v, 10, 64)
+		return err == nil
+	case "int":
+		_, err := strconv.ParseInt(v, 10, 64)
+		return err == nil
+	case "port":
+		num, proto, slash := strings.Cut(v, "/")
+		p, err := strconv.ParseUint(num, 10, 64)
+		return err == nil && p <= 65535 &&
+			(!slash || proto == "tcp" || proto == "udp" || proto == "icmp" || proto == "unknown")
+	case "addr":
+		a, err := netip.ParseAddr(v)
+		return err == nil && a.Zone() == ""
+	case "subnet":
+		_, err := netip.ParsePrefix(v)
+		return err == nil
+	case "double", "time", "interval":
+		f, err := strconv.ParseFloat(v, 64)
+		return err == nil && !math.IsInf(f, 0) && strings.Trim(v, "0123456789.+-eE") == ""
+	case "bool":
+		return v == "T" || v == "F" || v == "1" || v == "0"
+	}
+	return true // strings
+}
+
+// rowHeader declares a column of each type, scalar and in containers.
+var rowHeader = func() string {
+	types := []string{"count", "int", "port", "addr", "subnet", "double", "time", "bool", "string", "enum", "foo",
+		"set[count]", "vector[int]", "set[port]", "vector[addr]", "set[subnet]", "vector[interval]", "set[bool]",
+		"vector[string]", "set[foo]"}
+	var names []string
+	for i := range types {
+		names = append(names, fmt.Sprintf("f%d", i))
+	}
+	return "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tp\n" +
+		"#fields\t" + strings.Join(names, "\t") + "\n#types\t" + strings.Join(types, "\t") + "\n"
+}()
+
+// FuzzTSVRow feeds arbitrary data lines to a Zeek TSV header with a column
+// of each type: the parser must not panic, must accept exactly the rows
+// whose values the standard library's parsers accept for their types, must
+// name the field and its type when it refuses one, and must produce values
+// of the declared types.
+func FuzzTSVRow(f *testing.F) {
+	for _, s := range []string{
+		"1\t-2\t80/tcp\t10.0.0.1\t10.0.0.0/8\t1.5\t1521911720.5\tT\ts\te\tu\t1,2\t-1\t53\t::1,1.2.3.4\t::/0\t0.5\tF\ta,-\tx",
+		"-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-",
+		"(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)\t(empty)",
+		"18446744073709551616\t9223372036854775808\t70000\tfoo\t1.2.3.4/33\tabc\t1e400\tyes\t\\x41\t\t\t,\t+\t/tcp\t01.2.3.4\t\t\t\t\t",
+		"x",
+	} {
+		f.Add(s)
+	}
+	lines := strings.Split(strings.TrimSuffix(rowHeader, "\n"), "\n")
+	fields := strings.Split(strings.TrimPrefix(lines[5], "#fields\t"), "\t")
+	types := strings.Split(strings.TrimPrefix(lines[6], "#types\t"), "\t")
+	f.Fuzz(func(t *testing.T, line string) {
+		if strings.Contains(line, "\n") {
+			return
+		}
+		st := newTSVState(newCaches(), &arena{}, nil)
+		for _, h := range lines {
+			if err := st.header([]byte(h)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec, err := st.record([]byte(line))
+		parts := strings.Split(line, "\t")
+		if len(parts) != len(fields) {
+			if err == nil {
+				t.Fatalf("%q: %d fields accepted", line, len(parts))
+			}
+			return
+		}
+		// The reference: which field, if any, is invalid.
+		bad := -1
+		for i, raw := range parts {
+			typ, container := types[i], false
+			if inner, ok := strings.CutPrefix(typ, "set["); ok {
+				typ, container = strings.TrimSuffix(inner, "]"), true
+			} else if inner, ok := strings.CutPrefix(typ, "vector["); ok {
+				typ, container = strings.TrimSuffix(inner, "]"), true
+			}
+			if raw == "-" || (container && raw == "(empty)") {
+				continue
+			}
+			elems := []string{raw}
+			if container {
+				elems = strings.Split(raw, ",")
+			}
+			for _, e := range elems {
+				if (container && e == "-") || ((typ == "string" || typ == "enum" || typ == "foo") && e == "(empty)") {
+					continue
+				}
+				if !zeekValid(typ, e) {
+					bad = i
+				}
+			}
+			if bad >= 0 {
+				break
+			}
+		}
+		if bad >= 0 {
+			prefix := fmt.Sprintf("field %s (%s): ", fields[bad], types[bad])
+			if err == nil || !strings.HasPrefix(err.Error(), prefix) {
+				t.Fatalf("%q: err %v, want one starting with %q", line, err, prefix)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: %v; every value is valid", line, err)
+		}
+		seen := map[string]bool{}
+		for _, fl := range rec.Fields {
+			if seen[fl.Name] {
+				t.Fatalf("%q: field %s twice", line, fl.Name)
+			}
+			seen[fl.Name] = true
+			var i int
+			fmt.Sscanf(fl.Name, "f%d", &i)
+			typ := types[i]
+			if inner, ok := strings.CutPrefix(typ, "set["); ok {
+				typ = strings.TrimSuffix(inner, "]")
+			} else if inner, ok := strings.CutPrefix(typ, "vector["); ok {
+				typ = strings.TrimSuffix(inner, "]")
+			}
+			check := func(v any) {
+				ok := false
+				switch typ {
+				case "count", "int", "port":
+					f, isNum := v.(float64)
+					ok = isNum && f == math.Trunc(f) && (typ != "port" || f >= 0 && f <= 65535) && (typ != "count" || f >= 0)
+				case "double", "time", "interval":
+					f, isNum := v.(float64)
+					ok = isNum && !math.IsInf(f, 0) && !math.IsNaN(f)
+				case "bool":
+					_, ok = v.(bool)
+				case "addr", "subnet":
+					s, isStr := v.(string)
+					ok = isStr && zeekValid(typ, s)
+				default:
+					_, ok = v.(string)
+				}
+				if !ok {
+					t.Fatalf("%q: %s (%s) = %#v", line, fl.Name, types[i], v)
+				}
+			}
+			if typ != types[i] {
+				elems, ok := fl.Value.([]any)
+				if !ok {
+					t.Fatalf("%q: %s = %#v is not a container", line, fl.Name, fl.Value)
+				}
+				for _, e := range elems {
+					if e != nil {
+						check(e)
+					}
+				}
+			} else {
+				check(fl.Value)
+			}
+		}
+	})
+}
+
+// FuzzTSVHeader reads arbitrary input that starts like a Zeek log through
+// a Reader: it must not panic or fail, every line must become an event, a
+// bad record or nothing (headers, blank lines), and records must have
+// unique field names.
+func FuzzTSVHeader(f *testing.F) {
+	for _, s := range []string{
+		tsvHeader + "1.5\tC1\t53\t53\t1\tT\ta\t1.0\tx\tn\ts\te\n",
+		"#separator \\x7c\n#set_separator|;\n#empty_field|EMPTY\n#unset_field|NONE\n#path|two\n#fields|c|d\n#types|string|set[count]\ny|1;2\n",
+		"#separator \\x09\n#fields\ta\ta\n#types\tcount\tcount\n1\t2\n",
+		"#separator \\x09\n#fields\ta\tb\n#types\tcount\n1\t2\n",
+		"#separator \n#fields\ta\n#types\tvector[\n\\x\n",
+		"#separator \\x2c\\x2c\n#fields,,a,,b\n#types,,table[count],,set[set[count]]\n1,,2\n#separator x\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		if !strings.HasPrefix(data, "#separator") {
+			return
+		}
+		var bad badLog
+		r, err := Open(Spec{Path: "-"}, Options{Stdin: strings.NewReader(data), OnBadRecord: bad.add, BatchSize: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make(chan []Event, 1)
+		if err := r.Run(context.Background(), out); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		close(out)
+		var evs []Event
+		for b := range out {
+			evs = append(evs, b...)
+		}
+		n := strings.Count(data, "\n")
+		if !strings.HasSuffix(data, "\n") {
+			n++
+		}
+		if s := r.Stats(); s.Records != int64(len(evs)) || s.Records+s.Skipped > int64(n) {
+			t.Fatalf("stats %+v for %d events, %d lines", s, len(evs), n)
+		}
+		for _, e := range evs {
+			if e.Line < 1 || e.Line > n || e.Name == "" {
+				t.Fatalf("event %+v", e)
+			}
+			seen := map[string]bool{}
+			for _, fl := range e.Record.Fields {
+				if seen[fl.Name] {
+					t.Fatalf("line %d: field %s twice", e.Line, fl.Name)
+				}
+				seen[fl.Name] = true
+			}
+		}
+	})
 }
