@@ -99,9 +99,10 @@ type Reader struct {
 	spec Spec
 	opts Options
 
-	file *os.File    // nil for stdin and after Close
-	fi   os.FileInfo // identity of file, for rotation checks
-	st   *stream     // prepared by Open for regular files
+	file      *os.File    // nil for stdin, before Run opens it, and after Close
+	fi        os.FileInfo // identity of file, for rotation checks
+	st        *stream     // prepared by Open for regular files
+	openInRun bool        // Run opens the file (not a regular file: a pipe, say)
 
 	json *JSONParser
 	c    *caches
@@ -148,11 +149,24 @@ func Open(spec Spec, opts Options) (*Reader, error) {
 	if spec.Path == "-" {
 		return r, nil
 	}
+	// Opening a named pipe blocks until a writer opens it, so only Run,
+	// on the reader's own goroutine, opens what is not a regular file.
+	fi, err := os.Stat(spec.Path)
+	if err != nil {
+		return nil, openError(spec.Path, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("open input %s: is a directory", spec.Path)
+	}
+	if !fi.Mode().IsRegular() {
+		r.fi, r.openInRun = fi, true
+		return r, nil
+	}
 	f, err := os.Open(spec.Path)
 	if err != nil {
 		return nil, openError(spec.Path, err)
 	}
-	fi, err := f.Stat()
+	fi, err = f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, openError(spec.Path, err)
@@ -263,6 +277,22 @@ func (r *Reader) Err() error {
 }
 
 func (r *Reader) run(ctx context.Context, out chan<- []Event) error {
+	if r.openInRun {
+		f, err := openCancelable(ctx, r.spec.Path)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return openError(r.spec.Path, err)
+		}
+		r.file = f
+		if fi, err := f.Stat(); err == nil {
+			r.fi = fi
+		}
+		// A pipe's reads wait in Go's poller, so a deadline ends them.
+		stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
+		defer stop()
+	}
 	e := &emitter{ctx: ctx, out: out, size: r.opts.BatchSize, r: r}
 	st := r.st
 	r.st = nil
