@@ -31,6 +31,18 @@ type Options struct {
 	// which reading restarts from the start). Standard input and other
 	// non-regular files end at their EOF even with Follow. A gzip file is
 	// read to its end and then only watched for replacement or truncation.
+	//
+	// The path is looked at every PollInterval, and only once the file
+	// being read has been read to its end; a new file at the path is
+	// opened at once, then the rest of the old one is read. A file that is
+	// created at the path and replaced again between two looks is never
+	// seen: its records are lost. On Linux the reader counts the files
+	// created at the path (inotify on its directory) and reports such
+	// missed rotations through OnWarning and Stats.RotationsMissed;
+	// elsewhere it reports only a file replaced between its Stat and its
+	// Open. A truncation followed by writes past the old size before the
+	// next look (copytruncate rotation with a fast writer) is not
+	// detected: reading goes on at the old offset.
 	Follow bool
 	// PollInterval is how often a followed file is checked for growth,
 	// rotation and truncation; default [DefaultPollInterval].
@@ -81,20 +93,23 @@ type Event struct {
 
 // Stats are a Reader's counters.
 type Stats struct {
-	Records   int64 // records sent in batches
-	Skipped   int64 // bad records skipped
-	Warnings  int64 // calls of Options.OnWarning (counted when it is nil too)
-	BytesRead int64 // bytes read from the file (compressed bytes for gzip), across rotations
-	Size      int64 // size of the file being read, 0 if unknown (stdin, pipes); with BytesRead, a progress measure
+	Records  int64 // records sent in batches
+	Skipped  int64 // bad records skipped
+	Warnings int64 // calls of Options.OnWarning (counted when it is nil too)
+
+	RotationsMissed int64 // rotations of a followed file whose files could not be read
+	BytesRead       int64 // bytes read from the file (compressed bytes for gzip), across rotations
+	Size            int64 // size of the file being read, 0 if unknown (stdin, pipes); with BytesRead, a progress measure
 }
 
 // Reader reads the records of one [Spec].
 //
-// Lifecycle: [Open] opens the file; [Reader.Run] reads it and closes it
-// when it returns. Run may be called once. A Reader whose Run is never
+// Lifecycle: [Open] opens the file (a regular one; anything else, such as a
+// named pipe whose open waits for a writer, is only looked at by Open and
+// opened by Run); [Reader.Run] reads it and closes it when it returns. Run may be called once. A Reader whose Run is never
 // called must be closed with [Reader.Close]; Close must not be called while
 // Run is running (cancel Run's context instead). [Reader.Stats] is safe to
-// call from any goroutine at any time.
+// call from any goroutine at any time, and so is [Reader.Err].
 type Reader struct {
 	spec Spec
 	opts Options
@@ -118,11 +133,20 @@ type Reader struct {
 	repSince    time.Time     // when reps was last flushed
 	repeatEvery time.Duration // how often a followed file's repeats are flushed
 
-	records   atomic.Int64
-	skipped   atomic.Int64
-	warnings  atomic.Int64
-	bytesRead atomic.Int64
-	size      atomic.Int64
+	// Rotations of a followed file; used by Run's goroutine only.
+	rot        *rotWatch        // counts the files created at the path; nil if none
+	createdAt  int64            // files created at the path, as rot counted them
+	opened     int64            // files opened after rotations
+	missedSeen int64            // rotations reported missed
+	pollC      <-chan time.Time // for tests: polls instead of a ticker's
+
+	records  atomic.Int64
+	skipped  atomic.Int64
+	warnings atomic.Int64
+
+	rotationsMissed atomic.Int64
+	bytesRead       atomic.Int64
+	size            atomic.Int64
 }
 
 // Open opens spec's file (or, for Path "-", prepares to read Options.Stdin)
@@ -204,11 +228,13 @@ func (r *Reader) Spec() Spec { return r.spec }
 // Stats returns the reader's counters. Safe from any goroutine.
 func (r *Reader) Stats() Stats {
 	return Stats{
-		Records:   r.records.Load(),
-		Skipped:   r.skipped.Load(),
-		Warnings:  r.warnings.Load(),
-		BytesRead: r.bytesRead.Load(),
-		Size:      r.size.Load(),
+		Records:  r.records.Load(),
+		Skipped:  r.skipped.Load(),
+		Warnings: r.warnings.Load(),
+
+		RotationsMissed: r.rotationsMissed.Load(),
+		BytesRead:       r.bytesRead.Load(),
+		Size:            r.size.Load(),
 	}
 }
 
@@ -239,8 +265,12 @@ func (r *Reader) Close() error {
 // Run may be called only once.
 //
 // Cancellation is noticed while waiting to send, between polls of a
-// followed file, and every 1024 lines; a Read blocked on standard input or
-// a pipe cannot be interrupted, so Run returns only once it returns.
+// followed file, every 1024 lines, and while opening or reading a named
+// pipe (a FIFO, which Run opens: see [Open]); a Read blocked on standard
+// input cannot be interrupted, so Run returns only once it returns.
+//
+// A failure is also kept for [Reader.Err]; bad records reported as a count
+// (see [Options.OnBadRecord]) are reported before Run returns.
 //
 // With Follow, a last line without its "\n" is held back until the line is
 // completed, the file is rotated, or Run ends (then it is dropped).
@@ -307,10 +337,16 @@ func (r *Reader) run(ctx context.Context, out chan<- []Event) error {
 		}
 	}
 	follow := r.opts.Follow && r.file != nil && r.fi.Mode().IsRegular()
-	var tick *time.Ticker
+	var tickC <-chan time.Time
 	if follow {
-		tick = time.NewTicker(r.opts.PollInterval)
-		defer tick.Stop()
+		tickC = r.pollC
+		if tickC == nil {
+			tick := time.NewTicker(r.opts.PollInterval)
+			defer tick.Stop()
+			tickC = tick.C
+		}
+		r.rot = newRotWatch(r.spec.Path)
+		defer func() { r.rot.close() }()
 	}
 	for {
 		if err := r.drain(e, st); err != nil {
@@ -333,7 +369,7 @@ func (r *Reader) run(ctx context.Context, out chan<- []Event) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
+		case <-tickC:
 		}
 		next, err := r.check(e, st)
 		if err != nil {
@@ -385,6 +421,7 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // returns the stream to go on with: a new one if the file was rotated or
 // truncated, else st.
 func (r *Reader) check(e *emitter, st *stream) (*stream, error) {
+	r.countRotations()
 	fi, err := os.Stat(r.spec.Path)
 	if err != nil {
 		// Removed (or renamed away) and not recreated yet: keep reading
@@ -403,27 +440,74 @@ func (r *Reader) check(e *emitter, st *stream) (*stream, error) {
 		r.flushRepeats()
 		return r.newStream(r.file)
 	}
-	// Rotated. Read what was appended to the old file before the switch.
-	if err := r.drain(e, st); err != nil {
-		return nil, err
-	}
-	if err := r.finish(e, st); err != nil {
-		return nil, err
-	}
+	// Rotated. Open the new file first, so that it cannot be replaced
+	// again while the rest of the old one is read.
 	nf, err := os.Open(r.spec.Path)
 	if err != nil {
 		return st, nil // gone again; retry at the next poll
 	}
 	nfi, err := nf.Stat()
-	if err != nil || !nfi.Mode().IsRegular() {
+	if err != nil || !nfi.Mode().IsRegular() || os.SameFile(nfi, r.fi) {
 		nf.Close()
 		return st, nil
 	}
+	if !os.SameFile(nfi, fi) && r.rot == nil {
+		// The file Stat saw was replaced before it could be opened. (With
+		// a rotation watch, countRotations counts it.)
+		r.missRotations(1, fmt.Sprintf("the file at the path was replaced before it could be opened; it held %d bytes", fi.Size()))
+	}
+	// Read what was appended to the old file before the switch.
+	if err := r.drain(e, st); err != nil {
+		nf.Close()
+		return nil, err
+	}
+	if err := r.finish(e, st); err != nil {
+		nf.Close()
+		return nil, err
+	}
 	r.file.Close()
 	r.file, r.fi = nf, nfi
+	r.opened++
 	r.size.Store(nfi.Size())
 	r.flushRepeats()
+	r.countRotations()
 	return r.newStream(nf)
+}
+
+// countRotations counts the files created at the followed path and, when
+// the path shows the file being read, reports those that were never
+// opened: each was replaced by the next before a poll could see it. (A
+// file created after the events were read would show at the path instead
+// of the file being read, so then every creation counted is of a file
+// opened or missed.)
+func (r *Reader) countRotations() {
+	if r.rot == nil {
+		return
+	}
+	n, lost := r.rot.created()
+	r.createdAt += n
+	if lost {
+		r.rot.close()
+		r.rot = nil
+		r.warn(0, "missed rotations can no longer be counted (inotify events lost); rotations faster than the poll interval may now lose records unnoticed")
+		return
+	}
+	fi, err := os.Stat(r.spec.Path)
+	if err != nil || !os.SameFile(fi, r.fi) {
+		return
+	}
+	if missed := r.createdAt - r.opened; missed > r.missedSeen {
+		k := missed - r.missedSeen
+		r.missedSeen = missed
+		r.missRotations(k, fmt.Sprintf("%d file(s) created at the path were replaced before the reader could open them", k))
+	}
+}
+
+// missRotations reports n rotations whose files could not be read.
+func (r *Reader) missRotations(n int64, why string) {
+	r.rotationsMissed.Add(n)
+	r.warn(0, fmt.Sprintf("missed %d rotation(s), their records are lost: %s (rotated faster than the poll interval, %v)",
+		n, why, r.opts.PollInterval))
 }
 
 // emitter collects events into batches and sends them.
