@@ -294,3 +294,51 @@ func TestFollowMissedRotation(t *testing.T) {
 		t.Errorf("after a seen rotation: stats %+v, warnings %v", s, warns.get())
 	}
 }
+
+// TestFollowRepeatedBadRecords checks that while following, repeated bad
+// records are reported as a count at the end of the data once the flush
+// interval has passed, and that the next one is reported in full again.
+// Each batch of lines ends with a good record: once its event arrives, the
+// reader has read everything and waits for the next poll.
+func TestFollowRepeatedBadRecords(t *testing.T) {
+	const sentinel = "{\"_path\":\"s\"}\n"
+	path := writeFile(t, t.TempDir(), "x.json", sentinel)
+	var bad badLog
+	r, err := Open(Spec{Path: path}, Options{Follow: true, OnBadRecord: bad.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll := make(chan time.Time)
+	r.pollC = poll
+	r.repeatEvery = 0 // flush at every end of the data
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan []Event, 10)
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(ctx, out) }()
+	<-out
+	appendRaw(t, path, "oops\noops\noops\n"+sentinel)
+	poll <- time.Now()
+	<-out
+	appendRaw(t, path, "oops\noops\n"+sentinel)
+	poll <- time.Now()
+	<-out
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	var got []string
+	for _, b := range bad.get() {
+		var rep *RepeatedError
+		if errors.As(b.Err, &rep) {
+			got = append(got, fmt.Sprintf("%d:+%d(%d-%d)", b.Line, rep.Count, rep.First, rep.Last))
+		} else {
+			got = append(got, fmt.Sprint(b.Line))
+		}
+	}
+	if want := "[2 4:+2(2-4) 6 7:+1(6-7)]"; fmt.Sprint(got) != want {
+		t.Errorf("reports %v, want %s", got, want)
+	}
+	if s := r.Stats(); s.Skipped != 5 {
+		t.Errorf("stats %+v", s)
+	}
+}
