@@ -251,9 +251,8 @@ func TestFollowMissedRotation(t *testing.T) {
 		}
 	}
 	receive(2)
-	poll <- time.Now() // a poll that sees nothing new
-	// Two rotations before the next poll: the file with 3 and 4 is
-	// replaced before the reader looks.
+	// Run has sent what it read and waits for a poll. Two rotations before
+	// it: the file with 3 and 4 is replaced before the reader looks.
 	for _, lines := range [][2]int{{3, 4}, {5, 6}} {
 		if err := os.Rename(path, fmt.Sprintf("%s.%d", path, lines[0])); err != nil {
 			t.Fatal(err)

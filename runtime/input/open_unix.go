@@ -4,8 +4,11 @@ package input
 
 import (
 	"context"
+	"errors"
+	"math"
 	"os"
 	"syscall"
+	"time"
 )
 
 // openCancelable opens path for reading, giving up when ctx is done. Opening
@@ -28,15 +31,26 @@ func openCancelable(ctx context.Context, path string) (*os.File, error) {
 		return res.f, res.err
 	case <-ctx.Done():
 	}
-	// Release the abandoned open. If the path is no longer the pipe being
-	// opened (removed, replaced), nothing can release it, and its
-	// goroutine waits until a writer comes.
+	// Release the abandoned open: open the pipe for writing, which fails
+	// (ENXIO) until the open for reading is under way, and retry until
+	// that open returns. If the path is no longer a pipe (removed), the
+	// open cannot be reached, and its goroutine waits for a writer.
 	go func() {
-		if w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			w.Close()
-		}
-		if res := <-done; res.f != nil {
-			res.f.Close()
+		for delay := time.Millisecond; ; delay = min(2*delay, time.Second) {
+			w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+			if err == nil {
+				w.Close()
+			} else if !errors.Is(err, syscall.ENXIO) {
+				delay = time.Duration(math.MaxInt64) // nothing more to try
+			}
+			select {
+			case res := <-done:
+				if res.f != nil {
+					res.f.Close()
+				}
+				return
+			case <-time.After(delay):
+			}
 		}
 	}()
 	return nil, ctx.Err()

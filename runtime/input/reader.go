@@ -93,23 +93,24 @@ type Event struct {
 
 // Stats are a Reader's counters.
 type Stats struct {
-	Records  int64 // records sent in batches
-	Skipped  int64 // bad records skipped
-	Warnings int64 // calls of Options.OnWarning (counted when it is nil too)
+	Records   int64 // records sent in batches
+	Skipped   int64 // bad records skipped
+	BytesRead int64 // bytes read from the file (compressed bytes for gzip), across rotations
+	Size      int64 // size of the file being read, 0 if unknown (stdin, pipes); with BytesRead, a progress measure
 
+	Warnings        int64 // warnings issued, whether or not Options.OnWarning is set
 	RotationsMissed int64 // rotations of a followed file whose files could not be read
-	BytesRead       int64 // bytes read from the file (compressed bytes for gzip), across rotations
-	Size            int64 // size of the file being read, 0 if unknown (stdin, pipes); with BytesRead, a progress measure
 }
 
 // Reader reads the records of one [Spec].
 //
 // Lifecycle: [Open] opens the file (a regular one; anything else, such as a
 // named pipe whose open waits for a writer, is only looked at by Open and
-// opened by Run); [Reader.Run] reads it and closes it when it returns. Run may be called once. A Reader whose Run is never
-// called must be closed with [Reader.Close]; Close must not be called while
-// Run is running (cancel Run's context instead). [Reader.Stats] is safe to
-// call from any goroutine at any time, and so is [Reader.Err].
+// opened by Run); [Reader.Run] reads it and closes it when it returns. Run
+// may be called once. A Reader whose Run is never called must be closed
+// with [Reader.Close]; Close must not be called while Run is running
+// (cancel Run's context instead). [Reader.Stats] and [Reader.Err] are safe
+// to call from any goroutine at any time.
 type Reader struct {
 	spec Spec
 	opts Options
@@ -140,13 +141,12 @@ type Reader struct {
 	missedSeen int64            // rotations reported missed
 	pollC      <-chan time.Time // for tests: polls instead of a ticker's
 
-	records  atomic.Int64
-	skipped  atomic.Int64
-	warnings atomic.Int64
-
-	rotationsMissed atomic.Int64
+	records         atomic.Int64
+	skipped         atomic.Int64
 	bytesRead       atomic.Int64
 	size            atomic.Int64
+	warnings        atomic.Int64
+	rotationsMissed atomic.Int64
 }
 
 // Open opens spec's file (or, for Path "-", prepares to read Options.Stdin)
