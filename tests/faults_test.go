@@ -483,3 +483,82 @@ on("done", () => print(maxDispatchedBeforeFirstContinuation));
 		t.Fatalf("%d records were dispatched before the first continuation ran", n+1)
 	}
 }
+
+// A truncated gzip input is an error naming the input and where; the run
+// exits non-zero (issue 12, item 13).
+func TestTruncatedGzipFailsTheRun(t *testing.T) {
+	src := needShared(t, "dns.json.gz")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js":          `let n = 0; on("dns", () => n++); on("done", () => print(n));`,
+		"trunc.json.gz": string(data[:len(data)/3]),
+	})
+	r := runScriptd(t, dir, 30*time.Second, "run", "a.js", "--input", "trunc.json.gz")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "trunc.json.gz, after line") || !strings.Contains(r.Stderr, "truncated gzip data") {
+		t.Fatalf("exit %d, stderr:\n%s", r.Code, r.Stderr)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(r.Stdout)); err != nil || n == 0 {
+		t.Errorf("the records before the damage were not handled: %q", r.Stdout)
+	}
+}
+
+// Implausible ts values are bad records and never move network time: an
+// entry stored with a 1 h expiry stays readable (issue 12, item 8); a
+// duplicate key keeps one key with the last value (item 9).
+func TestImplausibleTSAndDuplicateKeys(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `let h;
+on("init", async () => {
+  h = (await Storage.Async.open_backend(Storage.STORAGE_BACKEND_SQLITE, { sqlite: { database_path: ":memory:", table_name: "t" } }, "string", "count")).value;
+});
+on("x", async (r) => {
+  if (r.op === "put") await Storage.Async.put(h, { key: "k", value: 1, expire_time: "1h" });
+  if (r.op === "get") print("get", (await Storage.Async.get(h, "k")).code, Math.floor(network_time()));
+  if (r.op === "dup") print("dup", JSON.stringify(Object.keys(r)), r.a);
+});
+`,
+		"in.json": `{"_path":"x","ts":1521911722.5,"op":"put"}
+{"_path":"x","ts":1521911722000,"op":"bad-ms"}
+{"_path":"x","ts":1e300,"op":"bad-huge"}
+{"_path":"x","ts":"not a time","op":"bad-string"}
+{"_path":"x","ts":1521911723.5,"op":"get"}
+{"_path":"x","a":1,"op":"dup","a":2}
+`,
+	})
+	r := runScriptd(t, dir, 30*time.Second, "run", "a.js", "--input", "in.json")
+	if !strings.Contains(r.Stdout, "get SUCCESS 1521911723") {
+		t.Errorf("an implausible ts moved network time: %q\nstderr: %s", r.Stdout, r.Stderr)
+	}
+	if !strings.Contains(r.Stdout, `dup ["_path","a","op"] 2`) {
+		t.Errorf("duplicate keys: %q", r.Stdout)
+	}
+	for _, want := range []string{"in.json:2:", "in.json:3:", "in.json:4:", "skipped 3 bad record"} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+}
+
+// A FIFO input with no writer does not block start-up or signals: SIGTERM
+// still runs done (issue 12, item 12).
+func TestFIFOWithoutWriterStillStops(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.js": `on("init", () => print("init")); on("done", () => print("done"));`})
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	p := startScriptd(t, dir, "run", "a.js", "--input", "fifo")
+	testutil.Eventually(t, 10*time.Second, "init", func() bool { return strings.Contains(p.Stdout.String(), "init") })
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.waitExit(t, 10*time.Second)
+	if !strings.Contains(p.Stdout.String(), "done") {
+		t.Fatalf("done did not run: %q, stderr: %s", p.Stdout.String(), p.Stderr.String())
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -255,6 +256,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			Follow:      e.cfg.Follow,
 			Stdin:       e.cfg.Stdin,
 			OnBadRecord: e.badRecord,
+			OnWarning:   e.inputWarning,
 		})
 		if err != nil {
 			e.closeVersion(v)
@@ -320,8 +322,41 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.closeVersion(v)
 	e.printSummary()
-	return e.startupErr
+	if e.startupErr != nil {
+		return e.startupErr
+	}
+	return e.inputErrors()
 }
+
+// inputErrors says which inputs could not be read to their end (nil if all
+// were; each failure was reported when it happened): a run that lost part
+// of an input must not look like a clean one.
+func (e *Engine) inputErrors() error {
+	var failed []string
+	var first error
+	for _, r := range e.readersSnapshot() {
+		if err := r.Err(); err != nil {
+			failed = append(failed, r.Spec().Path)
+			first = cmp.Or(first, err)
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return &InputError{Inputs: failed, Err: first}
+}
+
+// InputError is Run's error when inputs could not be read to their end.
+type InputError struct {
+	Inputs []string // the inputs, as given
+	Err    error    // the first failure (an *input.ReadError)
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("not read to the end (reported above): %s", strings.Join(e.Inputs, ", "))
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 // serve runs the current version's loop until the run is over, handling
 // the requests that interrupt it: reloads (file changes, recovery from an

@@ -45,7 +45,7 @@ func (e *Engine) startInputs() {
 				defer close(out)
 			}
 			if err := r.Run(ctx, out); err != nil && ctx.Err() == nil {
-				fmt.Fprintf(e.stderr, "input %s: %v\n", name, err)
+				fmt.Fprintf(e.stderr, "scriptd: %v\n", err) // it names the input and where
 			}
 		}(r, e.cfg.Inputs[i].Path, out)
 	}
@@ -104,6 +104,14 @@ func (v *version) dispatchBatch(batch []input.Event) int {
 		batch[i] = input.Event{}
 	}
 	return n
+}
+
+func (e *Engine) inputWarning(file string, line int, msg string) {
+	if line > 0 {
+		fmt.Fprintf(e.stderr, "%s:%d: warning: %s\n", file, line, msg)
+		return
+	}
+	fmt.Fprintf(e.stderr, "%s: warning: %s\n", file, msg)
 }
 
 func (e *Engine) badRecord(file string, line int, err error) {
