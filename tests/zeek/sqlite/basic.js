@@ -1,6 +1,7 @@
 // Port of testing/btest/scripts/base/frameworks/storage/sqlite/basic.zeek
 // Telemetry: run with --listen; "@@METRICS@@" marks where Zeek prints
-// Telemetry::collect_metrics (see metrics.js). Zeek's
+// Telemetry::collect_metrics, "@@END@@" where it calls terminate() (see
+// metrics.js). Zeek's
 // `when (local r = Storage::Async::x(...)) {...} timeout 5sec {...}` is
 // `when(() => Storage.Async.x(...), (r) => {...}, {timeout: 5, timeout_body})`.
 const Z = require("../lib/zeekfmt");
@@ -15,10 +16,10 @@ on("print_metrics_and_close", () => {
 
 on("metrics_scraped", () => {
   print("");
-  return when(() => Storage.Async.close_backend(b), (close_res) => {
+  when(() => Storage.Async.close_backend(b), (close_res) => {
     print("closed succesfully");
-    return "done";
-  }, { timeout: 5, timeout_body: () => print("close request timed out") });
+    print("@@END@@"); // Zeek: terminate()
+  }, { timeout: 5, timeout_body: () => { print("close request timed out"); print("@@END@@"); } });
 });
 
 on("Storage.backend_opened", (tag, config) => {

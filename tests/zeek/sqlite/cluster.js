@@ -1,8 +1,9 @@
 // Port of testing/btest/scripts/base/frameworks/storage/sqlite/cluster.zeek
 // The cluster becomes two scriptd processes (worker-1 and worker-2, named
 // by the environment variable CLUSTER_NODE) on one database, ../test.sqlite.
-// The Go test plays the manager: it feeds each worker its events on stdin
-// (--input -) with the ts that drives network time:
+// The Go test plays the manager: it appends each worker's events to its
+// input file (--input events.json --follow) with the ts that drives
+// network time:
 //   worker-1: cluster_started (T)            -> puts key1, key2 (2 s expiry)
 //   both:     sqlite_data_written (T), once worker-1 has written
 //             check_removed (T + 5 s)        -> Zeek's `schedule 5secs`
@@ -36,6 +37,7 @@ on("check_removed", () => {
   Z.print(node, "get result 2 after expiration", Z.result(res));
 
   Storage.Sync.close_backend(backend);
+  print("@@END@@"); // Zeek: terminate()
 });
 
 on("sqlite_data_written", () => {

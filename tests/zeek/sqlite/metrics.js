@@ -3,7 +3,9 @@
 // Telemetry::collect_metrics("zeek", "storage*"), this script prints the
 // line "@@METRICS@@"; the test then scrapes GET /metrics, puts the storage
 // metrics in that place in Zeek's format, and fires "metrics_scraped",
-// which stands for the rest of Zeek's print_metrics_and_close.
+// which stands for the rest of Zeek's print_metrics_and_close; "@@END@@"
+// tells it the script is done (the test then stops scriptd, as --listen
+// keeps it running).
 const Z = require("../lib/zeekfmt");
 
 let b;
@@ -16,7 +18,7 @@ on("print_metrics_and_close", () => {
 
 on("metrics_scraped", () => {
   Storage.Sync.close_backend(b);
-  return "done";
+  print("@@END@@"); // the end of the script's work
 });
 
 on("init", () => {
