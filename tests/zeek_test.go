@@ -199,16 +199,17 @@ func compareZeek(t *testing.T, z *zeekEnv, outputs map[string]string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := string(data)
-		patch := filepath.Join(z.root, strings.TrimSuffix(name, ".out")+".diff")
-		if p, err := os.ReadFile(patch); err == nil {
+		want, label := string(data), "Zeek's Baseline"
+		patch := strings.TrimSuffix(name, ".out") + ".diff"
+		if p, err := os.ReadFile(filepath.Join(z.root, patch)); err == nil {
 			if want, err = applyPatch(want, string(p)); err != nil {
 				t.Fatalf("%s does not apply to Zeek's Baseline %s: %v", patch, name, err)
 			}
+			label += " with " + patch
 		}
 		want, got = strings.TrimSuffix(want, "\n"), strings.TrimSuffix(got, "\n")
 		if want != got {
-			diffs = append(diffs, fmt.Sprintf("--- %s (expected: Zeek's Baseline)\n+++ scriptd\n%s", name, lineDiff(want, got)))
+			diffs = append(diffs, fmt.Sprintf("--- %s (expected: %s)\n+++ scriptd\n%s", name, label, lineDiff(want, got)))
 		}
 	}
 	reason, known := knownDeviations[z.test.name]
@@ -406,18 +407,15 @@ func runMetrics(t *testing.T, z *zeekEnv) string {
 
 // zeekStorageMetrics are the storage metrics Zeek's
 // Telemetry::collect_metrics("zeek", "storage*") prints, in the order of
-// its Baselines, with their label names.
-var zeekStorageMetrics = []struct {
-	name   string
-	labels []string
-}{
-	{"zeek_storage_backends_opened_total", nil},
-	{"zeek_storage_sqlite_database_size_bytes", []string{"config"}},
-	{"zeek_storage_sqlite_database_size_pages", []string{"config"}},
-	{"zeek_storage_backend_data_read_bytes_total", []string{"config", "type"}},
-	{"zeek_storage_backend_expired_entries_total", []string{"config", "type"}},
-	{"zeek_storage_backend_operation_results_total", []string{"config", "operation", "result", "type"}},
-	{"zeek_storage_backend_data_written_bytes_total", []string{"config", "type"}},
+// its Baselines.
+var zeekStorageMetrics = []string{
+	"zeek_storage_backends_opened_total",
+	"zeek_storage_sqlite_database_size_bytes",
+	"zeek_storage_sqlite_database_size_pages",
+	"zeek_storage_backend_data_read_bytes_total",
+	"zeek_storage_backend_expired_entries_total",
+	"zeek_storage_backend_operation_results_total",
+	"zeek_storage_backend_data_written_bytes_total",
 }
 
 // scriptdCounterpart names, for a Zeek metric, the scriptd metric that
@@ -440,14 +438,14 @@ var scriptdCounterpart = map[string]struct {
 // server address 127.0.0.1:<port> in a label is printed as "server_addr".
 func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 	var lines []string
-	for _, zm := range zeekStorageMetrics {
+	for _, name := range zeekStorageMetrics {
 		var mf *dto.MetricFamily
 		var extra []string
-		if f, ok := fams[zm.name]; ok {
+		if f, ok := fams[name]; ok {
 			mf = f
-		} else if f, ok := fams["scriptd_"+strings.TrimPrefix(zm.name, "zeek_")]; ok {
+		} else if f, ok := fams["scriptd_"+strings.TrimPrefix(name, "zeek_")]; ok {
 			mf = f
-		} else if c, ok := scriptdCounterpart[zm.name]; ok && fams[c.name] != nil {
+		} else if c, ok := scriptdCounterpart[name]; ok && fams[c.name] != nil {
 			mf, extra = fams[c.name], c.extra
 		}
 		if mf == nil {
@@ -498,7 +496,7 @@ func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 		for _, k := range keys {
 			s := byKey[k]
 			lines = append(lines, fmt.Sprintf("Telemetry::%s, zeek, %s, [%s], [%s], %s\n",
-				kind, zm.name, strings.Join(s.names, ", "), strings.Join(s.values, ", "), zeekDouble(s.value)))
+				kind, name, strings.Join(s.names, ", "), strings.Join(s.values, ", "), zeekDouble(s.value)))
 		}
 	}
 	return lines
