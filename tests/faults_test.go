@@ -562,3 +562,30 @@ func TestFIFOWithoutWriterStillStops(t *testing.T) {
 		t.Fatalf("done did not run: %q, stderr: %s", p.Stdout.String(), p.Stderr.String())
 	}
 }
+
+// Records piped on stdin are handled as they arrive, not held back until a
+// batch fills (found porting Zeek's cluster btests).
+func TestPipedRecordsAreHandledAsTheyArrive(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.js": `on("x", (r) => print("got " + r.i));`})
+	cmd := exec.Command(scriptdBin, "run", "a.js", "--input", "-")
+	cmd.Dir = dir
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out testutil.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	fmt.Fprintln(stdin, `{"_path":"x","i":1}`)
+	testutil.Eventually(t, 10*time.Second, "the first piped record", func() bool { return strings.Contains(out.String(), "got 1") })
+	fmt.Fprintln(stdin, `{"_path":"x","i":2}`)
+	testutil.Eventually(t, 10*time.Second, "the second piped record", func() bool { return strings.Contains(out.String(), "got 2") })
+	_ = stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+}

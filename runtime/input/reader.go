@@ -565,6 +565,7 @@ type stream struct {
 	tooLong bool   // the line being accumulated exceeds MaxLineSize
 	reset   bool   // acc held the previous line; clear it before reading
 	done    bool   // the stream cannot grow (gzip ended)
+	live    bool   // a pipe or stdin: reads block until the writer writes
 	max     int
 	format  format
 	tsv     *tsvState
@@ -592,6 +593,7 @@ func (r *Reader) newStream(src io.Reader) (*stream, error) {
 	cr := &countingReader{r: src, total: &r.bytesRead}
 	raw := bufio.NewReaderSize(cr, readBufSize)
 	st := &stream{count: cr, lines: raw, max: r.opts.MaxLineSize}
+	st.live = r.file == nil || r.fi == nil || !r.fi.Mode().IsRegular()
 	magic, err := raw.Peek(2)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, err
@@ -688,6 +690,14 @@ func (r *Reader) drain(e *emitter, st *stream) error {
 		}
 		if err := r.handle(e, st, line, tooLong); err != nil {
 			return err
+		}
+		if st.live && st.lines.Buffered() == 0 {
+			// A pipe (stdin, a FIFO) with nothing more buffered: the next
+			// read may wait for the writer, so hand over what we have
+			// rather than hold records back until a batch fills.
+			if err := e.flush(); err != nil {
+				return err
+			}
 		}
 		if n&1023 == 1023 {
 			if err := e.ctx.Err(); err != nil {
