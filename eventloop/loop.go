@@ -344,7 +344,7 @@ func (l *Loop) Run(ctx context.Context, first func()) error {
 		if pending > 0 {
 			continue
 		}
-		if l.reserved == 0 && l.timers.Len() == 0 {
+		if l.reserved == 0 && l.timers.refs == 0 {
 			return nil
 		}
 		var timerC <-chan time.Time

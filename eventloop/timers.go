@@ -20,6 +20,7 @@ type timer struct {
 	index    int
 	goFn     func() // for timers set from Go (AfterFunc)
 	origin   string // the awaiting context that set it ("" outside one)
+	unref    bool   // does not keep the loop alive (Timeout.unref())
 }
 
 // timerQueue is a min-heap of timers plus an index by id (loop goroutine only).
@@ -28,6 +29,7 @@ type timerQueue struct {
 	byID   map[int64]*timer
 	nextID int64
 	seq    uint64
+	refs   int // timers that keep the loop alive (not unref'd)
 }
 
 func (q *timerQueue) Len() int { return len(q.items) }
@@ -68,8 +70,25 @@ func (q *timerQueue) add(t *timer) int64 {
 	q.seq++
 	t.seq = q.seq
 	q.byID[t.id] = t
+	if !t.unref {
+		q.refs++
+	}
 	heap.Push(q, t)
 	return t.id
+}
+
+// setRef makes timer id keep the loop alive or not.
+func (q *timerQueue) setRef(id int64, ref bool) {
+	t, ok := q.byID[id]
+	if !ok || t.unref == !ref {
+		return
+	}
+	t.unref = !ref
+	if ref {
+		q.refs++
+	} else {
+		q.refs--
+	}
 }
 
 func (q *timerQueue) remove(id int64) {
@@ -78,6 +97,9 @@ func (q *timerQueue) remove(id int64) {
 		return
 	}
 	delete(q.byID, id)
+	if !t.unref {
+		q.refs--
+	}
 	if t.index >= 0 {
 		heap.Remove(q, t.index)
 	}
@@ -93,6 +115,7 @@ func (q *timerQueue) next() (time.Time, bool) {
 func (q *timerQueue) clear() {
 	q.items = nil
 	q.byID = nil
+	q.refs = 0
 }
 
 // fireDueTimers runs every timer due at now, each as its own task, in
@@ -111,6 +134,9 @@ func (l *Loop) fireDueTimers(now time.Time) {
 			heap.Push(&l.timers, t)
 		} else {
 			delete(l.timers.byID, t.id)
+			if !t.unref {
+				l.timers.refs--
+			}
 		}
 		l.RunTask(func() { l.fire(t) })
 	}
@@ -211,8 +237,59 @@ func (l *Loop) StopTimers() {
 // PendingTimers reports the number of pending timers (loop goroutine only).
 func (l *Loop) PendingTimers() int { return l.timers.Len() }
 
+// timeoutSource is Node's Timeout as far as scripts use it: ref, unref,
+// hasRef, refresh, close, and the id as its primitive value (so +t and
+// clearTimeout(t) work).
+const timeoutSource = `(function (ref, hasRef, refresh, clear) {
+  class Timeout {
+    constructor(id) { Object.defineProperty(this, "_id", { value: id }); }
+    ref() { ref(this._id, true); return this; }
+    unref() { ref(this._id, false); return this; }
+    hasRef() { return hasRef(this._id); }
+    refresh() { refresh(this._id); return this; }
+    close() { clear(this._id); return this; }
+    [Symbol.toPrimitive]() { return this._id; }
+  }
+  return Timeout;
+})`
+
+// timeoutClass compiles the Timeout class for this loop's runtime.
+func (l *Loop) timeoutClass() *goja.Object {
+	vm := l.vm
+	mk, err := vm.RunString(timeoutSource)
+	if err != nil {
+		panic(err) // a constant source
+	}
+	call, _ := goja.AssertFunction(mk)
+	ref := l.Func("Timeout.ref", func(c goja.FunctionCall) goja.Value {
+		l.timers.setRef(c.Argument(0).ToInteger(), c.Argument(1).ToBoolean())
+		return goja.Undefined()
+	})
+	hasRef := l.Func("Timeout.hasRef", func(c goja.FunctionCall) goja.Value {
+		t, ok := l.timers.byID[c.Argument(0).ToInteger()]
+		return vm.ToValue(ok && !t.unref)
+	})
+	refresh := l.Func("Timeout.refresh", func(c goja.FunctionCall) goja.Value {
+		if t, ok := l.timers.byID[c.Argument(0).ToInteger()]; ok && t.index >= 0 {
+			t.at = time.Now().Add(t.interval)
+			heap.Fix(&l.timers, t.index)
+		}
+		return goja.Undefined()
+	})
+	clear := l.Func("Timeout.close", func(c goja.FunctionCall) goja.Value {
+		l.timers.remove(c.Argument(0).ToInteger())
+		return goja.Undefined()
+	})
+	cls, err := call(goja.Undefined(), ref, hasRef, refresh, clear)
+	if err != nil {
+		panic(err)
+	}
+	return cls.(*goja.Object)
+}
+
 func (l *Loop) installTimers() {
 	vm := l.vm
+	var timeoutClass *goja.Object
 	set := func(name string, repeat bool) goja.Value {
 		return l.Func(name, func(call goja.FunctionCall) goja.Value {
 			fn, ok := call.Argument(0).(*goja.Object)
@@ -228,12 +305,18 @@ func (l *Loop) installTimers() {
 			if len(call.Arguments) > 2 {
 				args = append(args, call.Arguments[2:]...)
 			}
+			var id int64
 			if l.timersOff {
 				l.timers.nextID++ // a valid, never-firing id
-				return vm.ToValue(l.timers.nextID)
+				id = l.timers.nextID
+			} else {
+				id = l.timers.add(&timer{at: time.Now().Add(d), interval: d, repeat: repeat, fn: fn, args: args, origin: l.currentOrigin()})
 			}
-			id := l.timers.add(&timer{at: time.Now().Add(d), interval: d, repeat: repeat, fn: fn, args: args, origin: l.currentOrigin()})
-			return vm.ToValue(id)
+			obj, err := vm.New(timeoutClass, vm.ToValue(id))
+			if err != nil {
+				panic(err)
+			}
+			return obj
 		})
 	}
 	clear := func(name string) goja.Value {
@@ -244,6 +327,7 @@ func (l *Loop) installTimers() {
 			return goja.Undefined()
 		})
 	}
+	timeoutClass = l.timeoutClass()
 	g := vm.GlobalObject()
 	_ = g.Set("setTimeout", set("setTimeout", false))
 	_ = g.Set("setInterval", set("setInterval", true))

@@ -107,6 +107,7 @@ type Engine struct {
 	nextVersion   int
 	inputCtx      context.Context
 	inputsStarted bool
+	inputsDone    bool // every input has ended (the scripts were told)
 	inputsRunning bool // from startInputs until the inputs' end reaches the scripts
 	keepAlive     bool
 	stopping      bool

@@ -47,6 +47,8 @@ type version struct {
 	drainScheduled bool
 	closers        []func()
 	netTimers      netTimerQueue
+	unbased        []*netTimer // set before the first record's time was known
+	netSeq         uint64
 
 	// hold is a reservation that keeps the loop running while the engine
 	// expects more work from outside (inputs, --watch/--listen keep-alive);
@@ -211,7 +213,7 @@ func (e *Engine) retire(v *version) {
 	e.in.deactivate(v)
 	e.syncHold(v)
 	v.loop.ClearRepeatingTimers()
-	v.netTimers = nil
+	v.netTimers, v.unbased = nil, nil
 	if v.loop.Broken() {
 		// Nothing more can run in a broken runtime: what its handlers were
 		// waiting for is lost with it.
