@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/scriptd/scriptd/internal/testutil"
+	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
@@ -56,6 +57,12 @@ func (f *fakeEngine) EmitJSON(ctx context.Context, name string, raw []byte, spre
 		return err
 	}
 	return f.Ping(ctx)
+}
+
+// CallJSON: the fake has no handlers (the real engine's calls are tested
+// end to end in tests/).
+func (f *fakeEngine) CallJSON(ctx context.Context, name string, raw []byte, spread bool) (json.RawMessage, error) {
+	return nil, engine.ErrNoHandler
 }
 
 func (f *fakeEngine) Ping(ctx context.Context) error {

@@ -45,6 +45,8 @@ type inItem struct {
 	json   []byte
 	spread bool
 	taken  chan struct{}
+	// call, if set, wants the handlers' result (Engine.Call).
+	call *callRequest
 }
 
 // post appends it and makes sure the active version will pump it. It
@@ -196,6 +198,8 @@ func (v *version) deliver(it inItem) {
 			e.admitPending = nil
 			admit()
 		})
+	case it.call != nil:
+		v.deliverCall(it.name, it.call)
 	case it.json != nil:
 		vals, err := v.parseJSONArgs(it.json, it.spread)
 		if err != nil {
