@@ -86,6 +86,8 @@ type Loop struct {
 	// awaiting context that made them, to say whose work was abandoned.
 	pendingByOrigin map[string]int
 	callOrigin      string // the callback Dispatch is running, async or not
+	subjFile        string // see SetSubject
+	subjLine        int
 	// completions of reservations waiting for runCompletions (under mu).
 	completions       []completion
 	completionsQueued bool

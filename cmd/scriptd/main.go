@@ -7,6 +7,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +43,9 @@ const (
 	exitOK    = 0
 	exitFail  = 1 // a script failed to load, an input could not be opened, check found errors
 	exitUsage = 2
+	// exitScriptsFailed: the run ended, but the scripts failed on every
+	// input record (or, with --strict, reported any error).
+	exitScriptsFailed = 3
 )
 
 func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -90,6 +94,7 @@ type runFlags struct {
 	logDir         string
 	handlerTimeout time.Duration
 	drainTimeout   time.Duration
+	strict         bool
 	maxMemory      byteSize
 	maxInFlight    int
 	cpuProfile     string
@@ -113,6 +118,7 @@ func newRunFlags(out io.Writer) *runFlags {
 	f.fs.StringVar(&f.logDir, "log-dir", ".", "`DIR` for Log.write streams")
 	f.fs.DurationVar(&f.handlerTimeout, "handler-timeout", 10*time.Second, "interrupt a handler running longer than this")
 	f.fs.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Second, "at shutdown and reload, how long pending handlers (operations, timers) may take to finish before what is left is abandoned and reported")
+	f.fs.BoolVar(&f.strict, "strict", false, "exit 3 if any script error was reported (without it: only if the scripts failed on every input record)")
 	f.maxMemory = defaultMaxMemory()
 	f.fs.Var(&f.maxMemory, "max-memory", "bound on the scripts' live heap (`SIZE`: bytes, or with KiB/MiB/GiB/KB/MB/GB); past it the running script is interrupted and the scripts restart on a fresh runtime; 0 for none (default: half the machine's memory, at most 4GiB)")
 	f.fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for go tool pprof)")
@@ -192,6 +198,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Watch:              f.watch,
 		HandlerTimeout:     f.handlerTimeout,
 		MaxMemory:          uint64(f.maxMemory),
+		Strict:             f.strict,
 		ShutdownGrace:      f.drainTimeout,
 		ReloadDrainTimeout: f.drainTimeout,
 	}
@@ -220,6 +227,10 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := svc.run(eng); err != nil {
 		fmt.Fprintf(stderr, "scriptd: %v\n", err)
+		var sf *engine.ScriptsFailedError
+		if errors.As(err, &sf) {
+			return exitScriptsFailed
+		}
 		return exitFail
 	}
 	return exitOK

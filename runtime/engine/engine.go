@@ -58,6 +58,10 @@ type Config struct {
 	// continuation or top-level script running longer than this (docs/scripts.md;
 	// default 10 s). The interrupted scripts are rebuilt on a fresh runtime.
 	HandlerTimeout time.Duration
+	// Strict makes Run return a *ScriptsFailedError when any script error
+	// was reported. Without it, Run returns one only when the scripts
+	// failed on every input record (a run that did nothing useful).
+	Strict bool
 	// MaxMemory bounds the live Go heap the scripts may hold, in bytes (0:
 	// no bound). Past it the running script code is interrupted (or, idle,
 	// the runtime broken), reported like a runaway handler, and the scripts
@@ -118,6 +122,12 @@ type Engine struct {
 	// startupErr is why the run could not start (init never completed);
 	// Run returns it.
 	startupErr error
+	// errs collapses repeated script errors and sums them up at exit;
+	// inputEvents counts the events input records produced, firedEvents
+	// the names that were dispatched (for "handlers never ran").
+	errs        errorLog
+	inputEvents map[string]int64
+	firedEvents map[string]struct{}
 	// deferredReload is a reload requested while another was on trial.
 	deferredReload reloadReason
 
@@ -157,7 +167,7 @@ func New(cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr}
+	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr, inputEvents: map[string]int64{}, firedEvents: map[string]struct{}{}}
 	e.wd = eventloop.NewWatchdog(cfg.HandlerTimeout)
 	e.wd.SetMemoryLimit(cfg.MaxMemory)
 	e.logs = globals.NewLogs(cfg.LogDir)
@@ -321,12 +331,46 @@ func (e *Engine) Run(ctx context.Context) error {
 		})
 		cancelDone()
 	}
+	e.neverFired(v)
 	e.closeVersion(v)
 	e.printSummary()
+	e.errs.summary(e.stderr)
 	if e.startupErr != nil {
 		return e.startupErr
 	}
-	return e.inputErrors()
+	if err := e.inputErrors(); err != nil {
+		return err
+	}
+	return e.scriptsFailed()
+}
+
+// ScriptsFailedError is Run's error when the scripts failed: on every
+// input record, or (Config.Strict) at all. Each error was reported, and
+// summed up at exit.
+type ScriptsFailedError struct {
+	Errors       int64 // script errors reported
+	RecordErrors int64 // of which while handling input records
+	Records      int64 // input records dispatched
+}
+
+func (e *ScriptsFailedError) Error() string {
+	if e.Records > 0 && e.RecordErrors >= e.Records {
+		return fmt.Sprintf("the scripts failed on every input record (%d errors on %d records)", e.RecordErrors, e.Records)
+	}
+	return fmt.Sprintf("the scripts reported %d error(s) (--strict)", e.Errors)
+}
+
+func (e *Engine) scriptsFailed() error {
+	var records int64
+	for _, n := range e.inputEvents {
+		records += n
+	}
+	errs := int64(e.metrics.handlerErrors.Load())
+	everyRecord := records > 0 && e.errs.onRecords >= records
+	if everyRecord || (e.cfg.Strict && errs > 0) {
+		return &ScriptsFailedError{Errors: errs, RecordErrors: e.errs.onRecords, Records: records}
+	}
+	return nil
 }
 
 // inputErrors says which inputs could not be read to their end (nil if all
@@ -476,7 +520,7 @@ func (e *Engine) reportCallbackError(v *version, ce eventloop.CallbackError) {
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.HandlerError(ce.Origin)
 	}
-	fmt.Fprintf(e.stderr, "error in %s: %s\n", ce.Origin, ce.Detail)
+	e.errs.report(e, ce)
 }
 
 func (e *Engine) reportUnhandled(_ goja.Value, stack string) {

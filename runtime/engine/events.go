@@ -209,6 +209,11 @@ func (v *version) fire(name string, args []goja.Value, onSettled func()) {
 func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 	list := v.events.handlers(name)
 	v.e.metrics.events.Add(1)
+	if len(list) > 0 {
+		if _, ok := v.e.firedEvents[name]; !ok {
+			v.e.firedEvents[name] = struct{}{}
+		}
+	}
 	if obs := v.e.cfg.Observer; obs != nil {
 		start := time.Now()
 		defer func() { obs.EventDispatched(name, len(list), time.Since(start)) }()

@@ -100,9 +100,12 @@ func (v *version) dispatchBatch(batch []input.Event) int {
 			v.runNetTimers()
 		}
 		args[0] = newRecordValue(vm, ev.Record)
+		v.loop.SetSubject(ev.File, ev.Line)
+		v.e.inputEvents[ev.Name]++
 		v.fire(ev.Name, args, nil)
 		batch[i] = input.Event{}
 	}
+	v.loop.SetSubject("", 0)
 	return n
 }
 
