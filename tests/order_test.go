@@ -58,6 +58,18 @@ on("done", async () => {
 // recountBy counts the records of a gzip'd JSON-lines log by a field, in Go.
 func recountBy(t *testing.T, path, field string) map[string]int {
 	t.Helper()
+	counts := map[string]int{}
+	for _, rec := range readGzipJSON(t, path) {
+		if s, ok := rec[field].(string); ok {
+			counts[s]++
+		}
+	}
+	return counts
+}
+
+// readGzipJSON reads a gzip'd JSON-lines log with encoding/json.
+func readGzipJSON(t *testing.T, path string) []map[string]any {
+	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +79,7 @@ func recountBy(t *testing.T, path, field string) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts := map[string]int{}
+	var out []map[string]any
 	sc := bufio.NewScanner(gz)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -75,12 +87,10 @@ func recountBy(t *testing.T, path, field string) map[string]int {
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatal(err)
 		}
-		if s, ok := rec[field].(string); ok {
-			counts[s]++
-		}
+		out = append(out, rec)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return counts
+	return out
 }

@@ -325,10 +325,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		fmt.Fprintln(e.stderr, "scriptd: done not dispatched: the scripts' runtime was interrupted and could not be rebuilt")
 	} else {
 		doneCtx, cancelDone := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
-		_ = v.loop.Run(doneCtx, func() {
-			v.fireNetTimersAtEnd()
-			v.fire("done", nil, nil)
-		})
+		v.expireNetTimers(doneCtx)
+		_ = v.loop.Run(doneCtx, func() { v.fire("done", nil, nil) })
 		cancelDone()
 	}
 	e.neverFired(v)

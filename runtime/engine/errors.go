@@ -9,7 +9,7 @@ import (
 )
 
 // errorLog collapses repeated script errors: the first of a kind (same
-// handler, same first line) is printed in full, repeats are counted and
+// handler, same message, same top frame) is printed in full, repeats are counted and
 // mentioned at 10, 100, 1,000... occurrences, and the summary at exit lists
 // every kind with its count. Run goroutine (the loops' goroutine) only.
 type errorLog struct {
@@ -27,8 +27,9 @@ type errorKind struct {
 // report prints ce unless it repeats an earlier error; it returns whether
 // it printed.
 func (l *errorLog) report(e *Engine, ce eventloop.CallbackError) {
-	first, _, _ := strings.Cut(ce.Detail, "\n")
-	key := ce.Origin + "\x00" + first
+	first, rest, _ := strings.Cut(ce.Detail, "\n")
+	where, _, _ := strings.Cut(strings.TrimSpace(rest), "\n") // the top frame: the same message thrown elsewhere is another error
+	key := ce.Origin + "\x00" + first + "\x00" + where
 	if l.kinds == nil {
 		l.kinds = make(map[string]*errorKind)
 	}

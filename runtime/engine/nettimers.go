@@ -2,23 +2,27 @@ package engine
 
 import (
 	"container/heap"
+	"context"
 	"time"
 )
 
 // Network-time timers back schedule() and when() timeouts. While a replay
-// runs (inputs configured and not yet ended) they are measured in network
-// time, the records' ts: a timer set before the first record carries its
-// duration until that record's time is known. When a replay's inputs end
-// and nothing keeps the run alive, the pending ones fire at once in due
-// order, before done, as zeek -r expires its timers at the end of a trace;
-// timers set after that never fire — a replay never waits on the wall
-// clock. Live (no inputs, or once inputs ended under --follow, --listen or
-// --watch) they are wall-clock timers on the loop.
+// runs (inputs configured) they are measured in network time, the records'
+// ts: a timer set before the first record carries its duration until that
+// record's time is known. When a replay's inputs have ended, nothing keeps
+// the run alive and every pending operation has settled, the pending
+// timers fire at once in due order, before done, as zeek -r expires its
+// timers at the end of a trace (see expireNetTimers); a replay never waits
+// on the wall clock. Live (no inputs, or once inputs ended under --follow,
+// --listen or --watch) they are wall-clock timers on the loop.
 //
 // All of it is v's loop-goroutine state.
 
-// replaying reports whether network time comes from input records.
-func (e *Engine) replaying() bool { return len(e.cfg.Inputs) > 0 && !e.inputsDone }
+// replaying reports whether network time comes from input records (and
+// stops there once they have ended, unless the run stays alive).
+func (e *Engine) replaying() bool {
+	return len(e.cfg.Inputs) > 0 && (!e.inputsDone || !e.keepAlive)
+}
 
 // afterNetwork runs fn on v's loop once d has elapsed in network time (see
 // above). The returned function cancels it.
@@ -36,8 +40,6 @@ func (v *version) afterNetwork(d time.Duration, fn func()) (cancel func()) {
 			v.unbased = append(v.unbased, t)
 		}
 		return func() { t.fn = nil }
-	case e.inputsDone && !e.keepAlive:
-		return func() {} // the replay is over: nothing is due any more
 	}
 	return v.loop.AfterFunc(d, fn)
 }
@@ -61,14 +63,13 @@ func (v *version) runNetTimers() {
 	}
 }
 
-// inputsEnded is called when the last input has ended: pending network
-// timers fire now, in due order (the end of a replay), or, if the run stays
-// alive (--follow, --listen, --watch), move to the wall clock for what is
-// left of their duration.
+// inputsEnded is called when the last input has ended. If the run stays
+// alive (--follow, --listen, --watch), pending network timers move to the
+// wall clock for what is left of their duration; otherwise they wait for
+// the end of the run (expireNetTimers).
 func (v *version) inputsEnded() {
 	v.e.inputsDone = true
 	if !v.e.keepAlive {
-		v.fireNetTimersAtEnd()
 		return
 	}
 	now := v.e.clock.Now()
@@ -78,12 +79,29 @@ func (v *version) inputsEnded() {
 	}
 }
 
-// fireNetTimersAtEnd runs the pending network timers in due order: at the
-// end of a replay, and when the run ends early (shutdown). Zeek expires
-// pending timers at termination.
-func (v *version) fireNetTimersAtEnd() {
-	for _, t := range v.pendingNetTimers() {
-		t.fn()
+// expireNetTimers fires the pending network timers in due order, once the
+// run is otherwise over (the end of a replay, or a shutdown), letting the
+// work they start settle (Run goroutine; bounded by ctx). Timers they set
+// fire too if due no later than the last of the original ones: a timer
+// that keeps re-arming itself cannot keep the run alive.
+func (v *version) expireNetTimers(ctx context.Context) {
+	pending := v.pendingNetTimers()
+	if len(pending) == 0 {
+		return
+	}
+	horizon := pending[len(pending)-1].at
+	for len(pending) > 0 && ctx.Err() == nil {
+		_ = v.loop.Run(ctx, func() {
+			for _, t := range pending {
+				v.loop.RunTask(t.fn)
+			}
+		})
+		pending = pending[:0]
+		for _, t := range v.pendingNetTimers() {
+			if t.at <= horizon {
+				pending = append(pending, t)
+			}
+		}
 	}
 }
 

@@ -257,3 +257,26 @@ func daysFromCivil(y, m, d int) int64 {
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64(era)*146097 + int64(doe) - 719468
 }
+
+// ZeekTime recognizes a time value as Zeek's JSON writer emits it with ISO
+// timestamps ("2018-03-24T17:15:20.615923Z": a 'T', UTC 'Z', at most
+// nanoseconds) and returns it as epoch seconds. Records give scripts time
+// values as numbers whichever format Zeek wrote the log in; other strings
+// (a user agent, a URL) never have this exact shape.
+func ZeekTime(s string) (float64, bool) {
+	n := len(s)
+	if n < 20 || n > 30 || s[n-1] != 'Z' || s[10] != 'T' || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	if n > 20 {
+		if s[19] != '.' || n == 21 {
+			return 0, false
+		}
+		for i := 20; i < n-1; i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+		}
+	}
+	return parseISOFast(s)
+}
