@@ -235,10 +235,12 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scriptd check: %v\n", err)
 		return exitFail
 	}
+	failed := false
 	for _, e := range errs {
 		fmt.Fprintln(stdout, e.Error())
+		failed = failed || !e.Warning
 	}
-	if len(errs) > 0 {
+	if failed {
 		return exitFail
 	}
 	return exitOK
