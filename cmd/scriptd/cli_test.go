@@ -65,7 +65,14 @@ func TestDurationFlag(t *testing.T) {
 			t.Errorf("storagefw.ParseInterval(%v) = %v, %v", v, sd, err)
 		}
 	}
-	for _, bad := range []string{"", "abc", "-5", "5 parsecs", "NaN", "Inf"} {
+	// A negative value is read as such, for the flag's own check to refuse.
+	for in, want := range map[string]time.Duration{"-5": -5 * time.Second, "-1s": -time.Second, "- 2 mins": -2 * time.Minute} {
+		var d durationValue
+		if err := d.Set(in); err != nil || time.Duration(d) != want {
+			t.Errorf("Set(%q) = %v, %v; want %v", in, time.Duration(d), err, want)
+		}
+	}
+	for _, bad := range []string{"", "abc", "--5", "5 parsecs", "NaN", "Inf", "-"} {
 		var d durationValue
 		if err := d.Set(bad); err == nil {
 			t.Errorf("Set(%q) = %v, want an error", bad, time.Duration(d))

@@ -17,15 +17,25 @@ type durationValue time.Duration
 func (d *durationValue) String() string { return time.Duration(*d).String() }
 
 func (d *durationValue) Set(s string) error {
+	// A sign is read here so that a negative value reaches the flag's own
+	// check ("must be positive"); intervals themselves are never negative.
+	t := strings.TrimSpace(s)
+	neg := strings.HasPrefix(t, "-")
+	if neg {
+		t = strings.TrimSpace(t[1:])
+	}
 	// On the command line every value is a string; a bare number is
 	// seconds, as a number option is in scripts.
-	var v any = s
-	if n, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+	var v any = t
+	if n, err := strconv.ParseFloat(t, 64); err == nil {
 		v = n
 	}
 	dur, err := storagefw.ParseInterval(v, 0)
 	if err != nil {
 		return err
+	}
+	if neg {
+		dur = -dur
 	}
 	*d = durationValue(dur)
 	return nil
