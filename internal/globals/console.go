@@ -735,6 +735,11 @@ func (c *inspector) symbolKeys(o *goja.Object) []propKey {
 // prototype chain that o is an instance of; isNull when o's chain holds
 // none (a null prototype).
 func (c *inspector) getConstructorName(o *goja.Object, recurseTimes int) (name string, isNull bool) {
+	if o.Prototype() == c.objectProto && c.objectProto != nil {
+		// A plain object: what the loop below finds (an own "constructor"
+		// of o that o is an instance of can only be Object).
+		return "Object", false
+	}
 	tmp := o
 	var firstProto *goja.Object
 	firstSet := false

@@ -248,3 +248,15 @@ func TestInspectDepth(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkConsoleObject(b *testing.B) {
+	vm := goja.New()
+	v, err := vm.RunString("({ a: 1, b: 'x', c: [1, 2, 3], d: { e: new Map([[1, 2]]) } })")
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := []goja.Value{v}
+	for i := 0; i < b.N; i++ {
+		formatConsole(vm, args)
+	}
+}
