@@ -3,7 +3,13 @@
 //
 //	scriptd run   [flags] PATH...
 //	scriptd check PATH...
+//	scriptd types
 //	scriptd version
+//	scriptd help [COMMAND]
+//
+// Every command takes --help; cli.go holds the usage texts, the help
+// command and the "did you mean" suggestions, version.go the version line,
+// duration.go the duration flags.
 package main
 
 import (
