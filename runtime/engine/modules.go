@@ -256,10 +256,21 @@ func Check(paths []string) ([]SyntaxError, error) {
 				all = append(all, d)
 				continue
 			}
-			if strings.HasSuffix(resolved, ".json") || seen[key(resolved)] {
+			if seen[key(resolved)] {
 				continue
 			}
 			seen[key(resolved)] = true
+			if strings.HasSuffix(resolved, ".json") {
+				// require parses a .json module with JSON.parse at load.
+				data, err := src.load(resolved)
+				if err != nil {
+					return nil, fmt.Errorf("read module: %w", err)
+				}
+				if d := checkJSON(resolved, data); d != nil {
+					all = append(all, *d)
+				}
+				continue
+			}
 			queue = append(queue, resolved)
 		}
 	}
@@ -274,6 +285,24 @@ func Check(paths []string) ([]SyntaxError, error) {
 		return a.Col < b.Col
 	})
 	return all, nil
+}
+
+// checkJSON reports a .json module that JSON.parse would refuse.
+func checkJSON(display string, data []byte) *SyntaxError {
+	var v any
+	err := json.Unmarshal(data, &v)
+	if err == nil {
+		return nil
+	}
+	d := &SyntaxError{File: display, Line: 1, Col: 1, Msg: "invalid JSON: " + err.Error()}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		off := int(min(se.Offset, int64(len(data))))
+		before := data[:max(off-1, 0)]
+		d.Line = 1 + strings.Count(string(before), "\n")
+		d.Col = len(before) - strings.LastIndexByte(string(before), '\n')
+	}
+	return d
 }
 
 // resolveModule finds the file a relative require(name) from a module in

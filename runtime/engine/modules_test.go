@@ -85,6 +85,8 @@ func TestCheckFollowsModules(t *testing.T) {
 		"single/pkg/package.json": `{"main": "lib/entry"}`,
 		"single/pkg/lib/entry.js": "let z; let z;\n",
 		"single/data.json":        "{}",
+		"single/bad.js":           "require('./broken.json');\n",
+		"single/broken.json":      "{\n  \"a\": 1,\n}\n",
 		"shared/util.js":          "function f() { 'use strict'; delete q; }\n",
 		"c.js":                    "require('./lib/missing');\n",
 		"b.js": `// the names are the file's own here: nothing to report
@@ -96,7 +98,7 @@ const when = (a, b, c) => 0;
 when(1, 2, {nope: 3});
 `,
 	})
-	diags, err := Check([]string{filepath.Join(dir, "s"), filepath.Join(dir, "single", "main.js"), filepath.Join(dir, "c.js"), filepath.Join(dir, "b.js")})
+	diags, err := Check([]string{filepath.Join(dir, "s"), filepath.Join(dir, "single", "main.js"), filepath.Join(dir, "single", "bad.js"), filepath.Join(dir, "c.js"), filepath.Join(dir, "b.js")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +111,7 @@ when(1, 2, {nope: 3});
 		"c.js:1:9: cannot find module './lib/missing'",
 		"s/lib/helper.js:1:12: Identifier 'x' has already been declared",
 		"shared/util.js:1:37: Delete of an unqualified identifier in strict mode",
+		"single/broken.json:3:1: invalid JSON: invalid character '}' looking for beginning of object key string",
 		"single/pkg/lib/entry.js:1:12: Identifier 'z' has already been declared",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
