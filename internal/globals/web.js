@@ -697,8 +697,9 @@ platformClasses.push(Headers, Request, Response, AbortSignal, AbortController, E
 // nativeFetch(method, url, headers, body, redirect) -> [promise, cancel].
 function makeFetch(nativeFetch, policy) {
   const fetch = function fetch(input, init = undefined) {
+    const argc = arguments.length;
     return new Promise((resolve, reject) => {
-      missingArgs("fetch", 1, arguments.length);
+      missingArgs("fetch", 1, argc);
       const req = new Request(input, init);
       const signal = req.signal;
       if (signal.aborted) throw signal.reason;
