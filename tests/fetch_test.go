@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -83,6 +84,21 @@ func startFetchServer(t *testing.T) *fetchServer {
 				f.Flush()
 			}
 		}
+	})
+	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
+		// n bytes of "z", gzip-compressed whatever the request asked.
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		chunk := strings.Repeat("z", 64<<10)
+		for n > 0 {
+			k := min(n, len(chunk))
+			if _, err := io.WriteString(zw, chunk[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
+		_ = zw.Close()
 	})
 	mux.HandleFunc("/redirect/", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/redirect/"))
@@ -202,6 +218,11 @@ const ok = await fetch(BASE + "/big?n=" + limit);
 eq((await ok.arrayBuffer()).byteLength, limit, "a body of exactly 10 MiB");
 await rejectsLike(fetch(BASE + "/big?n=" + (limit + 1)), (e) => e instanceof TypeError && /exceeds the limit of 10485760 bytes/.test(e.message), "Content-Length over the limit");
 await rejectsLike(fetch(BASE + "/big?chunked=1&n=" + (11 * 1024 * 1024)), (e) => e instanceof TypeError && /exceeds the limit of 10485760 bytes/.test(e.message), "a chunked body over the limit");
+eq(await (await fetch(BASE + "/gzip?n=5")).text(), "zzzzz", "gzip decoded");
+eq(await (await fetch(BASE + "/gzip?n=5", { headers: { "Accept-Encoding": "gzip" } })).text(), "zzzzz", "gzip decoded when the script asked for it");
+// 20 MiB inflating from a few kilobytes: the limit bounds the inflated size.
+await rejectsLike(fetch(BASE + "/gzip?n=" + (20 * 1024 * 1024)), (e) => e instanceof TypeError && /exceeds the limit/.test(e.message), "gzip over the limit");
+await rejectsLike(fetch(BASE + "/gzip?n=" + (20 * 1024 * 1024), { headers: { "accept-encoding": "gzip" } }), (e) => e instanceof TypeError && /exceeds the limit/.test(e.message), "gzip over the limit, asked for");
 `))
 }
 
@@ -278,6 +299,8 @@ const e = await rejectsLike(fetch(dead + "/x"), (e) => e instanceof TypeError &&
 eq(e.cause instanceof Error && /refused/.test(e.cause.message), true, "cause");
 await rejectsLike(fetch("not a url"), (e) => e instanceof TypeError && /Failed to parse URL/.test(e.message), "invalid URL");
 await rejectsLike(fetch("/relative"), (e) => e instanceof TypeError, "relative URL");
+const d = await fetch("data:text/plain;base64,aGVsbG8=");
+eq([d.status, d.headers.get("content-type"), await d.text()], [200, "text/plain", "hello"], "data: URL");
 await rejectsLike(fetch("ftp://127.0.0.1/x"), (e) => e instanceof TypeError && /scheme/.test(e.message), "unsupported scheme");
 await rejectsLike(fetch("http://user:pw@127.0.0.1/"), (e) => e instanceof TypeError && /credentials/.test(e.message), "credentials in the URL");
 let threw = false;

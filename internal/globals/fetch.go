@@ -2,6 +2,8 @@ package globals
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -239,8 +241,11 @@ func (f *fetcher) do(ctx context.Context, r fetchRequest) (*fetchResult, error) 
 	if err != nil {
 		return nil, fail("%v", err)
 	}
+	if u.Scheme == "data" {
+		return dataURL(r, fail)
+	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fail("unsupported URL scheme %q (fetch reaches http: and https: URLs)", u.Scheme)
+		return nil, fail("unsupported URL scheme %q (fetch reaches http:, https: and data: URLs)", u.Scheme)
 	}
 	if err := f.policy.check(u); err != nil {
 		return nil, fail("%v", err)
@@ -305,10 +310,28 @@ func (f *fetcher) do(ctx context.Context, r fetchRequest) (*fetchResult, error) 
 	}
 	defer resp.Body.Close()
 	max := f.opts.MaxBody
-	if resp.ContentLength > max {
-		return nil, fail("response body of %d bytes exceeds the limit of %d bytes", resp.ContentLength, max)
+	var rd io.Reader = resp.Body
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); {
+	case resp.Uncompressed || enc == "" || enc == "identity" || r.method == http.MethodHead:
+		if resp.ContentLength > max {
+			return nil, fail("response body of %d bytes exceeds the limit of %d bytes", resp.ContentLength, max)
+		}
+	case enc == "gzip" || enc == "x-gzip":
+		// The script asked for it (Accept-Encoding) so Go left it
+		// compressed; fetch decodes it (the limit bounds what it inflates to).
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fail("reading the gzip response body: %v", err)
+		}
+		rd = zr
+	case enc == "deflate":
+		zr, err := zlib.NewReader(resp.Body)
+		if err != nil {
+			return nil, fail("reading the deflate response body: %v", err)
+		}
+		rd = zr
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	data, err := io.ReadAll(io.LimitReader(rd, max+1))
 	if err != nil {
 		return nil, f.describe(ctx, what, fmt.Errorf("reading the response body: %w", err))
 	}
@@ -333,6 +356,44 @@ func (f *fetcher) do(ctx context.Context, r fetchRequest) (*fetchResult, error) 
 		}
 	}
 	return res, nil
+}
+
+// dataURL answers a data: URL (RFC 2397) as fetch does: status 200, the
+// media type as Content-Type.
+func dataURL(r fetchRequest, fail func(string, ...any) error) (*fetchResult, error) {
+	rest := strings.TrimPrefix(r.url, "data:")
+	meta, payload, ok := strings.Cut(rest, ",")
+	if !ok {
+		return nil, fail("a data: URL needs a comma")
+	}
+	if i := strings.IndexByte(payload, '#'); i >= 0 {
+		payload = payload[:i]
+	}
+	meta = strings.TrimSpace(meta)
+	b64 := false
+	if m, found := strings.CutSuffix(strings.TrimRight(meta, " "), "base64"); found && strings.HasSuffix(strings.TrimRight(m, " "), ";") {
+		b64 = true
+		meta = strings.TrimSuffix(strings.TrimRight(m, " "), ";")
+	}
+	raw, err := url.PathUnescape(payload)
+	if err != nil {
+		raw = payload
+	}
+	body := []byte(raw)
+	if b64 {
+		var ok bool
+		if body, ok = forgivingBase64Decode(raw); !ok {
+			return nil, fail("invalid base64 in a data: URL")
+		}
+	}
+	ctype := meta
+	if ctype == "" || strings.HasPrefix(ctype, ";") {
+		ctype = "text/plain" + ctype
+		if ctype == "text/plain" {
+			ctype = "text/plain;charset=US-ASCII"
+		}
+	}
+	return &fetchResult{status: 200, statusText: "OK", finalURL: r.url, headers: []string{"content-type", ctype}, body: body}, nil
 }
 
 // describe turns a client error into the script's error.
@@ -433,7 +494,7 @@ func FetchExtension(opts FetchOptions) ext.Extension {
 		if !ok {
 			return nil, errors.New("fetch: the core globals are not installed")
 		}
-		fetch, err := makeFetch(goja.Undefined(), fetchNative(h, opts), vm.ToValue(opts.describe()))
+		fetch, err := makeFetch(goja.Undefined(), fetchNative(h, opts))
 		if err != nil {
 			return nil, fmt.Errorf("fetch: %w", err)
 		}

@@ -50,7 +50,6 @@ func installWeb(h ext.Host, opts FetchOptions) {
 	bufferExports, urlExports := nodeBase(vm)
 	natives := webNatives(h)
 	_ = natives.Set("fetch", fetchNative(h, opts))
-	_ = natives.Set("fetchPolicy", opts.describe())
 	internals, err := runPrelude(vm, webProgram(), natives, vm.GlobalObject())
 	if err != nil {
 		h.Logger().Error("globals: the web globals are not installed", "error", err)

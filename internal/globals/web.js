@@ -695,7 +695,7 @@ platformClasses.push(Headers, Request, Response, AbortSignal, AbortController, E
 
 // makeFetch builds fetch over a native exchange (web.go's fetchNative):
 // nativeFetch(method, url, headers, body, redirect) -> [promise, cancel].
-function makeFetch(nativeFetch, policy) {
+function makeFetch(nativeFetch) {
   const fetch = function fetch(input, init = undefined) {
     const argc = arguments.length;
     return new Promise((resolve, reject) => {
@@ -739,7 +739,6 @@ function makeFetch(nativeFetch, policy) {
       });
     });
   };
-  Object.defineProperty(fetch, "policy", { value: String(policy), enumerable: false });
   return fetch;
 }
 
@@ -761,7 +760,7 @@ defineGlobal("crypto", crypto);
 defineGlobal("Headers", Headers);
 defineGlobal("Request", Request);
 defineGlobal("Response", Response);
-defineGlobal("fetch", makeFetch(native.fetch, native.fetchPolicy));
+defineGlobal("fetch", makeFetch(native.fetch));
 if (typeof global.globalThis === "undefined") defineGlobal("globalThis", global);
 
 return { makeFetch, TextEncoder, TextDecoder, atob, btoa };

@@ -350,3 +350,15 @@ func TestUnrefTimerDroppedAtRetirement(t *testing.T) {
 		t.Fatal(runCtx.Err())
 	}
 }
+
+// BenchmarkInstall measures what the core globals cost each version of the
+// scripts (start-up, every reload).
+func BenchmarkInstall(b *testing.B) {
+	dir := b.TempDir()
+	for b.Loop() {
+		h := &testHost{loop: eventloop.New(eventloop.Options{}), ctx: context.Background()}
+		h.loop.RunTask(func() {
+			_, _ = Extension(Config{Stdout: io.Discard, Stderr: io.Discard, Logs: NewLogs(dir)})(h)
+		})
+	}
+}
