@@ -336,20 +336,23 @@ function structuredClone(value, options = undefined) {
       memory.set(v, out);
       for (const k of Object.keys(v)) out[k] = clone(v[k]);
       return out;
-    } else if (tag === "Object" || tag === "Arguments" || typeof v[Symbol.toStringTag] === "string" && !isPlatformObject(v)) {
-      if (isPlatformObject(v) || v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet) throw cloneError(v);
+    } else if (isPlatformObject(v) || v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || unclonableTags.has(tag)) {
+      throw cloneError(v);
+    } else {
+      // Any other object (a class instance included) is copied as a
+      // plain object of its own enumerable properties, as V8 does.
       out = {};
       memory.set(v, out);
       for (const k of Object.keys(v)) out[k] = clone(v[k]);
       return out;
-    } else {
-      throw cloneError(v);
     }
     memory.set(v, out);
     return out;
   };
   return clone(value);
 }
+const unclonableTags = new Set(["Promise", "WeakMap", "WeakSet", "WeakRef", "Symbol", "Generator", "AsyncGenerator",
+  "Map Iterator", "Set Iterator", "Array Iterator", "String Iterator", "RegExp String Iterator"]);
 const platformClasses = [];
 const isPlatformObject = (v) => platformClasses.some((C) => v instanceof C);
 
@@ -409,7 +412,7 @@ const checkValue = (value) => {
   return value;
 };
 
-let headersList, setHeadersGuard;
+let headersList, setHeadersGuard, headersGuard;
 class Headers {
   #list = []; // [lowercase name, value]
   #guard = "none";
@@ -494,6 +497,7 @@ class Headers {
   static {
     headersList = (h) => h.#list;
     setHeadersGuard = (h, g) => { h.#guard = g; };
+    headersGuard = (h) => h.#guard;
   }
 }
 Object.defineProperty(Headers.prototype, Symbol.toStringTag, { value: "Headers", configurable: true });
@@ -573,6 +577,7 @@ class Response extends Body {
     if (bodyUsed(this)) throw bodyUnusable();
     const r = new Response(null);
     initResponse(r, this.#status, this.#statusText, this.#headers, this.#url, this.#redirected, this.#type);
+    setHeadersGuard(r.headers, headersGuard(this.#headers));
     const b = bodyOf(this);
     setBody(r, b === null ? null : new Uint8Array(b));
     return r;
