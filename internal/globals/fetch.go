@@ -57,7 +57,9 @@ const (
 )
 
 var defaultTransport = sync.OnceValue(func() http.RoundTripper {
-	return http.DefaultTransport.(*http.Transport).Clone()
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16 // scripts calling one API many times reuse connections
+	return t
 })
 
 func (o FetchOptions) withDefaults() FetchOptions {

@@ -3,6 +3,8 @@ package globals
 import (
 	_ "embed"
 	neturl "net/url"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/dop251/goja"
@@ -50,13 +52,29 @@ func RegisterNodeModules(reg *require.Registry) {
 
 func nodeModuleLoader(name string, fallback require.ModuleLoader) require.ModuleLoader {
 	return func(vm *goja.Runtime, module *goja.Object) {
-		mods, ok := vm.GlobalObject().GetSymbol(symNode).(*goja.Object)
+		exports, ok := NodeModule(vm, name)
 		if !ok {
 			fallback(vm, module)
 			return
 		}
-		_ = module.Set("exports", mods.Get(name))
+		_ = module.Set("exports", exports)
 	}
+}
+
+// NodeModule returns the exports of scriptd's "buffer", "url" or "util"
+// module ("node:buffer", ... too) on vm, a runtime the core globals were
+// installed on: for module loaders other than goja_nodejs's registry
+// (RegisterNodeModules wires that one). False for other names.
+func NodeModule(vm *goja.Runtime, name string) (goja.Value, bool) {
+	name = strings.TrimPrefix(name, "node:")
+	if !slices.Contains(nodeModules, name) {
+		return nil, false
+	}
+	mods, ok := vm.GlobalObject().GetSymbol(symNode).(*goja.Object)
+	if !ok {
+		return nil, false
+	}
+	return mods.Get(name), true
 }
 
 // nodeBase builds goja_nodejs's buffer and url modules on vm, without

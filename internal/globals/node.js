@@ -248,6 +248,14 @@ const swapper = (size) => function () {
   }
   return this;
 };
+// Node.js's rendering, for util.inspect and console.log where they honour
+// util.inspect.custom.
+const kInspect = Symbol.for("nodejs.util.inspect.custom");
+method(kInspect, function () {
+  const shown = Array.from(U8.prototype.subarray.call(this, 0, 50), (c) => (c < 16 ? "0" : "") + c.toString(16)).join(" ");
+  const more = this.length > 50 ? ` ... ${this.length - 50} more byte${this.length - 50 > 1 ? "s" : ""}` : "";
+  return `<Buffer${shown ? " " + shown : ""}${more}>`;
+});
 method("swap16", swapper(2));
 method("swap32", swapper(4));
 method("swap64", swapper(8));
@@ -310,6 +318,9 @@ class URL extends NativeURL {
       } catch {}
     }
     return "null";
+  }
+  [Symbol.for("nodejs.util.inspect.custom")]() {
+    return `URL { href: '${this.href}' }`;
   }
   static canParse(input, base = undefined) {
     try {
@@ -515,6 +526,10 @@ function inspect(value, opts = undefined, depthArg = undefined) {
   if (opts !== null && typeof opts === "object" && "depth" in opts) depth = opts.depth;
   else if (depthArg !== undefined) depth = depthArg;
   if (depth === null || depth === Infinity) depth = 1000;
+  if (value !== null && (typeof value === "object" || typeof value === "function") && typeof value[inspect.custom] === "function") {
+    const custom = value[inspect.custom](depth, { depth }, inspect);
+    if (custom !== value) return typeof custom === "string" ? custom : inspect(custom, { depth });
+  }
   return native.inspect(value, Math.trunc(Number(depth)) || 0);
 }
 inspect.custom = Symbol.for("nodejs.util.inspect.custom");

@@ -149,6 +149,8 @@ eq(require("node:util") === util, true, "node:util");
 eq(util.format("%s=%d %j", "a", 1, { b: 2 }), 'a=1 {"b":2}', "format");
 eq(util.inspect({ a: [1, { b: "x" }] }), "{ a: [ 1, { b: 'x' } ] }", "inspect");
 eq(util.inspect({ a: { b: { c: { d: 1 } } } }, { depth: 0 }), "{ a: [Object] }", "inspect depth");
+eq(util.inspect(Buffer.from("hi")), "<Buffer 68 69>", "inspect a Buffer");
+eq(util.inspect(new URL("http://x.example/p")), "URL { href: 'http://x.example/p' }", "inspect a URL");
 eq([util.isDeepStrictEqual({ a: [1, new Map([[1, 2]])] }, { a: [1, new Map([[1, 2]])] }), util.isDeepStrictEqual([1], ["1"]), util.isDeepStrictEqual(NaN, NaN)], [true, false, true], "isDeepStrictEqual");
 eq([util.types.isDate(new Date()), util.types.isUint8Array(Buffer.alloc(1)), util.types.isPromise({ then() {} }), util.types.isRegExp(/x/), util.types.isAsyncFunction(async () => {})], [true, true, false, true, true], "types");
 eq(util.TextEncoder === TextEncoder && util.TextDecoder === TextDecoder, true, "util.TextEncoder/TextDecoder");
