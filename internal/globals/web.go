@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -233,6 +234,10 @@ func webNatives(h ext.Host) *goja.Object {
 		fn, ok := goja.AssertFunction(call.Argument(1))
 		if !ok {
 			ext.ThrowTypeError(vm, "timer: not a function")
+		}
+		if !(ms*float64(time.Millisecond) < math.MaxInt64) {
+			// Beyond what a time.Duration holds (292 years): never fires.
+			return vm.ToValue(func(goja.FunctionCall) goja.Value { return goja.Undefined() })
 		}
 		cancel := unrefTimer(h, time.Duration(ms*float64(time.Millisecond)), func() {
 			if _, err := fn(goja.Undefined()); err != nil {

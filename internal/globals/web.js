@@ -43,7 +43,7 @@ class DOMException extends Error {
 }
 Object.defineProperty(DOMException.prototype, Symbol.toStringTag, { value: "DOMException", configurable: true });
 for (const [name, code] of Object.entries(domCodes)) {
-  const constName = name.replace(/Error$/, "").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase() + "_ERR";
+  const constName = name.replace(/Error$/, "").replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase() + "_ERR";
   Object.defineProperty(DOMException, constName, { value: code, enumerable: true });
   Object.defineProperty(DOMException.prototype, constName, { value: code, enumerable: true });
 }
