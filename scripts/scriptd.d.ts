@@ -221,3 +221,348 @@ declare module "scriptd/sumstats" {
   }
   export function seconds(v: Interval): number;
 }
+
+// ---------------------------------------------------------------------------
+// Web platform and Node.js globals (SPEC §2), as in Node.js 20.
+
+type BufferSource = ArrayBuffer | ArrayBufferView;
+
+/** An error of the web platform APIs: name "AbortError", "TimeoutError", "DataCloneError", ... */
+declare class DOMException extends Error {
+  constructor(message?: string, options?: string | { name?: string; cause?: unknown });
+  readonly name: string;
+  /** The legacy numeric code (AbortError 20, TimeoutError 23, DataCloneError 25, ...), 0 for none. */
+  readonly code: number;
+  static readonly ABORT_ERR: 20;
+  static readonly TIMEOUT_ERR: 23;
+  static readonly DATA_CLONE_ERR: 25;
+  static readonly INVALID_CHARACTER_ERR: 5;
+  static readonly QUOTA_EXCEEDED_ERR: 22;
+}
+
+declare class Event {
+  constructor(type: string, init?: { bubbles?: boolean; cancelable?: boolean });
+  readonly type: string;
+  readonly target: EventTarget | null;
+  readonly currentTarget: EventTarget | null;
+  readonly cancelable: boolean;
+  readonly defaultPrevented: boolean;
+  readonly timeStamp: number;
+  preventDefault(): void;
+  stopImmediatePropagation(): void;
+  stopPropagation(): void;
+}
+type EventListenerOrEventListenerObject = ((event: Event) => void) | { handleEvent(event: Event): void };
+interface AddEventListenerOptions { once?: boolean; capture?: boolean; signal?: AbortSignal }
+declare class EventTarget {
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | { capture?: boolean }): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+/** Aborts fetch (and whatever else listens). Obtain one from an AbortController or AbortSignal.timeout/abort/any. */
+declare class AbortSignal extends EventTarget {
+  private constructor();
+  readonly aborted: boolean;
+  /** Why it aborted: by default a DOMException named "AbortError" ("TimeoutError" for AbortSignal.timeout). */
+  readonly reason: any;
+  onabort: ((this: AbortSignal, event: Event) => void) | null;
+  throwIfAborted(): void;
+  static abort(reason?: any): AbortSignal;
+  /** A signal aborting after ms milliseconds of wall-clock time (it does not keep the run alive). */
+  static timeout(ms: number): AbortSignal;
+  static any(signals: Iterable<AbortSignal>): AbortSignal;
+}
+declare class AbortController {
+  readonly signal: AbortSignal;
+  abort(reason?: any): void;
+}
+
+/** Decode base64 to a string of Latin-1 characters; throws an InvalidCharacterError DOMException on bad input. */
+declare function atob(data: string): string;
+/** Encode a string of Latin-1 characters as base64; throws an InvalidCharacterError DOMException beyond U+00FF. */
+declare function btoa(data: string): string;
+
+declare class TextEncoder {
+  readonly encoding: "utf-8";
+  encode(input?: string): Uint8Array;
+  encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
+}
+declare class TextDecoder {
+  /** Labels of utf-8, utf-16le, utf-16be and windows-1252 ("latin1", "ascii"); others throw a RangeError. */
+  constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
+  readonly encoding: string;
+  readonly fatal: boolean;
+  readonly ignoreBOM: boolean;
+  /** With fatal, invalid input throws a TypeError; otherwise it becomes U+FFFD. */
+  decode(input?: BufferSource | null, options?: { stream?: boolean }): string;
+}
+
+/** A deep copy (objects, arrays, Map, Set, Date, RegExp, typed arrays, errors; cycles kept). Functions and symbols throw a DataCloneError DOMException. */
+declare function structuredClone<T>(value: T, options?: { transfer?: any[] }): T;
+
+/** Run callback once the current task's synchronous code is done, before timers. */
+declare function queueMicrotask(callback: () => void): void;
+
+interface Crypto {
+  /** Fill an integer typed array with random values (crypto/rand); at most 65536 bytes, else a QuotaExceededError DOMException. */
+  getRandomValues<T extends Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array>(array: T): T;
+  /** A random (version 4) UUID. */
+  randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
+}
+declare var Crypto: { prototype: Crypto };
+declare var crypto: Crypto;
+
+declare class URLSearchParams implements Iterable<[string, string]> {
+  constructor(init?: string | Record<string, string | number | boolean> | Iterable<[string, string]> | URLSearchParams);
+  readonly size: number;
+  append(name: string, value: string): void;
+  delete(name: string, value?: string): void;
+  get(name: string): string | null;
+  getAll(name: string): string[];
+  has(name: string, value?: string): boolean;
+  set(name: string, value: string): void;
+  sort(): void;
+  toString(): string;
+  forEach(callback: (value: string, name: string, params: URLSearchParams) => void, thisArg?: any): void;
+  entries(): IterableIterator<[string, string]>;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<string>;
+  [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+declare class URL {
+  /** Throws a TypeError (code ERR_INVALID_URL) for an invalid URL. */
+  constructor(input: string | URL, base?: string | URL);
+  static canParse(input: string | URL, base?: string | URL): boolean;
+  hash: string;
+  host: string;
+  hostname: string;
+  href: string;
+  readonly origin: string;
+  password: string;
+  pathname: string;
+  port: string;
+  protocol: string;
+  search: string;
+  readonly searchParams: URLSearchParams;
+  username: string;
+  toString(): string;
+  toJSON(): string;
+}
+
+type HeadersInit = Headers | Record<string, string> | Iterable<readonly [string, string]>;
+/** Header names are case-insensitive; iteration is sorted by name, repeated headers combined with ", " (Set-Cookie kept apart). */
+declare class Headers implements Iterable<[string, string]> {
+  constructor(init?: HeadersInit);
+  append(name: string, value: string): void;
+  delete(name: string): void;
+  get(name: string): string | null;
+  getSetCookie(): string[];
+  has(name: string): boolean;
+  set(name: string, value: string): void;
+  forEach(callback: (value: string, name: string, headers: Headers) => void, thisArg?: any): void;
+  entries(): IterableIterator<[string, string]>;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<string>;
+  [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+
+/** A body is held whole (responses up to the fetch body limit, 10 MiB by default). */
+type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams;
+interface Body {
+  readonly bodyUsed: boolean;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  bytes(): Promise<Uint8Array>;
+  text(): Promise<string>;
+  json(): Promise<any>;
+}
+interface RequestInit {
+  method?: string;
+  headers?: HeadersInit;
+  body?: BodyInit | null;
+  signal?: AbortSignal | null;
+  /** "follow" (default, at most 20 redirects), "error" (a redirect rejects) or "manual" (the 3xx response is returned). */
+  redirect?: "follow" | "error" | "manual";
+}
+declare class Request implements Body {
+  constructor(input: string | URL | Request, init?: RequestInit);
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly signal: AbortSignal;
+  readonly redirect: "follow" | "error" | "manual";
+  readonly bodyUsed: boolean;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  bytes(): Promise<Uint8Array>;
+  text(): Promise<string>;
+  json(): Promise<any>;
+  clone(): Request;
+}
+interface ResponseInit {
+  status?: number;
+  statusText?: string;
+  headers?: HeadersInit;
+}
+declare class Response implements Body {
+  constructor(body?: BodyInit | null, init?: ResponseInit);
+  readonly status: number;
+  /** status is 200-299. */
+  readonly ok: boolean;
+  readonly statusText: string;
+  readonly headers: Headers;
+  /** The final URL, after redirects. */
+  readonly url: string;
+  readonly redirected: boolean;
+  readonly type: "basic" | "default" | "error";
+  readonly bodyUsed: boolean;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  bytes(): Promise<Uint8Array>;
+  text(): Promise<string>;
+  json(): Promise<any>;
+  clone(): Response;
+  static error(): Response;
+  static json(data: unknown, init?: ResponseInit): Response;
+  static redirect(url: string | URL, status?: 301 | 302 | 303 | 307 | 308): Response;
+}
+/**
+ * HTTP(S) request resolved off the event loop; may be called anywhere. Rejects with
+ * TypeError("fetch failed: ...") on network errors, redirect-limit and body-limit
+ * overruns and URLs the network policy refuses; with signal.reason on abort
+ * (AbortSignal.timeout: a "TimeoutError" DOMException); with an "AbortError"
+ * DOMException when the scripts are reloaded or shut down.
+ */
+declare function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+
+type BufferEncoding = "utf8" | "utf-8" | "hex" | "base64" | "base64url" | "latin1" | "binary" | "ascii" | "utf16le" | "utf-16le" | "ucs2" | "ucs-2";
+/** Node.js's Buffer: a Uint8Array with string encodings and binary readers/writers. */
+interface Buffer extends Uint8Array {
+  readonly buffer: ArrayBuffer;
+  toString(encoding?: BufferEncoding, start?: number, end?: number): string;
+  toJSON(): { type: "Buffer"; data: number[] };
+  equals(other: Uint8Array): boolean;
+  compare(target: Uint8Array, targetStart?: number, targetEnd?: number, sourceStart?: number, sourceEnd?: number): -1 | 0 | 1;
+  copy(target: Uint8Array, targetStart?: number, sourceStart?: number, sourceEnd?: number): number;
+  /** A view sharing this buffer's memory (as subarray). */
+  slice(start?: number, end?: number): Buffer;
+  subarray(start?: number, end?: number): Buffer;
+  write(string: string, offset?: number, length?: number, encoding?: BufferEncoding): number;
+  write(string: string, encoding: BufferEncoding): number;
+  fill(value: string | number | Uint8Array, offset?: number, end?: number, encoding?: BufferEncoding): this;
+  indexOf(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): number;
+  lastIndexOf(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): number;
+  includes(value: string | number | Uint8Array, byteOffset?: number, encoding?: BufferEncoding): boolean;
+  swap16(): Buffer;
+  swap32(): Buffer;
+  swap64(): Buffer;
+  readUInt8(offset?: number): number;
+  readUInt16LE(offset?: number): number;
+  readUInt16BE(offset?: number): number;
+  readUInt32LE(offset?: number): number;
+  readUInt32BE(offset?: number): number;
+  readInt8(offset?: number): number;
+  readInt16LE(offset?: number): number;
+  readInt16BE(offset?: number): number;
+  readInt32LE(offset?: number): number;
+  readInt32BE(offset?: number): number;
+  readBigUInt64LE(offset?: number): bigint;
+  readBigUInt64BE(offset?: number): bigint;
+  readBigInt64LE(offset?: number): bigint;
+  readBigInt64BE(offset?: number): bigint;
+  readFloatLE(offset?: number): number;
+  readFloatBE(offset?: number): number;
+  readDoubleLE(offset?: number): number;
+  readDoubleBE(offset?: number): number;
+  readUIntBE(offset: number, byteLength: number): number;
+  readUIntLE(offset: number, byteLength: number): number;
+  readIntBE(offset: number, byteLength: number): number;
+  readIntLE(offset: number, byteLength: number): number;
+  writeUInt8(value: number, offset?: number): number;
+  writeUInt16LE(value: number, offset?: number): number;
+  writeUInt16BE(value: number, offset?: number): number;
+  writeUInt32LE(value: number, offset?: number): number;
+  writeUInt32BE(value: number, offset?: number): number;
+  writeInt8(value: number, offset?: number): number;
+  writeInt16LE(value: number, offset?: number): number;
+  writeInt16BE(value: number, offset?: number): number;
+  writeInt32LE(value: number, offset?: number): number;
+  writeInt32BE(value: number, offset?: number): number;
+  writeBigUInt64LE(value: bigint, offset?: number): number;
+  writeBigUInt64BE(value: bigint, offset?: number): number;
+  writeBigInt64LE(value: bigint, offset?: number): number;
+  writeBigInt64BE(value: bigint, offset?: number): number;
+  writeFloatLE(value: number, offset?: number): number;
+  writeFloatBE(value: number, offset?: number): number;
+  writeDoubleLE(value: number, offset?: number): number;
+  writeDoubleBE(value: number, offset?: number): number;
+}
+interface BufferConstructor {
+  readonly prototype: Buffer;
+  from(data: string, encoding?: BufferEncoding): Buffer;
+  from(data: ArrayBuffer, byteOffset?: number, length?: number): Buffer;
+  from(data: Uint8Array | readonly number[] | ArrayLike<number> | { type: "Buffer"; data: number[] }): Buffer;
+  of(...items: number[]): Buffer;
+  alloc(size: number, fill?: string | number | Uint8Array, encoding?: BufferEncoding): Buffer;
+  allocUnsafe(size: number): Buffer;
+  allocUnsafeSlow(size: number): Buffer;
+  byteLength(string: string | ArrayBuffer | ArrayBufferView, encoding?: BufferEncoding): number;
+  compare(a: Uint8Array, b: Uint8Array): -1 | 0 | 1;
+  concat(list: readonly Uint8Array[], totalLength?: number): Buffer;
+  isBuffer(obj: unknown): obj is Buffer;
+  isEncoding(encoding: string): encoding is BufferEncoding;
+  poolSize: number;
+}
+declare var Buffer: BufferConstructor;
+
+interface ScriptdBufferModule {
+  Buffer: BufferConstructor;
+  atob: typeof atob;
+  btoa: typeof btoa;
+  isUtf8(input: ArrayBuffer | ArrayBufferView): boolean;
+  isAscii(input: ArrayBuffer | ArrayBufferView): boolean;
+  constants: { MAX_LENGTH: number; MAX_STRING_LENGTH: number };
+  kMaxLength: number;
+}
+interface ScriptdURLModule {
+  URL: typeof URL;
+  URLSearchParams: typeof URLSearchParams;
+  domainToASCII(domain: string): string;
+  domainToUnicode(domain: string): string;
+  fileURLToPath(url: string | URL): string;
+  pathToFileURL(path: string): URL;
+  format(url: URL | string): string;
+}
+interface ScriptdUtilModule {
+  /** printf-like formatting, as console.log: %s %d %i %f %j %o %O %c %%. */
+  format(format?: any, ...args: any[]): string;
+  inspect(value: unknown, options?: { depth?: number | null }): string;
+  promisify<T = any>(fn: (...args: any[]) => void): (...args: any[]) => Promise<T>;
+  callbackify(fn: (...args: any[]) => Promise<any>): (...args: any[]) => void;
+  inherits(ctor: Function, superCtor: Function): void;
+  deprecate<T extends Function>(fn: T, message: string, code?: string): T;
+  isDeepStrictEqual(a: unknown, b: unknown): boolean;
+  types: {
+    isDate(v: unknown): v is Date;
+    isRegExp(v: unknown): v is RegExp;
+    isMap(v: unknown): v is Map<unknown, unknown>;
+    isSet(v: unknown): v is Set<unknown>;
+    isPromise(v: unknown): v is Promise<unknown>;
+    isTypedArray(v: unknown): boolean;
+    isUint8Array(v: unknown): v is Uint8Array;
+    isArrayBuffer(v: unknown): v is ArrayBuffer;
+    isAnyArrayBuffer(v: unknown): v is ArrayBuffer;
+    isNativeError(v: unknown): v is Error;
+    isAsyncFunction(v: unknown): boolean;
+    [name: string]: (v: unknown) => boolean;
+  };
+  TextEncoder: typeof TextEncoder;
+  TextDecoder: typeof TextDecoder;
+}
+/** require("buffer") / require("node:buffer"). */
+declare module "buffer" { const m: ScriptdBufferModule; export = m; }
+declare module "node:buffer" { const m: ScriptdBufferModule; export = m; }
+/** require("url") / require("node:url"). */
+declare module "url" { const m: ScriptdURLModule; export = m; }
+declare module "node:url" { const m: ScriptdURLModule; export = m; }
+/** require("util") / require("node:util"). */
+declare module "util" { const m: ScriptdUtilModule; export = m; }
+declare module "node:util" { const m: ScriptdUtilModule; export = m; }

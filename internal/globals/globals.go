@@ -110,6 +110,7 @@ func install(h ext.Host, cfg Config) {
 	installWhen(h)
 	installSchedule(h)
 	installProcess(vm)
+	installWeb(h, FetchOptions{})
 }
 
 func jsonStringify(vm *goja.Runtime) goja.Callable {
