@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scriptd/scriptd/internal/globals"
 	"github.com/scriptd/scriptd/internal/httpapi"
 	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/runtime/input"
@@ -76,6 +77,8 @@ type runFlags struct {
 	handlerTimeout time.Duration
 	drainTimeout   time.Duration
 	strict         bool
+	allowNet       multiFlag
+	denyNet        bool
 	maxMemory      byteSize
 	maxInFlight    int
 	cpuProfile     string
@@ -100,6 +103,8 @@ func newRunFlags() *runFlags {
 	f.fs.Var((*durationValue)(&f.handlerTimeout), "handler-timeout", "interrupt a handler running longer than `DURATION` (seconds, or 250ms, 5s, \"5 secs\", \"2 mins\", \"1 hr\")")
 	f.fs.Var((*durationValue)(&f.drainTimeout), "drain-timeout", "at shutdown and reload, wait at most `DURATION` for pending handlers (operations, timers) to finish; what is left is abandoned and reported")
 	f.fs.BoolVar(&f.strict, "strict", false, "exit 3 if any script error was reported (without it: only if the scripts failed on every input record)")
+	f.fs.Var(&f.allowNet, "allow-net", "let fetch() reach only `HOST`s (repeatable, comma-separated: host, host:port, *.example.com, a CIDR; checked on every redirect); default: any host")
+	f.fs.BoolVar(&f.denyNet, "deny-net", false, "fetch() reaches no network at all")
 	f.maxMemory = defaultMaxMemory()
 	f.fs.Var(&f.maxMemory, "max-memory", "bound on the scripts' live heap (`SIZE`: bytes, or with KiB/MiB/GiB/KB/MB/GB); past it the running script is interrupted and the scripts restart on a fresh runtime; 0 for none (default: half the machine's memory, at most 4GiB)")
 	f.fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for go tool pprof)")
@@ -185,6 +190,18 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ReloadDrainTimeout: f.drainTimeout,
 	}
 	svc.configure(&cfg)
+	if len(f.allowNet) > 0 || f.denyNet {
+		var hosts []string
+		for _, a := range f.allowNet {
+			hosts = append(hosts, strings.Split(a, ",")...)
+		}
+		opts := globals.FetchOptions{AllowNet: hosts, DenyNet: f.denyNet}
+		if err := opts.Validate(); err != nil {
+			fmt.Fprintf(stderr, "scriptd run: --allow-net: %v\n", err)
+			return exitUsage
+		}
+		cfg.Extensions = append(cfg.Extensions, globals.FetchExtension(opts))
+	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
 		if err != nil {

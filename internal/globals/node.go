@@ -101,7 +101,7 @@ func nodeBase(vm *goja.Runtime) (bufferExports, urlExports *goja.Object) {
 func runNodePrelude(h ext.Host, natives, web, bufferExports, urlExports *goja.Object) error {
 	vm := h.Runtime()
 	_ = natives.Set("inspect", h.Func("util.inspect", func(call goja.FunctionCall) goja.Value {
-		return vm.ToValue(inspect(call.Argument(0), int(call.Argument(1).ToInteger())))
+		return vm.ToValue(newInspector(vm, InspectOptions{Depth: max(int(call.Argument(1).ToInteger()), 0)}).inspect(call.Argument(0)))
 	}))
 	_ = natives.Set("format", h.Func("util.format", func(call goja.FunctionCall) goja.Value {
 		return vm.ToValue(formatConsole(vm, call.Arguments))

@@ -147,6 +147,7 @@ func (v *version) load() error {
 	vm := v.loop.Runtime()
 	reg := require.NewRegistry(require.WithLoader(v.src.load))
 	scripts.Register(reg)
+	globals.RegisterNodeModules(reg) // require("buffer"), ("url"), ("util")
 	v.req = reg.Enable(vm)
 	v.installEvents()
 	core := globals.Extension(globals.Config{Stdout: v.e.stdout, Stderr: v.e.stderr, Logs: v.e.logs})
