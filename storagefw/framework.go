@@ -233,7 +233,11 @@ type Handle struct {
 	options    map[string]any
 
 	closed atomic.Bool
-	mu     sync.Mutex // serializes Submit against Close
+
+	mu       sync.Mutex
+	holds    int        // composite operations holding the handle (see hold)
+	draining bool       // release is handing the held requests over
+	held     []*Request // issued while held, in issue order
 }
 
 // ID is the handle's number, unique within the framework.
@@ -281,6 +285,9 @@ func (h *Handle) prepareKey(key any) ([]byte, OperationResult, bool) {
 // means the write is durable. now is the network time the operation is
 // issued at (0: the framework's clock); expiry is measured from it.
 func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(OperationResult)) {
+	if h.refuseClosed(done) {
+		return
+	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
@@ -303,6 +310,16 @@ func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(O
 	h.submit(op, key, done)
 }
 
+// refuseClosed reports NOT_CONNECTED for a call on a closed handle (checked
+// before the key and value types, as Zeek does).
+func (h *Handle) refuseClosed(done func(OperationResult)) bool {
+	if h.closed.Load() {
+		done(fail(NotConnected, "backend is closed"))
+		return true
+	}
+	return false
+}
+
 // now picks the operation's network time.
 func (h *Handle) now(t float64) float64 {
 	if t > 0 {
@@ -314,6 +331,9 @@ func (h *Handle) now(t float64) float64 {
 // GetAsync reads key; done gets the value (of the handle's value type) in
 // OperationResult.Value. now is as for PutAsync.
 func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
+	if h.refuseClosed(done) {
+		return
+	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
@@ -324,6 +344,9 @@ func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
 
 // EraseAsync removes key. now is as for PutAsync.
 func (h *Handle) EraseAsync(now float64, key any, done func(OperationResult)) {
+	if h.refuseClosed(done) {
+		return
+	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
@@ -336,24 +359,87 @@ func (h *Handle) submit(op *Request, key any, done func(OperationResult)) {
 	method := op.Kind.String()
 	entry := h.fw.ops.start(method, h.typ.Name, key)
 	start := time.Now()
+	op.h = h
 	op.done = func(r Reply) {
 		res := OperationResult{Code: r.Code, Error: r.Error}
 		if r.Code == Success && op.Kind == GetRequest {
 			res = h.decode(r.Value)
 		}
-		h.fw.ops.finish(entry, res)
-		if h.fw.observe != nil {
-			h.fw.observe(h.typ.Name, method, res.Code, time.Since(start))
-		}
+		h.finish(entry, method, start, res)
 		done(res)
 	}
+	h.fw.ops.setCancel(entry, op.Cancel)
+	h.send(op)
+}
+
+// finish records a finished operation in the registry and the observer.
+func (h *Handle) finish(entry *opEntry, method string, start time.Time, res OperationResult) {
+	h.fw.ops.finish(entry, res)
+	if h.fw.observe != nil {
+		h.fw.observe(h.typ.Name, method, res.Code, time.Since(start))
+	}
+}
+
+// send hands requests to the backend in issue order: at once, or after the
+// composite operation holding the handle (see hold) has finished. After
+// Close they complete with NOT_CONNECTED. Completions may run on the
+// calling goroutine (a backend failing at once) and may call send again.
+func (h *Handle) send(ops ...*Request) {
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
-		op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+		for _, op := range ops {
+			op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+		}
 		return
 	}
-	h.backend.Submit(op)
+	if h.holds > 0 || h.draining {
+		h.held = append(h.held, ops...)
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	h.backend.Submit(ops...)
+}
+
+// sendNow hands requests of a composite operation holding the handle to the
+// backend, ahead of what is held.
+func (h *Handle) sendNow(ops ...*Request) {
+	if h.closed.Load() {
+		for _, op := range ops {
+			op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+		}
+		return
+	}
+	h.backend.Submit(ops...)
+}
+
+// hold makes later operations on the handle wait (in issue order) until
+// the matching release: a composite operation that needs several requests
+// to take effect at its place in the order holds the handle meanwhile.
+func (h *Handle) hold() {
+	h.mu.Lock()
+	h.holds++
+	h.mu.Unlock()
+}
+
+// release ends a hold; once none is left, what was held goes to the backend.
+func (h *Handle) release() {
+	h.mu.Lock()
+	h.holds--
+	if h.holds > 0 || h.draining {
+		h.mu.Unlock()
+		return
+	}
+	h.draining = true
+	for len(h.held) > 0 && h.holds == 0 {
+		held := h.held
+		h.held = nil
+		h.mu.Unlock()
+		h.sendNow(held...)
+		h.mu.Lock()
+	}
+	h.draining = false
 	h.mu.Unlock()
 }
 
