@@ -128,6 +128,7 @@ func (c *conn) writeLoop() {
 			return
 		}
 		batch = c.queue.popN(batch[:0], maxBatch)
+		batch = takeRequests(batch)
 		// Register the batch with the reader before any of it is sent.
 		c.pending = append(c.pending, batch...)
 		b.mu.Unlock()
@@ -141,6 +142,22 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// takeRequests takes the batch's requests (storagefw.Request.Take) and
+// drops those cancelled before: they are never sent (and already completed).
+func takeRequests(batch []*req) []*req {
+	n := 0
+	for _, r := range batch {
+		if r.op != nil && !r.op.Take() {
+			r.claim()
+			continue
+		}
+		batch[n] = r
+		n++
+	}
+	clear(batch[n:])
+	return batch[:n]
 }
 
 // readLoop decodes replies and completes requests in order.
