@@ -149,7 +149,7 @@ func (c *conn) writeLoop() {
 func takeRequests(batch []*req) []*req {
 	n := 0
 	for _, r := range batch {
-		if r.op != nil && !r.op.Take() {
+		if op := r.taker(); op != nil && !op.Take() {
 			r.claim()
 			continue
 		}
@@ -245,8 +245,8 @@ func (c *conn) fail(err error) {
 	if !c.closing {
 		b.lostReason = err.Error()
 	}
-	lost := c.queue.drain()
-	lost = append(lost, c.pending...)
+	unsent := c.queue.drain()
+	lost := append([]*req(nil), c.pending...)
 	clear(c.pending)
 	c.pending = nil
 	closing := c.closing
@@ -255,6 +255,15 @@ func (c *conn) fail(err error) {
 	c.nc.Close() // unblocks the other goroutine
 	res := c.cutOffResult(err)
 	for _, r := range lost {
+		r.finish(res)
+	}
+	for _, r := range unsent {
+		if r.parent != nil && res.Code == storagefw.ConnectionLost {
+			// A batch entry never written to the connection: it certainly
+			// did not take effect.
+			r.finish(storagefw.Reply{Code: storagefw.NotConnected, Error: "not sent: " + res.Error})
+			continue
+		}
 		r.finish(res)
 	}
 	if !closing {

@@ -476,10 +476,22 @@ func caseScanPrefixes(e *env) {
 			}
 		}
 	}
-	// The listed values are the stored bytes.
-	r := Do(e.t, e.b, ScanOp(StringPrefix("ssl:"), nil, 10, e.now()))
-	if r.Code != storagefw.Success || len(r.Entries) != 1 || string(r.Entries[0].Value) != string(Ser("v:ssl:a")) {
-		e.t.Fatalf("scan ssl: %+v", r)
+	// The listed values are the stored bytes. (A page may be empty and
+	// still have a cursor.)
+	var listed []storagefw.Reply
+	var cursor []byte
+	for {
+		r := Do(e.t, e.b, ScanOp(StringPrefix("ssl:"), cursor, 10, e.now()))
+		if r.Code != storagefw.Success {
+			e.t.Fatalf("scan ssl: %s %q", r.Code, r.Error)
+		}
+		listed = append(listed, r.Entries...)
+		if cursor = r.Cursor; cursor == nil {
+			break
+		}
+	}
+	if len(listed) != 1 || string(listed[0].Value) != string(Ser("v:ssl:a")) {
+		e.t.Fatalf("scan ssl: %+v", listed)
 	}
 }
 
