@@ -23,7 +23,8 @@ if [ -d "$shared/conformance" ]; then
     "$shared/conformance/cases/01-awaiting-context.sh" \
     "$shared/conformance/cases/02-sqlite-semantics.sh" \
     "$shared/conformance/cases/03-events.sh" \
-    "$shared/conformance/cases/04-input.sh"
+    "$shared/conformance/cases/04-input.sh" \
+    "$shared/conformance/cases/05-storage-v2.sh"
 else
   echo "conformance: $shared/conformance not found; skipped"
 fi
