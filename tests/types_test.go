@@ -68,7 +68,8 @@ on("init", async () => {
   await Storage.Async.update(h, "u", async (v) => (v === undefined ? 0 : v) + 1, { max_attempts: 10 });
   const page = await Storage.Async.scan(h, { prefix: "dns:", limit: 100 });
   print(page.value && page.value.cursor);
-  for await (const { key, value } of Storage.Async.entries(h, { prefix: "a" })) print(key, value);
+  const it = Storage.Async.entries(h, { prefix: "a" })[Symbol.asyncIterator]();
+  for (let x = await it.next(); !x.done; x = await it.next()) print(x.value.key, x.value.value);
   Storage.Sync.update(h, "s", (v) => v);
 });
 `})
