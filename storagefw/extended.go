@@ -483,7 +483,10 @@ func (h *Handle) IncrementAsync(now float64, key any, args IncrementArgs, done f
 // for a backend without native increments. It holds the handle meanwhile,
 // so the increment takes effect at its place in the issue order.
 func (h *Handle) incrementBySwaps(op *Request, finish func(Reply)) {
-	h.hold()
+	h.compose(func() { h.incrementBySwapsHeld(op, finish) })
+}
+
+func (h *Handle) incrementBySwapsHeld(op *Request, finish func(Reply)) {
 	var released atomic.Bool
 	end := func(r Reply) {
 		if released.CompareAndSwap(false, true) {

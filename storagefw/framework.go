@@ -235,9 +235,9 @@ type Handle struct {
 	closed atomic.Bool
 
 	mu       sync.Mutex
-	holds    int        // composite operations holding the handle (see hold)
-	draining bool       // release is handing the held requests over
-	held     []*Request // issued while held, in issue order
+	holds    int        // composite operations holding the handle (see compose)
+	draining bool       // release is handing the held work over
+	held     []heldItem // issued while held, in issue order
 }
 
 // ID is the handle's number, unique within the framework.
@@ -381,7 +381,7 @@ func (h *Handle) finish(entry *opEntry, method string, start time.Time, res Oper
 }
 
 // send hands requests to the backend in issue order: at once, or after the
-// composite operation holding the handle (see hold) has finished. After
+// composite operation holding the handle (see compose) has finished. After
 // Close they complete with NOT_CONNECTED. Completions may run on the
 // calling goroutine (a backend failing at once) and may call send again.
 func (h *Handle) send(ops ...*Request) {
@@ -394,7 +394,7 @@ func (h *Handle) send(ops ...*Request) {
 		return
 	}
 	if h.holds > 0 || h.draining {
-		h.held = append(h.held, ops...)
+		h.held = append(h.held, heldItem{ops: ops})
 		h.mu.Unlock()
 		return
 	}
@@ -402,8 +402,15 @@ func (h *Handle) send(ops ...*Request) {
 	h.backend.Submit(ops...)
 }
 
-// sendNow hands requests of a composite operation holding the handle to the
-// backend, ahead of what is held.
+// heldItem is what waits while the handle is held: requests to send, or a
+// composite operation to start.
+type heldItem struct {
+	ops   []*Request
+	start func()
+}
+
+// sendNow hands requests of the composite operation holding the handle to
+// the backend, ahead of what is held.
 func (h *Handle) sendNow(ops ...*Request) {
 	if h.closed.Load() {
 		for _, op := range ops {
@@ -414,16 +421,25 @@ func (h *Handle) sendNow(ops ...*Request) {
 	h.backend.Submit(ops...)
 }
 
-// hold makes later operations on the handle wait (in issue order) until
-// the matching release: a composite operation that needs several requests
-// to take effect at its place in the order holds the handle meanwhile.
-func (h *Handle) hold() {
+// compose starts a composite operation, one that needs several requests in
+// turn to take effect at its place in the issue order: start runs (now, or
+// once what was issued before it is done) holding the handle, so later
+// operations wait until it calls release, exactly once. It sends its own
+// requests with sendNow.
+func (h *Handle) compose(start func()) {
 	h.mu.Lock()
+	if h.holds > 0 || h.draining {
+		h.held = append(h.held, heldItem{start: start})
+		h.mu.Unlock()
+		return
+	}
 	h.holds++
 	h.mu.Unlock()
+	start()
 }
 
-// release ends a hold; once none is left, what was held goes to the backend.
+// release ends a composite operation's hold; once none is left, what was
+// held goes to the backend in order, up to the next composite operation.
 func (h *Handle) release() {
 	h.mu.Lock()
 	h.holds--
@@ -433,11 +449,27 @@ func (h *Handle) release() {
 	}
 	h.draining = true
 	for len(h.held) > 0 && h.holds == 0 {
-		held := h.held
-		h.held = nil
+		if it := h.held[0]; it.start != nil {
+			h.held = h.held[1:]
+			h.holds++
+			h.mu.Unlock()
+			it.start()
+			h.mu.Lock()
+			continue
+		}
+		var ops []*Request
+		n := 0
+		for n < len(h.held) && h.held[n].start == nil {
+			ops = append(ops, h.held[n].ops...)
+			n++
+		}
+		h.held = h.held[n:]
 		h.mu.Unlock()
-		h.sendNow(held...)
+		h.sendNow(ops...)
 		h.mu.Lock()
+	}
+	if len(h.held) == 0 {
+		h.held = nil
 	}
 	h.draining = false
 	h.mu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,4 +228,23 @@ func TestBatchKilledServer(t *testing.T) {
 	if counts[storagefw.Success] == 0 {
 		t.Fatal("no entry succeeded before the kill")
 	}
+}
+
+// TestHandles runs the framework-level cases of the new calls, two
+// Frameworks (each with its own connection) sharing one key prefix.
+func TestHandles(t *testing.T) {
+	srv := startServer(t)
+	var n atomic.Int32
+	var mu sync.Mutex
+	prefixes := map[*testing.T]string{}
+	storagetest.RunHandles(t, Type(), func(t *testing.T, store string) map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		p, ok := prefixes[t]
+		if !ok {
+			p = fmt.Sprintf("h%d", n.Add(1))
+			prefixes[t] = p
+		}
+		return map[string]any{"redis": srv.options(p + "-" + store)}
+	})
 }
