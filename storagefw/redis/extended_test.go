@@ -248,3 +248,39 @@ func TestHandles(t *testing.T) {
 		return map[string]any{"redis": srv.options(p + "-" + store)}
 	})
 }
+
+// TestExtendedTimeout: while the server is paused, batches, compare-and-swaps,
+// increments and scans report TIMEOUT after operation_timeout (a batch:
+// TIMEOUT and every entry TIMEOUT); afterwards they work again.
+func TestExtendedTimeout(t *testing.T) {
+	srv := startServer(t)
+	ctx := context.Background()
+	b := openTest(t, storagefw.OpenConfig{Options: srv.options("to2", "operation_timeout", "300ms"), Clock: wallNow})
+	now := wallNow()
+	if err := srv.client().Do(ctx, "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	calls := storagetest.Submit(b,
+		storagetest.PutManyOp([]storagefw.BatchEntry{{Key: ser("a"), Value: ser(1), Overwrite: true}, {Key: ser("b"), Value: ser(2), Overwrite: true}}, now),
+		storagetest.CASOp(ser("c"), nil, ser(1), 0, true, now),
+		storagetest.IncOp(ser("n"), storagefw.NumCount, 1, now),
+		storagetest.ScanOp(nil, nil, 10, now))
+	for i, c := range calls {
+		r := c.Wait(t)
+		if r.Code != storagefw.Timeout {
+			t.Fatalf("call %d during the pause: %s %q, want TIMEOUT", i, r.Code, r.Error)
+		}
+		for j, e := range r.Entries {
+			if e.Code != storagefw.Timeout {
+				t.Fatalf("entry %d: %s", j, e.Code)
+			}
+		}
+	}
+	testutil.Eventually(t, 10*time.Second, "server unpaused", func() bool {
+		return do(t, b, storagetest.IncOp(ser("n2"), storagefw.NumCount, 1, wallNow())).Code == storagefw.Success
+	})
+	r := do(t, b, storagetest.GetManyOp([][]byte{ser("a"), ser("n2")}, wallNow()))
+	if r.Code != storagefw.Success || len(r.Entries) != 2 || r.Entries[1].Code != storagefw.Success {
+		t.Fatalf("after the pause: %+v", r)
+	}
+}
