@@ -3,10 +3,14 @@ package storagefw_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/scriptd/scriptd/storagefw"
+	"github.com/scriptd/scriptd/storagefw/sqlite"
 )
 
 // memBackend executes only put, get, erase and (optionally) compare-and-swap,
@@ -174,5 +178,70 @@ func TestComposedWithoutCAS(t *testing.T) {
 	}
 	if r := h.GetMany(ctx, []any{"k"}); r.Code != storagefw.Success {
 		t.Errorf("get_many as singles: %+v", r)
+	}
+}
+
+// TestUpdateLanes: updates of one key naming different owners take turns
+// (each calls its function once: no conflicts); one nested in another's
+// function with the same owner does not wait for it.
+func TestUpdateLanes(t *testing.T) {
+	fw := storagefw.New(storagefw.Config{Backends: []storagefw.BackendType{sqlite.Type()}})
+	h := openSQLite(t, fw, filepath.Join(t.TempDir(), "lanes.db"), "string", "count")
+	defer h.Close(context.Background())
+	const n = 200
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		owner := &i
+		h.UpdateAsync(0, "k", func(cur any, found bool, reply func(any, bool, error)) {
+			calls.Add(1)
+			v := int64(0)
+			if found {
+				v = cur.(int64)
+			}
+			reply(v+1, false, nil)
+		}, storagefw.UpdateArgs{Owner: owner}, func(r storagefw.OperationResult) {
+			if r.Code != storagefw.Success {
+				t.Errorf("update: %+v", r)
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if c := calls.Load(); c != n {
+		t.Errorf("%d calls of fn for %d updates: they conflicted", c, n)
+	}
+	if r := h.Get(context.Background(), "k"); r.Value != int64(n) {
+		t.Fatalf("total %v", r.Value)
+	}
+	// Nested, same owner: the inner update runs while the outer holds the lane.
+	owner := new(int)
+	done := make(chan storagefw.OperationResult, 2)
+	var nested atomic.Bool
+	h.UpdateAsync(0, "k", func(cur any, found bool, reply func(any, bool, error)) {
+		if nested.Swap(true) {
+			reply(cur.(int64)+1, false, nil) // the retry after the conflict
+			return
+		}
+		h.UpdateAsync(0, "k", func(cur any, found bool, inner func(any, bool, error)) {
+			inner(cur.(int64)+1000, false, nil)
+		}, storagefw.UpdateArgs{Owner: owner}, func(r storagefw.OperationResult) {
+			done <- r
+			reply(cur.(int64)+1, false, nil) // conflicts once, then applies on top
+		})
+	}, storagefw.UpdateArgs{Owner: owner}, func(r storagefw.OperationResult) { done <- r })
+	for range 2 {
+		select {
+		case r := <-done:
+			if r.Code != storagefw.Success {
+				t.Fatalf("nested: %+v", r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("nested update of the same owner deadlocked")
+		}
+	}
+	if r := h.Get(context.Background(), "k"); r.Value != int64(n+1001) {
+		t.Fatalf("after nested updates: %v", r.Value)
 	}
 }

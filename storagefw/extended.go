@@ -64,6 +64,13 @@ type UpdateArgs struct {
 	SetExpiry  bool
 	// MaxAttempts bounds how often fn is called (default 100).
 	MaxAttempts int
+	// Owner, if not nil, makes updates of one key on the handle run one at
+	// a time, in issue order (so they do not conflict with each other),
+	// except that an update with the same Owner as the running one does
+	// not wait (it may be nested in its function). The JS binding passes
+	// the awaiting context. Nil: no waiting; concurrent updates conflict
+	// and retry.
+	Owner any
 }
 
 // UpdateFunc computes an entry's new value from its current one (found is
@@ -586,10 +593,81 @@ func (h *Handle) updateAsync(now float64, key any, fn UpdateFunc, args UpdateArg
 	const method = "update"
 	entry := h.fw.ops.start(method, h.typ.Name, key)
 	start := time.Now()
+	lane := string(kb)
+	var holds atomic.Bool // set before the update can run
 	end := func(res OperationResult) {
 		h.finish(entry, method, start, res)
 		done(res)
+		if holds.Load() {
+			h.leaveLane(lane)
+		}
 	}
+	run := func() { h.runUpdate(kb, now, fn, args, maxAttempts, entry, failed, end) }
+	if args.Owner == nil {
+		run()
+		return
+	}
+	h.enterLane(lane, args.Owner, &holds, run)
+}
+
+// updateLane serializes the updates of one key on a handle that name an
+// owner: one at a time, in issue order, so updates from one process do
+// not race each other's compare-and-swaps (only other processes' can
+// conflict). An update whose owner is the running update's (nested in its
+// function) does not wait.
+type updateLane struct {
+	owner   any
+	waiting []laneWaiter
+}
+
+type laneWaiter struct {
+	owner any
+	run   func()
+}
+
+// enterLane runs run now, or queues it behind the key's running update.
+// It sets holds when the update holds the lane (and must leave it), before
+// run can start.
+func (h *Handle) enterLane(key string, owner any, holds *atomic.Bool, run func()) {
+	h.lanesMu.Lock()
+	if h.lanes == nil {
+		h.lanes = map[string]*updateLane{}
+	}
+	l := h.lanes[key]
+	switch {
+	case l == nil:
+		h.lanes[key] = &updateLane{owner: owner}
+		holds.Store(true)
+	case l.owner == owner:
+	default:
+		holds.Store(true)
+		l.waiting = append(l.waiting, laneWaiter{owner: owner, run: run})
+		h.lanesMu.Unlock()
+		return
+	}
+	h.lanesMu.Unlock()
+	run()
+}
+
+// leaveLane hands the key's lane to the next waiting update.
+func (h *Handle) leaveLane(key string) {
+	h.lanesMu.Lock()
+	l := h.lanes[key]
+	if l == nil || len(l.waiting) == 0 {
+		delete(h.lanes, key)
+		h.lanesMu.Unlock()
+		return
+	}
+	next := l.waiting[0]
+	l.waiting[0] = laneWaiter{}
+	l.waiting = l.waiting[1:]
+	l.owner = next.owner
+	h.lanesMu.Unlock()
+	next.run()
+}
+
+// runUpdate is one update's reads, calls of fn and compare-and-swaps.
+func (h *Handle) runUpdate(kb []byte, now float64, fn UpdateFunc, args UpdateArgs, maxAttempts int, entry *opEntry, failed func(error), end func(OperationResult)) {
 	var attempt func(cur []byte, found bool, n int)
 	attempt = func(cur []byte, found bool, n int) {
 		if n > maxAttempts {

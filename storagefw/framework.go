@@ -238,6 +238,9 @@ type Handle struct {
 	holds    int        // composite operations holding the handle (see compose)
 	draining bool       // release is handing the held work over
 	held     []heldItem // issued while held, in issue order
+
+	lanesMu sync.Mutex
+	lanes   map[string]*updateLane // updates with an owner, per serialized key
 }
 
 // ID is the handle's number, unique within the framework.

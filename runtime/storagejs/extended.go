@@ -338,6 +338,11 @@ func (b *binding) asyncUpdate(c goja.FunctionCall) goja.Value {
 	args := b.updateArgs(fn, c.Argument(3))
 	key := exportArg(c.Argument(1))
 	actx := b.host.CurrentContext()
+	if actx != nil {
+		// Updates of one key from different handlers take turns; one
+		// nested in another's fn (same context) does not wait for it.
+		args.Owner = actx
+	}
 	now := b.issueTime()
 	promise, resolve, reject := b.vm.NewPromise()
 
