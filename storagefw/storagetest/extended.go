@@ -356,6 +356,12 @@ func caseIncrementCodes(e *env) {
 		e.t.Fatalf("increment of a string: %s %q, want VAL_TYPE_MISMATCH", r.Code, r.Error)
 	}
 	Expect(e.t, "string unchanged", e.get(Ser("s")), storagefw.Success, Ser("text"))
+	e.put(Ser("g"), []byte("not serialized"), true, 0)
+	r = Do(e.t, e.b, IncOp(Ser("g"), storagefw.NumAny, 1, now))
+	if r.Code != storagefw.UnserializationFailed {
+		e.t.Fatalf("increment of garbage: %s %q, want UNSERIALIZATION_FAILED", r.Code, r.Error)
+	}
+	Expect(e.t, "garbage unchanged", e.get(Ser("g")), storagefw.Success, []byte("not serialized"))
 	e.put(Ser("f"), []byte("JSONv1;2.5"), true, 0)
 	r = Do(e.t, e.b, IncOp(Ser("f"), storagefw.NumCount, 1, now))
 	if r.Code != storagefw.ValTypeMismatch {
