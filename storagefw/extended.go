@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -446,7 +447,7 @@ func (h *Handle) IncrementAsync(now float64, key any, args IncrementArgs, done f
 		by = int64(1)
 	}
 	i, f, isInt, ok := numberOf(by)
-	if !ok {
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
 		done(fail(ValTypeMismatch, "by: %s is not a number", describe(by)))
 		return
 	}
