@@ -13,32 +13,50 @@ import (
 // Backends that execute increments in Go call it inside their atomic step
 // (SQLite: in the write transaction). Safe for concurrent use.
 func (op *Request) Increment(cur []byte, found bool) (next []byte, r Reply) {
-	ser, norm := serializer(JSONSerializer{}), (*dataType)(nil)
+	ser, typ := serializer(JSONSerializer{}), op.numType()
 	if op.h != nil {
-		ser, norm = op.h.ser, op.h.valType
+		ser, typ = op.h.ser, op.h.valType
+	}
+	if typ == nil {
+		return nil, Reply{Code: OperationFailed, Error: "increment: no number type"}
 	}
 	var old any = int64(0)
 	if found {
+		// Decoded as the handle decodes values: the serializer, then the type.
 		v, err := ser.Unserialize(cur)
 		if err != nil {
 			return nil, Reply{Code: UnserializationFailed, Error: fmt.Sprintf("increment: stored value: %v", err)}
 		}
-		old = v
+		if old, err = typ.Normalize(v); err != nil {
+			return nil, Reply{Code: ValTypeMismatch, Error: fmt.Sprintf("increment: the stored value is not a %s: %v", typ, err)}
+		}
 	}
 	sum, err := addNumbers(op.Num, old, op)
 	if err != nil {
 		return nil, Reply{Code: ValTypeMismatch, Error: "increment: " + err.Error()}
 	}
-	if norm != nil {
-		if sum, err = norm.Normalize(sum); err != nil {
-			return nil, Reply{Code: ValTypeMismatch, Error: "increment: " + err.Error()}
-		}
+	if sum, err = typ.Normalize(sum); err != nil {
+		return nil, Reply{Code: ValTypeMismatch, Error: "increment: " + err.Error()}
 	}
 	b, err := ser.Serialize(sum)
 	if err != nil {
 		return nil, Reply{Code: SerializationFailed, Error: "increment: " + err.Error()}
 	}
 	return b, Reply{Code: Success, Value: b}
+}
+
+// numType is the value type of a request's number kind (for requests
+// built without a handle).
+func (op *Request) numType() *dataType {
+	name := map[NumKind]string{NumCount: "count", NumInt: "int", NumDouble: "double", NumAny: "any"}[op.Num]
+	if name == "" {
+		name = "any"
+	}
+	t, err := parseType(name)
+	if err != nil {
+		return nil
+	}
+	return t
 }
 
 // numberOf reads a decoded number: an integer (isInt) or a double.
