@@ -80,6 +80,17 @@ func (l *Loop) CallIn(ctx *AwaitingContext, fn goja.Callable, this goja.Value, a
 	return fn(this, args...)
 }
 
+// CallHandler is CallIn for a handler named origin: work it starts outside
+// an awaiting context (a plain handler) is still counted as its pending
+// work (see Loop.Pending). Loop goroutine only.
+func (l *Loop) CallHandler(origin string, ctx *AwaitingContext, fn goja.Callable, args ...goja.Value) (goja.Value, error) {
+	prev := l.callOrigin
+	l.callOrigin = origin
+	ret, err := l.CallIn(ctx, fn, goja.Undefined(), args...)
+	l.callOrigin = prev
+	return ret, err
+}
+
 // Dispatch calls a script callback the way the runtime calls handlers and
 // timer callbacks: an async function runs in a fresh awaiting context named
 // origin, a plain function in none.
@@ -95,7 +106,7 @@ func (l *Loop) Dispatch(origin string, fn *goja.Object, args ...goja.Value) (goj
 			ctx.NetworkTime = l.opts.Clock()
 		}
 	}
-	return l.CallIn(ctx, call, goja.Undefined(), args...)
+	return l.CallHandler(origin, ctx, call, args...)
 }
 
 // asyncSource matches the source text of async functions, arrows and

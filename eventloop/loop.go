@@ -82,8 +82,14 @@ type Loop struct {
 	running    atomic.Bool
 	// belowWaiters run once reserved drops under their threshold.
 	belowWaiters []belowWaiter
+	// pendingByOrigin counts outstanding reservations by the origin of the
+	// awaiting context that made them, to say whose work was abandoned.
+	pendingByOrigin map[string]int
+	callOrigin      string // the callback Dispatch is running, async or not
+	subjFile        string // see SetSubject
+	subjLine        int
 	// completions of reservations waiting for runCompletions (under mu).
-	completions       []func()
+	completions       []completion
 	completionsQueued bool
 	depth             int  // RunTask nesting
 	broken            bool // see Loop.Broken
@@ -103,6 +109,12 @@ type Loop struct {
 	// next one.
 	intMu      sync.Mutex
 	intPending bool
+}
+
+// completion is a finished reservation's code and whose it was.
+type completion struct {
+	fn     func()
+	origin string
 }
 
 type belowWaiter struct {
@@ -127,6 +139,8 @@ func New(opts Options) *Loop {
 		opts:     opts,
 		wake:     make(chan struct{}, 1),
 		rejected: make(map[*goja.Promise]struct{}),
+
+		pendingByOrigin: make(map[string]int),
 	}
 	l.tracker.loop = l
 	vm.SetAsyncContextTracker(&l.tracker)
@@ -165,9 +179,26 @@ func (l *Loop) Submit(fn func()) error {
 // Reserve on the loop goroutine; call the returned function exactly once,
 // from any goroutine, with the code to run on the loop (nil for none). Until
 // then Run does not return. A second call is ignored and logged. If the loop
-// has stopped when the completion arrives, fn is dropped.
+// has stopped when the completion arrives, fn is dropped. The work is
+// counted as pending for the awaiting context in force (see Pending).
 func (l *Loop) Reserve() (complete func(fn func())) {
+	return l.reserve(l.currentOrigin(), true)
+}
+
+// Hold is Reserve for the loop's owner: it keeps the loop running (while
+// more work is expected from outside) without counting as a script's
+// pending work.
+func (l *Loop) Hold() (release func(fn func())) {
+	return l.reserve("", false)
+}
+
+func (l *Loop) reserve(origin string, counted bool) func(fn func()) {
 	l.reserved++
+	if counted {
+		l.pendingByOrigin[origin]++
+	} else {
+		origin = holdOrigin
+	}
 	var done atomic.Bool
 	return func(fn func()) {
 		if !done.CompareAndSwap(false, true) {
@@ -179,7 +210,7 @@ func (l *Loop) Reserve() (complete func(fn func())) {
 			l.mu.Unlock()
 			return
 		}
-		l.completions = append(l.completions, fn)
+		l.completions = append(l.completions, completion{fn: fn, origin: origin})
 		schedule := !l.completionsQueued
 		if schedule {
 			l.completionsQueued = true
@@ -195,6 +226,18 @@ func (l *Loop) Reserve() (complete func(fn func())) {
 	}
 }
 
+// holdOrigin marks reservations made with Hold.
+const holdOrigin = "\x00hold"
+
+// currentOrigin names the awaiting context in force, else the callback
+// being dispatched (a plain handler), else "".
+func (l *Loop) currentOrigin() string {
+	if c := l.tracker.cur; c != nil {
+		return c.Origin
+	}
+	return l.callOrigin
+}
+
 // runCompletions runs every completion that arrived since the last turn as
 // one task: a burst of finished operations (a group commit, a pipeline
 // reply) costs one trip into JS and one drain of promise jobs instead of one
@@ -205,11 +248,18 @@ func (l *Loop) runCompletions() {
 	l.completions = nil
 	l.completionsQueued = false
 	l.mu.Unlock()
-	for i, fn := range list {
-		list[i] = nil
+	for i, c := range list {
+		list[i] = completion{}
 		l.reserved--
-		if fn != nil {
-			l.callRecovered(fn)
+		if c.origin != holdOrigin {
+			if n := l.pendingByOrigin[c.origin] - 1; n > 0 {
+				l.pendingByOrigin[c.origin] = n
+			} else {
+				delete(l.pendingByOrigin, c.origin)
+			}
+		}
+		if c.fn != nil {
+			l.callRecovered(c.fn)
 		}
 	}
 	l.wakeBelowWaiters()
@@ -296,7 +346,7 @@ func (l *Loop) Run(ctx context.Context, first func()) error {
 		if pending > 0 {
 			continue
 		}
-		if l.reserved == 0 && l.timers.Len() == 0 {
+		if l.reserved == 0 && l.timers.refs == 0 {
 			return nil
 		}
 		var timerC <-chan time.Time

@@ -2,6 +2,7 @@ package eventloop
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -14,6 +15,9 @@ type CallbackError struct {
 	// Interrupted is set when the callback was stopped by Interrupt (the
 	// watchdog's handler time limit); the loop is then broken.
 	Interrupted bool
+	// Subject is what was being handled, as "FILE:LINE" of an input
+	// record ("" when not a record; see Loop.SetSubject).
+	Subject string
 }
 
 // reportCallbackError reports an exception thrown synchronously by a
@@ -53,12 +57,26 @@ func (l *Loop) ReportError(origin string, err error) {
 	case detail == "":
 		detail = err.Error()
 	}
-	l.emitError(CallbackError{Origin: origin, Detail: detail})
+	l.emitError(CallbackError{Origin: origin, Detail: detail, Subject: l.subjectNow()})
 }
 
 // ReportRejection reports the rejection reason of a callback's promise.
 func (l *Loop) ReportRejection(origin string, reason goja.Value) {
-	l.emitError(CallbackError{Origin: origin, Detail: ErrorStack(l.vm, reason)})
+	l.emitError(CallbackError{Origin: origin, Detail: ErrorStack(l.vm, reason), Subject: l.subjectNow()})
+}
+
+// SetSubject names what the following callbacks handle: the input record
+// at file:line (file "" for none). Errors reported meanwhile — and later
+// rejections of promises watched meanwhile — carry it (loop goroutine).
+func (l *Loop) SetSubject(file string, line int) {
+	l.subjFile, l.subjLine = file, line
+}
+
+func (l *Loop) subjectNow() string {
+	if l.subjFile == "" {
+		return ""
+	}
+	return l.subjFile + ":" + strconv.Itoa(l.subjLine)
 }
 
 func (l *Loop) emitError(e CallbackError) {
@@ -77,6 +95,7 @@ func (l *Loop) watchPromise(origin string, ret goja.Value) {
 	if !ok {
 		return
 	}
+	subjFile, subjLine := l.subjFile, l.subjLine
 	switch p.State() {
 	case goja.PromiseStateFulfilled:
 		return
@@ -92,7 +111,10 @@ func (l *Loop) watchPromise(origin string, ret goja.Value) {
 		return
 	}
 	onReject := l.Func("reject-reporter", func(call goja.FunctionCall) goja.Value {
+		prevFile, prevLine := l.subjFile, l.subjLine
+		l.subjFile, l.subjLine = subjFile, subjLine
 		l.ReportRejection(origin, call.Argument(0))
+		l.subjFile, l.subjLine = prevFile, prevLine
 		return goja.Undefined()
 	})
 	_, _ = l.CallIn(nil, then, obj, goja.Undefined(), onReject)

@@ -3,6 +3,8 @@ package eventloop
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"time"
 )
@@ -15,6 +17,16 @@ type TimeLimitError struct {
 
 func (e *TimeLimitError) Error() string {
 	return fmt.Sprintf("interrupted: ran past the handler time limit of %v", e.Limit)
+}
+
+// MemoryLimitError is the reason a Watchdog interrupts script code with
+// when the heap passes the memory limit.
+type MemoryLimitError struct {
+	Limit, Live uint64 // bytes
+}
+
+func (e *MemoryLimitError) Error() string {
+	return fmt.Sprintf("interrupted: the scripts' live heap (%d MiB) passed the memory limit of %d MiB (--max-memory)", e.Live>>20, e.Limit>>20)
 }
 
 // Watchdog interrupts script code that runs longer than a limit without
@@ -33,6 +45,11 @@ type Watchdog struct {
 
 	mu    sync.Mutex
 	loops map[*Loop]*watchState
+
+	// Memory bound (see SetMemoryLimit); sampled by the Run goroutine.
+	memLimit   uint64
+	memArmed   bool
+	memSamples []metrics.Sample
 }
 
 type watchState struct {
@@ -48,6 +65,21 @@ func NewWatchdog(limit time.Duration) *Watchdog {
 		limit:    limit,
 		interval: min(max(limit/4, 5*time.Millisecond), 100*time.Millisecond),
 		loops:    make(map[*Loop]*watchState),
+	}
+}
+
+// SetMemoryLimit bounds the Go heap the scripts may keep live (bytes; 0:
+// none). Past it the watchdog interrupts whatever script code runs, or
+// breaks the idle loops, so their owner replaces them with fresh runtimes:
+// a promise storm or a runaway collection cannot grow without bound. It
+// also sets the Go runtime's soft memory limit a quarter above, so the
+// collector works harder before the bound is reached. Call it before Run.
+func (w *Watchdog) SetMemoryLimit(bytes uint64) {
+	w.memLimit = bytes
+	w.memArmed = bytes > 0
+	w.memSamples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	if bytes > 0 {
+		debug.SetMemoryLimit(int64(bytes + bytes/4))
 	}
 }
 
@@ -80,10 +112,14 @@ func (w *Watchdog) Run(ctx context.Context) {
 	}
 }
 
-// check interrupts every loop whose current callback has run past the limit.
+// check interrupts every loop whose current callback has run past the
+// limit, and every loop if the heap passed the memory limit.
 func (w *Watchdog) check(now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.memLimit > 0 {
+		w.checkMemory()
+	}
 	for l, st := range w.loops {
 		b := l.beat.Load()
 		switch {
@@ -113,4 +149,46 @@ func (l *Loop) interruptIfStill(b uint64, reason error) bool {
 	l.intPending = true
 	l.vm.Interrupt(reason)
 	return true
+}
+
+// checkMemory fires once when the live heap passes the memory limit, and
+// re-arms when it is back under three quarters of it (w.mu held).
+func (w *Watchdog) checkMemory() {
+	metrics.Read(w.memSamples)
+	if w.memSamples[0].Value.Kind() != metrics.KindUint64 {
+		return
+	}
+	live := w.memSamples[0].Value.Uint64()
+	switch {
+	case !w.memArmed && live < w.memLimit/4*3:
+		w.memArmed = true
+	case w.memArmed && live > w.memLimit:
+		w.memArmed = false
+		reason := &MemoryLimitError{Limit: w.memLimit, Live: live}
+		for l := range w.loops {
+			l.interruptOrBreak(reason)
+		}
+	}
+}
+
+// interruptOrBreak stops l's scripts for reason: the running callback is
+// interrupted (reported like a runaway one); an idle loop is broken by a
+// task of its own, so its owner replaces it. Any goroutine.
+func (l *Loop) interruptOrBreak(reason error) {
+	l.intMu.Lock()
+	running := l.beat.Load()&1 == 1
+	if running {
+		l.intPending = true
+		l.vm.Interrupt(reason)
+	}
+	l.intMu.Unlock()
+	if !running {
+		_ = l.Submit(func() {
+			if l.broken {
+				return
+			}
+			l.emitError(CallbackError{Origin: "the scripts (idle)", Detail: reason.Error(), Interrupted: true})
+			l.markBroken()
+		})
+	}
 }

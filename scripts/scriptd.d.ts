@@ -137,8 +137,11 @@ declare namespace Storage {
   }
 
   /** Key and value types: a name, a record shape, or ["vector", type]. */
-  type TypeName = "string" | "count" | "int" | "double" | "bool" | "addr" | "subnet" | "any";
-  type TypeSpec = TypeName | { [field: string]: TypeSpec } | ["vector", TypeSpec];
+  /** Zeek's types as stored by Zeek 8: time and interval are seconds, port is "80/tcp", a table is a Map. */
+  type TypeName = "string" | "count" | "int" | "double" | "bool" | "addr" | "subnet" | "time" | "interval" | "port" | "enum" | "any";
+  /** A record field whose type ends in "?" is optional (Zeek's &optional). */
+  type FieldSpec = TypeSpec | `${TypeName}?`;
+  type TypeSpec = TypeName | { [field: string]: FieldSpec } | ["vector", TypeSpec] | ["set", TypeSpec] | ["table", TypeSpec, TypeSpec];
 
   interface PutArgs<K, V> {
     key: K;

@@ -6,7 +6,7 @@
 // the Operations registry (id, method, backend, key, state, result).
 //
 // The Go API (Handle.PutAsync/GetAsync/EraseAsync and their blocking forms)
-// is usable without JavaScript; package jsbind exposes it to scripts as the
+// is usable without JavaScript; package runtime/storagejs exposes it to scripts as the
 // Storage global. A Framework owns no goroutines; backends own theirs and
 // release them on Close. Handles and the Framework are safe for concurrent
 // use; operations on one handle take effect in the order they were issued.

@@ -48,7 +48,7 @@ func TestReturnCodesThroughTheFramework(t *testing.T) {
 	expect(t, "put", h.Put(ctx, key, good, storagefw.PutArgs{Overwrite: true}), storagefw.Success, "")
 	got := h.Get(ctx, key)
 	expect(t, "get", got, storagefw.Success, "")
-	if v, ok := got.Value.(map[string]any); !ok || v["n"] != int64(3) || len(v["tags"].([]any)) != 2 {
+	if v, ok := got.Value.(storagefw.Record); !ok || v.Map()["n"] != int64(3) || len(v.Map()["tags"].([]any)) != 2 {
 		t.Errorf("get value = %#v", got.Value)
 	}
 	expect(t, "put existing, no overwrite", h.Put(ctx, key, good, storagefw.PutArgs{}), storagefw.KeyExists, "")

@@ -35,12 +35,18 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	scriptdBin = filepath.Join(dir, "scriptd")
-	build := exec.Command("go", "build", "-o", scriptdBin, "./cmd/scriptd")
-	build.Dir = repoRoot
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build scriptd:", err)
-		os.Exit(1)
+	if bin := os.Getenv("SCRIPTD_TEST_BIN"); bin != "" {
+		// Run the tests against another build (e.g. to see a new test
+		// fail on the code before a fix).
+		scriptdBin = bin
+	} else {
+		build := exec.Command("go", "build", "-o", scriptdBin, "./cmd/scriptd")
+		build.Dir = repoRoot
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build scriptd:", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

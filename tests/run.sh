@@ -15,6 +15,11 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; 
 echo "== go test -race ./..."
 go test -race -timeout 20m ./...
 
+echo "== fuzz (bounded): input parsers and HTTP bodies"
+for target in runtime/input:FuzzJSONLine runtime/input:FuzzTSVRow runtime/input:FuzzTSVHeader internal/httpapi:FuzzEventBody; do
+  go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-15s}" "./${target%%:*}/"
+done
+
 echo "== conformance"
 bin=$(mktemp -d)/scriptd
 go build -o "$bin" ./cmd/scriptd
@@ -24,7 +29,8 @@ if [ -d "$shared/conformance" ]; then
     "$shared/conformance/cases/02-sqlite-semantics.sh" \
     "$shared/conformance/cases/03-events.sh" \
     "$shared/conformance/cases/04-input.sh" \
-    "$shared/conformance/cases/05-storage-v2.sh"
+    "$shared/conformance/cases/05-storage-v2.sh" \
+    "$shared/conformance/cases/06-replay-timers-order.sh"
 else
   echo "conformance: $shared/conformance not found; skipped"
 fi

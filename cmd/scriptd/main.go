@@ -3,15 +3,21 @@
 //
 //	scriptd run   [flags] PATH...
 //	scriptd check PATH...
+//	scriptd types
 //	scriptd version
+//	scriptd help [COMMAND]
+//
+// Every command takes --help; cli.go holds the usage texts, the help
+// command and the "did you mean" suggestions, version.go the version line,
+// duration.go the duration flags.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -24,15 +30,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = ""
 
-const usage = `usage:
-  scriptd run   [flags] PATH...   load scripts, run, exit when idle
-  scriptd check PATH...           compile every script; print file:line:col per error
-  scriptd types                   print TypeScript declarations of the script globals
-  scriptd version
-
-run flags:
-`
-
 func main() {
 	os.Exit(mainCode(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -42,12 +39,14 @@ const (
 	exitOK    = 0
 	exitFail  = 1 // a script failed to load, an input could not be opened, check found errors
 	exitUsage = 2
+	// exitScriptsFailed: the run ended, but the scripts failed on every
+	// input record (or, with --strict, reported any error).
+	exitScriptsFailed = 3
 )
 
 func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		newRunFlags(stderr).fs.PrintDefaults()
+		fmt.Fprint(stderr, overview)
 		return exitUsage
 	}
 	switch args[0] {
@@ -56,27 +55,13 @@ func mainCode(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
 	case "types":
-		return cmdTypes(stdout)
+		return cmdTypes(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "scriptd", buildVersion())
-		return exitOK
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		newRunFlags(stdout).fs.PrintDefaults()
-		return exitOK
+		return cmdVersion(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		return cmdHelp(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "scriptd: unknown command %q\n%s", args[0], usage)
-	return exitUsage
-}
-
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
+	return unknownCommand(args[0], stderr)
 }
 
 // runFlags are the flags of `scriptd run`.
@@ -89,6 +74,9 @@ type runFlags struct {
 	listenToken    string
 	logDir         string
 	handlerTimeout time.Duration
+	drainTimeout   time.Duration
+	strict         bool
+	maxMemory      byteSize
 	maxInFlight    int
 	cpuProfile     string
 	maxBody        int64
@@ -100,20 +88,24 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
-func newRunFlags(out io.Writer) *runFlags {
-	f := &runFlags{fs: flag.NewFlagSet("run", flag.ContinueOnError)}
-	f.fs.SetOutput(out)
+func newRunFlags() *runFlags {
+	f := &runFlags{fs: newFlagSet("run")}
 	f.fs.Var(&f.inputs, "input", "`[NAME=]FILE` to read records from (repeatable; - is stdin; JSON lines or Zeek TSV, .gz ok)")
 	f.fs.BoolVar(&f.follow, "follow", false, "keep reading inputs as they grow (tail -F)")
 	f.fs.BoolVar(&f.watch, "watch", false, "hot-reload the script PATHs when files change")
 	f.fs.StringVar(&f.listen, "listen", "", "serve HTTP on `ADDR` (host:port; loopback unless a host is given)")
 	f.fs.StringVar(&f.listenToken, "listen-token", "", "require `TOKEN` as a bearer token on HTTP requests")
 	f.fs.StringVar(&f.logDir, "log-dir", ".", "`DIR` for Log.write streams")
-	f.fs.DurationVar(&f.handlerTimeout, "handler-timeout", 10*time.Second, "interrupt a handler running longer than this")
+	f.handlerTimeout, f.drainTimeout = 10*time.Second, 10*time.Second
+	f.fs.Var((*durationValue)(&f.handlerTimeout), "handler-timeout", "interrupt a handler running longer than `DURATION` (seconds, or 250ms, 5s, \"5 secs\", \"2 mins\", \"1 hr\")")
+	f.fs.Var((*durationValue)(&f.drainTimeout), "drain-timeout", "at shutdown and reload, wait at most `DURATION` for pending handlers (operations, timers) to finish; what is left is abandoned and reported")
+	f.fs.BoolVar(&f.strict, "strict", false, "exit 3 if any script error was reported (without it: only if the scripts failed on every input record)")
+	f.maxMemory = defaultMaxMemory()
+	f.fs.Var(&f.maxMemory, "max-memory", "bound on the scripts' live heap (`SIZE`: bytes, or with KiB/MiB/GiB/KB/MB/GB); past it the running script is interrupted and the scripts restart on a fresh runtime; 0 for none (default: half the machine's memory, at most 4GiB)")
 	f.fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for go tool pprof)")
-	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input (and hold HTTP events) while this many async operations are outstanding")
+	f.fs.IntVar(&f.maxInFlight, "max-in-flight", 10000, "pause input (and hold HTTP events) while `N` async operations are outstanding")
 	f.fs.Int64Var(&f.maxBody, "max-body", httpapi.DefaultMaxBody, "largest HTTP event body accepted, in `BYTES` (413 beyond)")
-	f.fs.StringVar(&f.progress, "progress", string(progressAuto), "progress line for input replays: auto (when stderr is a terminal), always or never")
+	f.fs.StringVar(&f.progress, "progress", string(progressAuto), "progress line for input replays (`MODE`): auto (when stderr is a terminal), always or never")
 	return f
 }
 
@@ -138,17 +130,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := newRunFlags(stderr)
+	f := newRunFlags()
 	paths, err := parseInterspersed(f.fs, args)
-	if err != nil {
-		return exitUsage
+	if code, done := flagError(cmdRunInfo, f.fs, err, stdout, stderr); done {
+		return code
 	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "scriptd run: no script PATH given")
+		fmt.Fprintln(stderr, cmdRunInfo.hint())
 		return exitUsage
 	}
 	if f.handlerTimeout <= 0 {
 		fmt.Fprintf(stderr, "scriptd run: --handler-timeout %v: must be positive\n", f.handlerTimeout)
+		return exitUsage
+	}
+	if f.drainTimeout <= 0 {
+		fmt.Fprintf(stderr, "scriptd run: --drain-timeout %v: must be positive\n", f.drainTimeout)
 		return exitUsage
 	}
 	if f.maxInFlight <= 0 {
@@ -171,17 +168,21 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer svc.close()
 	cfg := engine.Config{
-		Paths:          paths,
-		Inputs:         specs,
-		Follow:         f.follow,
-		LogDir:         f.logDir,
-		Stdin:          stdin,
-		Stdout:         stdout,
-		Stderr:         stderr,
-		MaxInFlight:    f.maxInFlight,
-		KeepAlive:      f.follow || f.watch || f.listen != "",
-		Watch:          f.watch,
-		HandlerTimeout: f.handlerTimeout,
+		Paths:              paths,
+		Inputs:             specs,
+		Follow:             f.follow,
+		LogDir:             f.logDir,
+		Stdin:              stdin,
+		Stdout:             stdout,
+		Stderr:             stderr,
+		MaxInFlight:        f.maxInFlight,
+		KeepAlive:          f.follow || f.watch || f.listen != "",
+		Watch:              f.watch,
+		HandlerTimeout:     f.handlerTimeout,
+		MaxMemory:          uint64(f.maxMemory),
+		Strict:             f.strict,
+		ShutdownGrace:      f.drainTimeout,
+		ReloadDrainTimeout: f.drainTimeout,
 	}
 	svc.configure(&cfg)
 	if f.cpuProfile != "" {
@@ -208,25 +209,37 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err := svc.run(eng); err != nil {
 		fmt.Fprintf(stderr, "scriptd: %v\n", err)
+		var sf *engine.ScriptsFailedError
+		if errors.As(err, &sf) {
+			return exitScriptsFailed
+		}
 		return exitFail
 	}
 	return exitOK
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	fs := newFlagSet("check")
+	paths, err := parseInterspersed(fs, args)
+	if code, done := flagError(cmdCheckInfo, fs, err, stdout, stderr); done {
+		return code
+	}
+	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "scriptd check: no script PATH given")
+		fmt.Fprintln(stderr, cmdCheckInfo.hint())
 		return exitUsage
 	}
-	errs, err := engine.Check(args)
+	errs, err := engine.Check(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "scriptd check: %v\n", err)
 		return exitFail
 	}
+	failed := false
 	for _, e := range errs {
 		fmt.Fprintln(stdout, e.Error())
+		failed = failed || !e.Warning
 	}
-	if len(errs) > 0 {
+	if failed {
 		return exitFail
 	}
 	return exitOK

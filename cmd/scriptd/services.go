@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -254,6 +255,13 @@ func (r engineRef) EmitJSON(ctx context.Context, name string, raw []byte, spread
 		return e.EmitJSON(ctx, name, raw, spread)
 	}
 	return errNoEngine
+}
+
+func (r engineRef) CallJSON(ctx context.Context, name string, raw []byte, spread bool) (json.RawMessage, error) {
+	if e := r.p.Load(); e != nil {
+		return e.CallJSON(ctx, name, raw, spread)
+	}
+	return nil, errNoEngine
 }
 
 func (r engineRef) Ping(ctx context.Context) error {

@@ -35,7 +35,7 @@ on("init", async () => {
 // suppress_for. Called from the async dns handler, so it runs in an
 // awaiting context.
 async function notice(note, src, msg, n, epoch) {
-  const ts = network_time();
+  const ts = network_time(); // the time the threshold was crossed, as Zeek stamps notices
   const r = await Storage.Async.put(suppression, {
     key: { note, src }, value: ts, overwrite: false, expire_time: CONFIG.suppress_for,
   });

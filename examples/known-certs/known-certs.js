@@ -45,7 +45,7 @@ const waiting = new Map(); // fingerprint -> ssl records seen before their x509 
 // track logs the certificate a local server offered in an ssl record.
 async function track(ssl, cert, host, fp) {
   const info = {
-    ts: network_time(),
+    ts: ssl.ts, // the record's own time
     host,
     port_num: ssl["id.resp_p"],
     subject: cert["certificate.subject"],

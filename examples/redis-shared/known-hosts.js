@@ -29,5 +29,5 @@ on("Storage.backend_lost", (tag, options, reason) => console.error(`worker ${wor
 
 on("dns", async (r) => {
   const host = r["id.orig_h"];
-  if (await hosts.add(host)) Log.write("known_hosts", { ts: network_time(), host, worker });
+  if (await hosts.add(host)) Log.write("known_hosts", { ts: r.ts, host, worker }); // the record's time, not the reader's position after the await
 });

@@ -1,6 +1,6 @@
 // Package globals installs the core script globals through the extension
 // interface (package ext), like any other extension: print, console, Log,
-// network_time, current_time, when and process.
+// network_time, current_time, when, schedule and process.
 //
 // Concurrency: Extension runs, and the globals it defines run, on the loop
 // goroutine of the version being built. A Logs value outlives versions: the
@@ -108,6 +108,7 @@ func install(h ext.Host, cfg Config) {
 		return vm.ToValue(float64(time.Now().UnixNano()) / 1e9)
 	}))
 	installWhen(h)
+	installSchedule(h)
 	installProcess(vm)
 }
 

@@ -60,6 +60,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/runtime/input"
 	"github.com/scriptd/scriptd/storagefw"
 )
@@ -82,6 +83,9 @@ type Engine interface {
 	EmitJSON(ctx context.Context, name string, raw []byte, spread bool) error
 	// Ping returns once the event loop has run a task queued now.
 	Ping(ctx context.Context) error
+	// CallJSON fires the event and returns its handlers' result as JSON
+	// (see engine.Engine.CallJSON).
+	CallJSON(ctx context.Context, name string, raw []byte, spread bool) (json.RawMessage, error)
 }
 
 // RequestObserver receives one report per served request (metrics). route
@@ -157,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/events/{name}", s.auth(http.HandlerFunc(s.postEvent)))
+	mux.Handle("POST /v1/call/{name}", s.auth(http.HandlerFunc(s.postCall)))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", s.auth(s.metrics()))
 	mux.Handle("GET /v1/operations", s.auth(http.HandlerFunc(s.listOperations)))
@@ -376,8 +381,10 @@ type EventAccepted struct {
 	Args  int    `json:"args"`
 }
 
-func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
+// eventRequest checks what POST /v1/events/{name} and /v1/call/{name}
+// share: the name, ?args=array and the body (answering the error itself).
+func (s *Server) eventRequest(w http.ResponseWriter, r *http.Request) (name string, body []byte, spread, ok bool) {
+	name = r.PathValue("name")
 	switch {
 	case len(name) > MaxEventName:
 		writeError(w, http.StatusBadRequest, "event name longer than %d bytes", MaxEventName)
@@ -389,15 +396,68 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%q is reserved for the engine (init, done, Storage.*, scriptd.*)", name)
 		return
 	}
-	spread := false
 	if v, ok := r.URL.Query()["args"]; ok {
 		if len(v) != 1 || v[0] != "array" {
 			writeError(w, http.StatusBadRequest, `the only value of "args" is "array"`)
-			return
+			return name, nil, false, false
 		}
 		spread = true
 	}
-	body, ok := s.readBody(w, r)
+	body, ok = s.readBody(w, r)
+	return name, body, spread, ok
+}
+
+// ---- /v1/call/{name} ----
+
+// DefaultCallTimeout is how long POST /v1/call/{name} waits for the
+// handlers' result unless ?timeout= says otherwise.
+const DefaultCallTimeout = 30 * time.Second
+
+// postCall fires the event and answers with its handlers' result: 200 and
+// the JSON value, 404 without a handler, 500 when a handler threw or
+// rejected, 504 once ?timeout= (default 30 s) has passed.
+func (s *Server) postCall(w http.ResponseWriter, r *http.Request) {
+	timeout := DefaultCallTimeout
+	if t := r.URL.Query().Get("timeout"); t != "" {
+		d, err := storagefw.ParseInterval(t, 0)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, "timeout %q: want a duration such as 5s or 250ms", t)
+			return
+		}
+		timeout = d
+	}
+	name, body, spread, ok := s.eventRequest(w, r)
+	if !ok {
+		return
+	}
+	if _, err := decodeArgs(body, spread); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	res, err := s.cfg.Engine.CallJSON(ctx, name, body, spread)
+	var he *engine.HandlerError
+	switch {
+	case err == nil:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(append(res, '\n'))
+	case errors.Is(err, engine.ErrNoHandler):
+		writeError(w, http.StatusNotFound, "no handler for %q", name)
+	case errors.As(err, &he):
+		writeError(w, http.StatusInternalServerError, "%s", he.Message)
+	case errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusGatewayTimeout, "no result within %v", timeout)
+	case r.Context().Err() != nil:
+		// the client left
+	default:
+		writeError(w, http.StatusServiceUnavailable, "the engine is not accepting events: %v", err)
+	}
+}
+
+func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
+	name, body, spread, ok := s.eventRequest(w, r)
 	if !ok {
 		return
 	}

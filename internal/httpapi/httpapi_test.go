@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/scriptd/scriptd/internal/testutil"
+	"github.com/scriptd/scriptd/runtime/engine"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
@@ -56,6 +57,12 @@ func (f *fakeEngine) EmitJSON(ctx context.Context, name string, raw []byte, spre
 		return err
 	}
 	return f.Ping(ctx)
+}
+
+// CallJSON: the fake has no handlers (the real engine's calls are tested
+// end to end in tests/).
+func (f *fakeEngine) CallJSON(ctx context.Context, name string, raw []byte, spread bool) (json.RawMessage, error) {
+	return nil, engine.ErrNoHandler
 }
 
 func (f *fakeEngine) Ping(ctx context.Context) error {
@@ -248,8 +255,10 @@ func TestPostEventErrors(t *testing.T) {
 		{"/v1/events/x?args=array", `{"a":1}`, 400, "needs a JSON array body, got an object"},
 		{"/v1/events/x?args=array", `3`, 400, "got a number"},
 		{"/v1/events/x?args=list", `[1]`, 400, `the only value of "args" is "array"`},
-		{"/v1/events/init", `null`, 400, "lifecycle event"},
-		{"/v1/events/done", `null`, 400, "lifecycle event"},
+		{"/v1/events/init", `null`, 400, "reserved for the engine"},
+		{"/v1/events/done", `null`, 400, "reserved for the engine"},
+		{"/v1/events/Storage.backend_lost", `null`, 400, "reserved for the engine"},
+		{"/v1/events/scriptd.reload_failed", `null`, 400, "reserved for the engine"},
 		{"/v1/events/" + strings.Repeat("n", MaxEventName+1), `null`, 400, "longer than"},
 		{"/v1/events/%FF", `null`, 400, "not valid UTF-8"},
 	}

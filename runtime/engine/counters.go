@@ -23,17 +23,22 @@ type Observer interface {
 type counters struct {
 	events        atomic.Uint64
 	handlerErrors atomic.Uint64
+	abandoned     atomic.Int64
 }
 
 // Stats is a snapshot of engine counters.
 type Stats struct {
 	Events        uint64 // events dispatched (input records, emits, lifecycle)
 	HandlerErrors uint64 // handler exceptions and rejections
+	// Abandoned counts the origins (handler locations) whose pending work
+	// was dropped: by a drain timeout at shutdown or reload, or with a
+	// runtime replaced after a runaway handler. Each is reported on stderr.
+	Abandoned int64
 }
 
 // Stats returns the engine's counters; safe from any goroutine.
 func (e *Engine) Stats() Stats {
-	return Stats{Events: e.metrics.events.Load(), HandlerErrors: e.metrics.handlerErrors.Load()}
+	return Stats{Events: e.metrics.events.Load(), HandlerErrors: e.metrics.handlerErrors.Load(), Abandoned: e.metrics.abandoned.Load()}
 }
 
 // InputStats returns each input's reader statistics (records, skipped,

@@ -1,7 +1,10 @@
-// Package runtime is scriptd's script engine: it loads script directories
-// as CommonJS modules onto an event loop, keeps the event registry (on,
-// emit, init/done), installs the script globals (docs/scripts.md), feeds input
-// records to handlers and hosts extensions such as the storage framework.
+// Package engine is scriptd's script engine and its embedding API: it loads
+// script directories as modules onto an event loop (package eventloop),
+// keeps the event registry (on, emit, init/done, order_by lanes), installs
+// the core globals (internal/globals) and the embedder's extensions through
+// the narrow interface of package ext, feeds input records (package input)
+// to handlers, answers calls (Call, POST /v1/call) and hosts extensions such
+// as the storage binding (package storagejs). The reference is docs/.
 //
 // An Engine is created from a Config, run once with Run, and is not reusable.
 // Apart from Emit, Ping and the statistics methods, which may be called from

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,17 @@ type Config struct {
 	// continuation or top-level script running longer than this (docs/scripts.md;
 	// default 10 s). The interrupted scripts are rebuilt on a fresh runtime.
 	HandlerTimeout time.Duration
+	// Strict makes Run return a *ScriptsFailedError when any script error
+	// was reported. Without it, Run returns one only when the scripts
+	// failed on every input record (a run that did nothing useful).
+	Strict bool
+	// MaxMemory bounds the live Go heap the scripts may hold, in bytes (0:
+	// no bound). Past it the running script code is interrupted (or, idle,
+	// the runtime broken), reported like a runaway handler, and the scripts
+	// are rebuilt on a fresh runtime; state in storage survives. It also
+	// sets the process's soft memory limit (runtime/debug.SetMemoryLimit),
+	// so an embedder that manages that itself should leave it 0.
+	MaxMemory uint64
 	// Observer, if set, receives engine activity (metrics).
 	Observer Observer
 	// KeepAlive keeps the engine running (e.g. --listen, --watch) until the
@@ -99,6 +111,7 @@ type Engine struct {
 	nextVersion   int
 	inputCtx      context.Context
 	inputsStarted bool
+	inputsDone    bool // every input has ended (the scripts were told)
 	inputsRunning bool // from startInputs until the inputs' end reaches the scripts
 	keepAlive     bool
 	stopping      bool
@@ -109,6 +122,12 @@ type Engine struct {
 	// startupErr is why the run could not start (init never completed);
 	// Run returns it.
 	startupErr error
+	// errs collapses repeated script errors and sums them up at exit;
+	// inputEvents counts the events input records produced, firedEvents
+	// the names that were dispatched (for "handlers never ran").
+	errs        errorLog
+	inputEvents map[string]int64
+	firedEvents map[string]struct{}
 	// deferredReload is a reload requested while another was on trial.
 	deferredReload reloadReason
 
@@ -148,8 +167,9 @@ func New(cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr}
+	e := &Engine{cfg: cfg, log: log, stdout: cfg.Stdout, stderr: stderr, inputEvents: map[string]int64{}, firedEvents: map[string]struct{}{}}
 	e.wd = eventloop.NewWatchdog(cfg.HandlerTimeout)
+	e.wd.SetMemoryLimit(cfg.MaxMemory)
 	e.logs = globals.NewLogs(cfg.LogDir)
 	files, err := ScriptFiles(cfg.Paths)
 	if err != nil {
@@ -247,6 +267,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			Follow:      e.cfg.Follow,
 			Stdin:       e.cfg.Stdin,
 			OnBadRecord: e.badRecord,
+			OnWarning:   e.inputWarning,
 		})
 		if err != nil {
 			e.closeVersion(v)
@@ -304,16 +325,81 @@ func (e *Engine) Run(ctx context.Context) error {
 		fmt.Fprintln(e.stderr, "scriptd: done not dispatched: the scripts' runtime was interrupted and could not be rebuilt")
 	} else {
 		doneCtx, cancelDone := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
-		_ = v.loop.Run(doneCtx, func() {
-			v.fireNetTimersAtEnd()
-			v.fire("done", nil, nil)
-		})
+		v.expireNetTimers(doneCtx)
+		_ = v.loop.Run(doneCtx, func() { v.fire("done", nil, nil) })
 		cancelDone()
 	}
+	e.neverFired(v)
 	e.closeVersion(v)
 	e.printSummary()
-	return e.startupErr
+	e.errs.summary(e.stderr)
+	if e.startupErr != nil {
+		return e.startupErr
+	}
+	if err := e.inputErrors(); err != nil {
+		return err
+	}
+	return e.scriptsFailed()
 }
+
+// ScriptsFailedError is Run's error when the scripts failed: on every
+// input record, or (Config.Strict) at all. Each error was reported, and
+// summed up at exit.
+type ScriptsFailedError struct {
+	Errors       int64 // script errors reported
+	RecordErrors int64 // of which while handling input records
+	Records      int64 // input records dispatched
+}
+
+func (e *ScriptsFailedError) Error() string {
+	if e.Records > 0 && e.RecordErrors >= e.Records {
+		return fmt.Sprintf("the scripts failed on every input record (%d errors on %d records)", e.RecordErrors, e.Records)
+	}
+	return fmt.Sprintf("the scripts reported %d error(s) (--strict)", e.Errors)
+}
+
+func (e *Engine) scriptsFailed() error {
+	var records int64
+	for _, n := range e.inputEvents {
+		records += n
+	}
+	errs := int64(e.metrics.handlerErrors.Load())
+	everyRecord := records > 0 && e.errs.onRecords >= records
+	if everyRecord || (e.cfg.Strict && errs > 0) {
+		return &ScriptsFailedError{Errors: errs, RecordErrors: e.errs.onRecords, Records: records}
+	}
+	return nil
+}
+
+// inputErrors says which inputs could not be read to their end (nil if all
+// were; each failure was reported when it happened): a run that lost part
+// of an input must not look like a clean one.
+func (e *Engine) inputErrors() error {
+	var failed []string
+	var first error
+	for _, r := range e.readersSnapshot() {
+		if err := r.Err(); err != nil {
+			failed = append(failed, r.Spec().Path)
+			first = cmp.Or(first, err)
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return &InputError{Inputs: failed, Err: first}
+}
+
+// InputError is Run's error when inputs could not be read to their end.
+type InputError struct {
+	Inputs []string // the inputs, as given
+	Err    error    // the first failure (an *input.ReadError)
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("not read to the end (reported above): %s", strings.Join(e.Inputs, ", "))
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
 
 // serve runs the current version's loop until the run is over, handling
 // the requests that interrupt it: reloads (file changes, recovery from an
@@ -341,14 +427,15 @@ func (e *Engine) serve(v *version) *version {
 		}
 		switch {
 		case req.graceOver:
-			e.log.Warn("shutdown grace period over; abandoning pending work", "grace", e.cfg.ShutdownGrace)
+			e.reportAbandoned(v, fmt.Sprintf("shutdown: pending work did not settle within the drain timeout (%v)", e.cfg.ShutdownGrace))
 			return v
 		case req.stop && !e.stopping:
-			// Shut down: no more input or keep-alive, timers cancelled;
-			// pending work gets ShutdownGrace to settle.
+			// Shut down: no more input or keep-alive, intervals cancelled;
+			// pending work (operations, one-shot timers) gets ShutdownGrace
+			// to settle.
 			e.stopping = true
 			e.keepAlive = false
-			v.loop.ClearTimers()
+			v.loop.ClearRepeatingTimers()
 			e.syncHold(v)
 			grace = time.AfterFunc(e.cfg.ShutdownGrace, e.ctl.requestGraceOver)
 		case req.reload != reloadNone && !e.stopping && v.trialOf != nil:
@@ -373,11 +460,31 @@ func (e *Engine) syncHold(v *version) {
 	want := !e.stopping && !v.retired && (e.keepAlive || e.inputsRunning)
 	switch {
 	case want && v.hold == nil:
-		v.hold = v.loop.Reserve()
+		v.hold = v.loop.Hold()
 	case !want && v.hold != nil:
 		v.hold(nil)
 		v.hold = nil
 	}
+}
+
+// reportAbandoned says on stderr, by count and script location, what work
+// of v is being dropped and why (Run goroutine, v's loop not running).
+func (e *Engine) reportAbandoned(v *version, why string) {
+	pending := v.loop.Pending()
+	if len(pending) == 0 {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "scriptd: %s; abandoned:", why)
+	for _, p := range pending {
+		origin := p.Origin
+		if origin == "" {
+			origin = "code outside any handler"
+		}
+		fmt.Fprintf(&b, "\n\t%s: %d async operation(s), %d timer(s)", origin, p.Ops, p.Timers)
+	}
+	fmt.Fprintln(e.stderr, b.String())
+	e.metrics.abandoned.Add(int64(len(pending)))
 }
 
 // flushLogs writes out buffered Log.write lines (Run goroutine).
@@ -411,7 +518,7 @@ func (e *Engine) reportCallbackError(v *version, ce eventloop.CallbackError) {
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.HandlerError(ce.Origin)
 	}
-	fmt.Fprintf(e.stderr, "error in %s: %s\n", ce.Origin, ce.Detail)
+	e.errs.report(e, ce)
 }
 
 func (e *Engine) reportUnhandled(_ goja.Value, stack string) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -21,6 +22,27 @@ type handler struct {
 	ctx      *eventloop.AwaitingContext // non-nil for async handlers (each call gets its own)
 	origin   string                     // `handler for "dns" (file.js:3)`
 	removed  bool
+
+	// orderBy, if set, keys the handler's calls: calls with equal keys run
+	// one after another (see runOrdered); lanes holds the keys with a call
+	// running, and the calls waiting behind it.
+	orderBy goja.Callable
+	lanes   map[string]*lane
+}
+
+// lane is the calls of an ordered handler for one key: one running, the
+// rest waiting in arrival order. Each waiting call holds a reservation on
+// the loop, so waiting calls count against --max-in-flight (a hot key
+// applies backpressure instead of growing memory) and as pending work at
+// shutdown and reload.
+type lane struct {
+	waiting []orderedCall
+}
+
+type orderedCall struct {
+	args    []goja.Value
+	settled func() // the dispatch's settle callback, or nil
+	start   func(func())
 }
 
 // registry maps event names to handlers, highest priority first, then in
@@ -72,6 +94,30 @@ type queuedEvent struct {
 	args []goja.Value
 }
 
+// handlerOptions reads on()'s options; an unknown key is a TypeError
+// naming it and the known ones (a typo must not pass silently).
+func (v *version) handlerOptions(h *handler, o *goja.Object) {
+	for _, k := range o.Keys() {
+		switch k {
+		case "priority":
+			if p := o.Get(k); !goja.IsUndefined(p) {
+				h.priority = int(p.ToInteger())
+			}
+		case "order_by":
+			if f := o.Get(k); !goja.IsUndefined(f) {
+				ob, ok := goja.AssertFunction(f)
+				if !ok {
+					v.loop.ThrowTypeError("on(%q): order_by must be a function returning the key", h.event)
+				}
+				h.orderBy = ob
+				h.lanes = make(map[string]*lane)
+			}
+		default:
+			v.loop.ThrowTypeError("on(%q): unknown option %q (known: priority, order_by)", h.event, k)
+		}
+	}
+}
+
 // installEvents defines on() and emit().
 func (v *version) installEvents() {
 	vm := v.loop.Runtime()
@@ -86,13 +132,12 @@ func (v *version) installEvents() {
 		if !ok || !callable {
 			v.loop.ThrowTypeError("on(%q): the handler must be a function", name.String())
 		}
-		prio := 0
+		h := &handler{event: name.String(), call: fn}
 		if o, ok := call.Argument(2).(*goja.Object); ok {
-			if p := o.Get("priority"); p != nil && !goja.IsUndefined(p) {
-				prio = int(p.ToInteger())
-			}
+			v.handlerOptions(h, o)
+		} else if a := call.Argument(2); !goja.IsUndefined(a) && !goja.IsNull(a) {
+			v.loop.ThrowTypeError("on(%q): the options must be an object {priority, order_by}", h.event)
 		}
-		h := &handler{event: name.String(), call: fn, priority: prio}
 		h.origin = fmt.Sprintf("handler for %q", h.event)
 		if where := ext.CallerLocation(vm); where != "" {
 			h.origin += " (" + where + ")"
@@ -164,6 +209,11 @@ func (v *version) fire(name string, args []goja.Value, onSettled func()) {
 func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 	list := v.events.handlers(name)
 	v.e.metrics.events.Add(1)
+	if len(list) > 0 {
+		if _, ok := v.e.firedEvents[name]; !ok {
+			v.e.firedEvents[name] = struct{}{}
+		}
+	}
 	if obs := v.e.cfg.Observer; obs != nil {
 		start := time.Now()
 		defer func() { obs.EventDispatched(name, len(list), time.Since(start)) }()
@@ -179,11 +229,23 @@ func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 		if h.removed {
 			continue
 		}
+		if h.orderBy != nil {
+			var done func()
+			if onSettled != nil {
+				pending++
+				done = settle
+			}
+			v.runOrdered(h, args, done)
+			if v.loop.Broken() {
+				return
+			}
+			continue
+		}
 		ctx := h.ctx
 		if ctx != nil {
 			ctx = &eventloop.AwaitingContext{Origin: h.origin, NetworkTime: v.e.clock.Stamp()}
 		}
-		ret, err := v.loop.CallIn(ctx, h.call, goja.Undefined(), args...)
+		ret, err := v.loop.CallHandler(h.origin, ctx, h.call, args...)
 		if err != nil {
 			v.handlerError(h.origin, err)
 			if v.loop.Broken() {
@@ -202,6 +264,79 @@ func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 		v.whenSettled(h.origin, ret, settle)
 	}
 	settle()
+}
+
+// runOrdered calls an order_by handler: at once if no call with the same
+// key is running, else once the calls before it have settled. settled, if
+// set, runs when this call has settled (or failed).
+func (v *version) runOrdered(h *handler, args []goja.Value, settled func()) {
+	keyVal, err := v.loop.CallHandler(h.origin+" order_by", nil, h.orderBy, args...)
+	if err != nil {
+		v.handlerError(h.origin+" order_by", err)
+		if settled != nil {
+			settled()
+		}
+		return
+	}
+	key := orderKey(keyVal)
+	ln := h.lanes[key]
+	if ln != nil {
+		// A call with this key is running: wait behind it, holding a
+		// reservation (backpressure, and accounted as pending work).
+		ln.waiting = append(ln.waiting, orderedCall{args: append([]goja.Value(nil), args...), settled: settled, start: v.loop.Reserve()})
+		return
+	}
+	ln = &lane{}
+	h.lanes[key] = ln
+	v.callOrdered(h, key, ln, args, settled)
+}
+
+// callOrdered runs one call of an ordered handler and, once it has
+// settled, starts the next one waiting on its key (in a task of its own).
+func (v *version) callOrdered(h *handler, key string, ln *lane, args []goja.Value, settled func()) {
+	var ctx *eventloop.AwaitingContext
+	if h.ctx != nil {
+		ctx = &eventloop.AwaitingContext{Origin: h.origin, NetworkTime: v.e.clock.Stamp()}
+	}
+	next := func() {
+		if settled != nil {
+			settled()
+		}
+		if len(ln.waiting) == 0 {
+			delete(h.lanes, key)
+			return
+		}
+		c := ln.waiting[0]
+		ln.waiting[0] = orderedCall{}
+		ln.waiting = ln.waiting[1:]
+		c.start(func() { v.callOrdered(h, key, ln, c.args, c.settled) })
+	}
+	ret, err := v.loop.CallHandler(h.origin, ctx, h.call, args...)
+	if err != nil {
+		v.handlerError(h.origin, err)
+		if !v.loop.Broken() {
+			next()
+		}
+		return
+	}
+	v.whenSettled(h.origin, ret, next)
+}
+
+// orderKey is an order_by result as a lane key: strings and numbers by
+// value (1 and "1" are the same key), anything else by its JSON text.
+func orderKey(k goja.Value) string {
+	if k == nil || goja.IsUndefined(k) {
+		return "undefined"
+	}
+	if s, ok := k.Export().(string); ok {
+		return s
+	}
+	if _, ok := k.(*goja.Object); ok {
+		if b, err := json.Marshal(k.Export()); err == nil {
+			return string(b)
+		}
+	}
+	return k.String()
 }
 
 // whenSettled reports a rejection of ret (if a promise) and calls fn once it

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -46,3 +47,17 @@ func (h host) AfterNetwork(d time.Duration, fn func()) (cancel func()) {
 }
 
 func (h host) ReportError(origin string, err error) { h.v.loop.ReportError(origin, err) }
+
+func (h host) Invoke(origin string, fn goja.Value, args ...goja.Value) {
+	obj, ok := fn.(*goja.Object)
+	if !ok {
+		h.v.loop.ReportError(origin, fmt.Errorf("%s: not a function", origin))
+		return
+	}
+	ret, err := h.v.loop.Dispatch(origin, obj, args...)
+	if err != nil {
+		h.v.loop.ReportError(origin, err)
+		return
+	}
+	h.v.loop.WatchPromise(origin, ret)
+}

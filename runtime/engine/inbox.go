@@ -45,6 +45,8 @@ type inItem struct {
 	json   []byte
 	spread bool
 	taken  chan struct{}
+	// call, if set, wants the handlers' result (Engine.Call).
+	call *callRequest
 }
 
 // post appends it and makes sure the active version will pump it. It
@@ -181,8 +183,9 @@ func (v *version) deliver(it inItem) {
 	case it.batch != nil:
 		n := v.dispatchBatch(it.batch)
 		if n < len(it.batch) {
-			// v broke (an interrupted handler): the rest of the batch goes
-			// to the version that replaces it.
+			// The rest waits at the front of the inbox: for the next task of
+			// v (continuations run in between), or, if v broke (an
+			// interrupted handler), for the version that replaces it.
 			it.batch = it.batch[n:]
 			e.in.requeue(it)
 			return
@@ -195,6 +198,8 @@ func (v *version) deliver(it inItem) {
 			e.admitPending = nil
 			admit()
 		})
+	case it.call != nil:
+		v.deliverCall(it.name, it.call)
 	case it.json != nil:
 		vals, err := v.parseJSONArgs(it.json, it.spread)
 		if err != nil {

@@ -45,7 +45,7 @@ func (e *Engine) startInputs() {
 				defer close(out)
 			}
 			if err := r.Run(ctx, out); err != nil && ctx.Err() == nil {
-				fmt.Fprintf(e.stderr, "input %s: %v\n", name, err)
+				fmt.Fprintf(e.stderr, "scriptd: %v\n", err) // it names the input and where
 			}
 		}(r, e.cfg.Inputs[i].Path, out)
 	}
@@ -77,14 +77,21 @@ func (e *Engine) startInputs() {
 	}()
 }
 
-// dispatchBatch fires one event per record, advancing network time first.
-// It returns how many records it dispatched: all of them, unless v broke
-// (a handler was interrupted), in which case the rest belong to the version
-// that replaces it.
+// recordsPerTask bounds how many records one loop task dispatches: the
+// promise continuations those handlers queue run when the task ends, so a
+// bound keeps them running between records instead of piling up behind a
+// whole batch (memory), at the cost of a task per slice.
+const recordsPerTask = 32
+
+// dispatchBatch fires one event per record, advancing network time first,
+// for at most recordsPerTask records. It returns how many records it
+// dispatched; the caller requeues the rest, also when v broke (a handler
+// was interrupted) and the rest belong to the version that replaces it.
 func (v *version) dispatchBatch(batch []input.Event) int {
 	vm := v.loop.Runtime()
 	args := make([]goja.Value, 1)
-	for i := range batch {
+	n := min(len(batch), recordsPerTask)
+	for i := range n {
 		if v.loop.Broken() {
 			return i
 		}
@@ -93,10 +100,21 @@ func (v *version) dispatchBatch(batch []input.Event) int {
 			v.runNetTimers()
 		}
 		args[0] = newRecordValue(vm, ev.Record)
+		v.loop.SetSubject(ev.File, ev.Line)
+		v.e.inputEvents[ev.Name]++
 		v.fire(ev.Name, args, nil)
 		batch[i] = input.Event{}
 	}
-	return len(batch)
+	v.loop.SetSubject("", 0)
+	return n
+}
+
+func (e *Engine) inputWarning(file string, line int, msg string) {
+	if line > 0 {
+		fmt.Fprintf(e.stderr, "%s:%d: warning: %s\n", file, line, msg)
+		return
+	}
+	fmt.Fprintf(e.stderr, "%s: warning: %s\n", file, msg)
 }
 
 func (e *Engine) badRecord(file string, line int, err error) {

@@ -82,6 +82,9 @@ func toJS(vm *goja.Runtime, v any) goja.Value {
 	case nil:
 		return goja.Null()
 	case string:
+		if ts, ok := input.ZeekTime(x); ok {
+			return vm.ToValue(ts) // time values are epoch seconds in every format
+		}
 		return vm.ToValue(x)
 	case float64:
 		return vm.ToValue(x)

@@ -250,7 +250,8 @@ func TestReloadDrainIsBounded(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errb.String(), "version 1 of the scripts still had 1 async operation(s) in flight after 50ms; abandoning them") {
+	if !strings.Contains(errb.String(), "version 1 of the scripts did not settle within the drain timeout (50ms); abandoned:") ||
+		!strings.Contains(errb.String(), `handler for "init" (`) || !strings.Contains(errb.String(), "a.js:1): 1 async operation(s), 0 timer(s)") {
 		t.Errorf("stderr: %s", errb.String())
 	}
 }

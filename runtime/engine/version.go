@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/dop251/goja_nodejs/require"
@@ -46,6 +47,8 @@ type version struct {
 	drainScheduled bool
 	closers        []func()
 	netTimers      netTimerQueue
+	unbased        []*netTimer // set before the first record's time was known
+	netSeq         uint64
 
 	// hold is a reservation that keeps the loop running while the engine
 	// expects more work from outside (inputs, --watch/--listen keep-alive);
@@ -198,23 +201,32 @@ func (e *Engine) goLive(v *version) {
 }
 
 // retire takes v out of service for its successor (Run goroutine, v's loop
-// not running): the inbox stops handing it events, its timers are cancelled,
-// its in-flight async work is drained for at most ReloadDrainTimeout (its
-// continuations still run in v; past the bound they are abandoned, and
-// said so on stderr), and its extensions are closed. v's done does not run.
+// not running): the inbox stops handing it events, its intervals are
+// cancelled, and its in-flight work — async operations and one-shot timers
+// its handlers wait on — is drained for at most ReloadDrainTimeout (the
+// continuations still run in v; past the bound, or at once if v is broken,
+// what is left is abandoned and reported by handler location on stderr).
+// Then its extensions are closed. v's done does not run.
 func (e *Engine) retire(v *version) {
 	v.retired = true
 	v.cancel()
 	e.in.deactivate(v)
 	e.syncHold(v)
-	v.loop.StopTimers()
-	v.netTimers = nil
-	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ReloadDrainTimeout)
-	defer cancel()
-	if err := v.loop.Run(ctx, nil); err != nil {
-		fmt.Fprintf(e.stderr, "scriptd: version %d of the scripts still had %d async operation(s) in flight after %v; abandoning them\n",
-			v.id, v.loop.Reserved(), e.cfg.ReloadDrainTimeout)
+	v.loop.ClearRepeatingTimers()
+	v.netTimers, v.unbased = nil, nil
+	if v.loop.Broken() {
+		// Nothing more can run in a broken runtime: what its handlers were
+		// waiting for is lost with it.
+		e.reportAbandoned(v, fmt.Sprintf("version %d of the scripts was interrupted and replaced", v.id))
+		defer runtime.GC() // what the broken runtime held is garbage now: free it before the memory bound is sampled again
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ReloadDrainTimeout)
+		if err := v.loop.Run(ctx, nil); err != nil {
+			e.reportAbandoned(v, fmt.Sprintf("version %d of the scripts did not settle within the drain timeout (%v)", v.id, e.cfg.ReloadDrainTimeout))
+		}
+		cancel()
 	}
+	v.loop.StopTimers()
 	e.closeVersion(v)
 }
 

@@ -108,6 +108,12 @@ type Host interface {
 	// stay in ctx.
 	CallIn(ctx *AwaitingContext, fn goja.Callable, this goja.Value, args ...goja.Value) (goja.Value, error)
 
+	// Invoke calls a script callback the way the runtime calls handlers
+	// and timer callbacks: an async function runs in a fresh awaiting
+	// context named origin, a plain one in none; a throw or a rejection is
+	// reported with origin.
+	Invoke(origin string, fn goja.Value, args ...goja.Value)
+
 	// Emit queues an event for the scripts, behind the running handler
 	// (Zeek's event statement).
 	Emit(name string, args ...goja.Value)

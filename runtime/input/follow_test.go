@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,5 +210,134 @@ func TestFollowTSVRotate(t *testing.T) {
 	defer f.mu.Unlock()
 	if f.evs[0].Name != "one" || f.evs[2].Name != "two" || f.evs[2].Line != 8 {
 		t.Errorf("events %+v", f.evs)
+	}
+}
+
+// TestFollowMissedRotation rotates a followed file twice between two polls:
+// the middle file's records cannot be read, and the reader says how many
+// rotations it missed. (Linux only: elsewhere nothing counts the files
+// created at the path.)
+func TestFollowMissedRotation(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("missed rotations are counted with inotify")
+	}
+	dir := t.TempDir()
+	path := writeFile(t, dir, "x.json", "")
+	appendLines(t, path, 1, 2)
+	var warns warnLog
+	r, err := Open(Spec{Path: path}, Options{Follow: true, OnWarning: warns.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll := make(chan time.Time)
+	r.pollC = poll
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan []Event, 10)
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(ctx, out) }()
+	var evs []Event
+	receive := func(n int) {
+		t.Helper()
+		for len(evs) < n {
+			select {
+			case b := <-out:
+				evs = append(evs, b...)
+			case err := <-errc:
+				t.Fatalf("Run = %v", err)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("timed out waiting for %d events, have %d", n, len(evs))
+			}
+		}
+	}
+	receive(2)
+	// Run has sent what it read and waits for a poll. Two rotations before
+	// it: the file with 3 and 4 is replaced before the reader looks.
+	for _, lines := range [][2]int{{3, 4}, {5, 6}} {
+		if err := os.Rename(path, fmt.Sprintf("%s.%d", path, lines[0])); err != nil {
+			t.Fatal(err)
+		}
+		appendLines(t, path, lines[0], lines[1])
+	}
+	poll <- time.Now()
+	receive(4)
+	var got []string
+	for _, e := range evs {
+		v, _ := e.Record.Get("i")
+		got = append(got, fmt.Sprintf("%v@%d", v, e.Line))
+	}
+	if want := "[1@1 2@2 5@1 6@2]"; fmt.Sprint(got) != want {
+		t.Errorf("events %v, want %s", got, want)
+	}
+	// The warning came before the records of the new file were sent.
+	w := warns.get()
+	if len(w) != 1 || w[0].File != path || !strings.Contains(w[0].Err.Error(), "missed 1 rotation") {
+		t.Fatalf("warnings %v, want one about 1 missed rotation", w)
+	}
+	if s := r.Stats(); s.RotationsMissed != 1 || s.Warnings != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	// A rotation the reader sees is not a missed one.
+	if err := os.Rename(path, path+".7"); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, 7, 7)
+	poll <- time.Now()
+	receive(5)
+	poll <- time.Now()
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	if s := r.Stats(); s.RotationsMissed != 1 || len(warns.get()) != 1 {
+		t.Errorf("after a seen rotation: stats %+v, warnings %v", s, warns.get())
+	}
+}
+
+// TestFollowRepeatedBadRecords checks that while following, repeated bad
+// records are reported as a count at the end of the data once the flush
+// interval has passed, and that the next one is reported in full again.
+// Each batch of lines ends with a good record: once its event arrives, the
+// reader has read everything and waits for the next poll.
+func TestFollowRepeatedBadRecords(t *testing.T) {
+	const sentinel = "{\"_path\":\"s\"}\n"
+	path := writeFile(t, t.TempDir(), "x.json", sentinel)
+	var bad badLog
+	r, err := Open(Spec{Path: path}, Options{Follow: true, OnBadRecord: bad.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll := make(chan time.Time)
+	r.pollC = poll
+	r.repeatEvery = 0 // flush at every end of the data
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan []Event, 10)
+	errc := make(chan error, 1)
+	go func() { errc <- r.Run(ctx, out) }()
+	<-out
+	appendRaw(t, path, "oops\noops\noops\n"+sentinel)
+	poll <- time.Now()
+	<-out
+	appendRaw(t, path, "oops\noops\n"+sentinel)
+	poll <- time.Now()
+	<-out
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	var got []string
+	for _, b := range bad.get() {
+		var rep *RepeatedError
+		if errors.As(b.Err, &rep) {
+			got = append(got, fmt.Sprintf("%d:+%d(%d-%d)", b.Line, rep.Count, rep.First, rep.Last))
+		} else {
+			got = append(got, fmt.Sprint(b.Line))
+		}
+	}
+	if want := "[2 4:+2(2-4) 6 7:+1(6-7)]"; fmt.Sprint(got) != want {
+		t.Errorf("reports %v, want %s", got, want)
+	}
+	if s := r.Stats(); s.Skipped != 5 {
+		t.Errorf("stats %+v", s)
 	}
 }

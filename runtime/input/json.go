@@ -46,8 +46,14 @@ type JSONParser struct {
 	astack []any
 	buf    []byte
 	hints  []hint
-	c      *caches
-	a      arena
+	// distinct is how many leading hints are known to hold pairwise
+	// different keys: a record whose keys so far all equal their hints
+	// cannot repeat a key below this position, so its keys need no
+	// duplicate check there.
+	distinct int
+	topIndex map[string]int // reused by the top-level object's duplicate check
+	c        *caches
+	a        arena
 }
 
 // NewJSONParser returns a parser.
@@ -237,6 +243,15 @@ func (p *JSONParser) object() (*Record, bool) {
 	} else {
 		fs = p.fstack
 	}
+	// A repeated key keeps the position of its first occurrence and takes
+	// the value of its last, as JSON.parse does. same tells whether every
+	// key so far equalled its position's hint; index maps names to
+	// positions in fs[base:] once the object has many fields.
+	same, dups := top, false
+	var ix fieldIndex
+	if top {
+		ix.m = p.topIndex
+	}
 	for n := 0; ; n++ {
 		var h *hint
 		if top {
@@ -251,9 +266,17 @@ func (p *JSONParser) object() (*Record, bool) {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, p.unexpected("looking for beginning of object key string")
 		}
-		name, ok := p.key(h)
+		name, fromHint, ok := p.key(h)
 		if !ok {
 			return nil, false
+		}
+		if h != nil && !fromHint && n < p.distinct {
+			p.distinct = n // the hint at n changed
+		}
+		same = same && fromHint
+		at := -1
+		if !same || n >= p.distinct {
+			at = ix.find(fs[base:], name)
 		}
 		p.skipWS()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
@@ -270,7 +293,15 @@ func (p *JSONParser) object() (*Record, bool) {
 		if !top {
 			fs = p.fstack // nested values may have grown the stack
 		}
-		fs = append(fs, Field{Name: name, Value: v})
+		if at >= 0 {
+			fs[base+at].Value = v
+			dups = true
+		} else {
+			if ix.valid {
+				ix.m[name] = len(fs) - base
+			}
+			fs = append(fs, Field{Name: name, Value: v})
+		}
 		p.skipWS()
 		if p.pos >= len(p.data) {
 			return nil, p.unexpected("after object key:value pair")
@@ -282,12 +313,21 @@ func (p *JSONParser) object() (*Record, bool) {
 		}
 		if c == '}' {
 			p.pos++
+			if top && !dups {
+				// The hints now hold this record's keys, all different.
+				p.distinct = min(n+1, len(p.hints))
+			}
 			break
 		}
 		return nil, p.unexpected("after object key:value pair")
 	}
 	p.depth--
 	if top {
+		if len(ix.m) <= maxReusedIndex {
+			p.topIndex = ix.m
+		} else {
+			p.topIndex = nil
+		}
 		return p.a.record(p.a.topCommit(fs)), true
 	}
 	fields := p.a.fieldsCopy(fs[base:])
@@ -295,6 +335,49 @@ func (p *JSONParser) object() (*Record, bool) {
 	p.fstack = fs[:base]
 	return p.a.record(fields), true
 }
+
+// linearFields is the number of fields an object may have before its
+// duplicate check uses a map.
+const linearFields = 16
+
+// fieldIndex maps the names of an object's fields to their positions.
+type fieldIndex struct {
+	m     map[string]int
+	valid bool // m holds the object's fields
+}
+
+// find returns the position of the field called name in fs, or -1. Once
+// fs is long it builds ix from fs (reusing ix's map); the caller then keeps
+// ix up to date.
+func (ix *fieldIndex) find(fs []Field, name string) int {
+	if !ix.valid {
+		if len(fs) <= linearFields {
+			for i := range fs {
+				if fs[i].Name == name {
+					return i
+				}
+			}
+			return -1
+		}
+		if ix.m == nil {
+			ix.m = make(map[string]int, 2*len(fs))
+		} else {
+			clear(ix.m)
+		}
+		for i := range fs {
+			ix.m[fs[i].Name] = i
+		}
+		ix.valid = true
+	}
+	if i, ok := ix.m[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// maxReusedIndex is the largest top-level index map kept for the next
+// record.
+const maxReusedIndex = 1024
 
 // array parses an array; h, if not nil, is the hint of the top-level field
 // position it is at.
@@ -529,21 +612,24 @@ func (p *JSONParser) stringValue(h *hint) (any, bool) {
 	return p.c.hintedStr(h, raw), true
 }
 
-func (p *JSONParser) key(h *hint) (string, bool) {
+// key parses an object key. fromHint reports that h is not nil and
+// already held the key.
+func (p *JSONParser) key(h *hint) (name string, fromHint, ok bool) {
 	raw, plain, ok := p.scanString()
 	if !ok {
-		return "", false
+		return "", false, false
 	}
 	if !plain {
 		raw = p.unquote(raw)
 	}
 	if h == nil {
-		return p.c.names.name(raw), true
+		return p.c.names.name(raw), false, true
 	}
-	if h.key != string(raw) {
-		h.key = p.c.names.name(raw)
+	if h.key == string(raw) {
+		return h.key, true, true
 	}
-	return h.key, true
+	h.key = p.c.names.name(raw)
+	return h.key, false, true
 }
 
 // number parses a number literal, computing its value on the way when it

@@ -1,8 +1,11 @@
 package input
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strings"
@@ -186,16 +189,151 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// kv is one member of an object in the ordered form of a JSON value.
+type kv struct {
+	K string
+	V any
+}
+
+// ordered converts a parsed value to its ordered form: objects become
+// []kv in field order.
+func ordered(v any) any {
+	switch v := v.(type) {
+	case *Record:
+		out := []kv{}
+		for _, f := range v.Fields {
+			out = append(out, kv{f.Name, ordered(f.Value)})
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = ordered(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// jsonParseOrdered is the reference for what the parser must produce: the
+// ordered form of data as JSON.parse builds it (a repeated key keeps the
+// position of its first occurrence and the value of its last), computed
+// from encoding/json's tokens. data must be valid JSON.
+func jsonParseOrdered(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	v, err := tokenValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("more after the value: %v", err)
+	}
+	return v, nil
+}
+
+func tokenValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		out := []kv{}
+		at := map[string]int{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			k := kt.(string)
+			v, err := tokenValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			if i, ok := at[k]; ok {
+				out[i].V = v
+			} else {
+				at[k] = len(out)
+				out = append(out, kv{k, v})
+			}
+		}
+		_, err := dec.Token() // '}'
+		return out, err
+	case json.Delim('['):
+		out := []any{}
+		for dec.More() {
+			v, err := tokenValue(dec)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		_, err := dec.Token() // ']'
+		return out, err
+	}
+	return tok, nil
+}
+
+// TestParseDuplicateKeys checks that a repeated key gives one field, at the
+// first occurrence's position, with the last occurrence's value, at the top
+// level and nested, in small objects and in large ones, and whether or not
+// the previous records had the same layout (the parser's hints).
 func TestParseDuplicateKeys(t *testing.T) {
-	r, err := NewJSONParser().ParseRecord([]byte(`{"a":1,"b":2,"a":3}`))
+	var many strings.Builder
+	many.WriteString("{")
+	for i := 0; i < 50; i++ { // more than linearFields
+		fmt.Fprintf(&many, `"k%d":%d,`, i, i)
+	}
+	for i := 0; i < 50; i += 5 {
+		fmt.Fprintf(&many, `"k%d":"again %d",`, i, i)
+	}
+	many.WriteString(`"last":true}`)
+	lines := []string{
+		`{"a":1,"a":2}`,
+		`{"a":1,"b":2,"a":3}`,
+		`{"a":1,"b":2,"c":3}`, // same layout as below, no repeat
+		`{"a":1,"b":2,"c":3,"b":4}`,
+		`{"a":1,"b":2,"c":3}`,
+		`{"a":1,"b":2,"a":3}`,
+		`{"c":1,"b":2,"a":3,"c":4}`,
+		`{"x":{"y":1,"z":2,"y":{"y":3,"y":4}},"x":[{"q":1,"q":null}]}`,
+		`{"\u0061":1,"a":2}`, // the same key, escaped
+		many.String(),
+		many.String(), // again, with hints from the first
+		`{"k0":0,"k1":1}`,
+	}
+	p := NewJSONParser()
+	for _, line := range lines {
+		want, err := jsonParseOrdered([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := p.ParseRecord([]byte(line))
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if got := ordered(r); !reflect.DeepEqual(got, want) {
+			t.Errorf("%.60s:\n got %v\nwant %v", line, got, want)
+		}
+		var std map[string]any
+		if err := json.Unmarshal([]byte(line), &std); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(plain(r), std) {
+			t.Errorf("%.60s: differs from encoding/json", line)
+		}
+	}
+	// The case from the issue, spelled out.
+	r, err := p.ParseRecord([]byte(`{"a":1,"a":2}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := r.Get("a"); v != 3.0 {
-		t.Errorf("Get(a) = %v, want the last, 3", v)
+	if got := names(r); !reflect.DeepEqual(got, []string{"a"}) {
+		t.Errorf("keys %v, want [a]", got)
 	}
-	if r.Len() != 3 {
-		t.Errorf("Len = %d, want every occurrence kept", r.Len())
+	if v, _ := r.Get("a"); v != 2.0 {
+		t.Errorf("a = %v, want the last value, 2", v)
 	}
 }
 
@@ -244,27 +382,37 @@ var sharedParser = struct {
 	p *JSONParser
 }{p: NewJSONParser()}
 
-// FuzzParse checks that the parser agrees with encoding/json on validity
-// and on values.
-func FuzzParse(f *testing.F) {
+// FuzzJSONLine checks that the parser agrees with encoding/json on
+// validity and on values, and with JSON.parse on the order of keys and on
+// repeated keys (the first position, the last value).
+func FuzzJSONLine(f *testing.F) {
 	for _, s := range []string{
 		`{"_path":"dns","ts":"2018-03-24T17:15:20.865716Z","id.orig_p":41772,"rtt":0.0008699893951416016,"answers":["a","b"],"TTLs":[2230.0],"AA":false}`,
 		`{"a":{"b":[1,{"c":null}]}}`, `[]`, `{}`, `"\ud83d\ude00"`, `"\ud83d"`, "\"\xff\"", `1e400`, `-0`, `01`,
-		`{"a":1,"a":2}`, ` {"x" : [ 1 , 2 ] } `, `{"a":"\u0041\\\/"}`, `tru`, `nul`, `1.5e-7`, `{"a":1}x`,
-		`123456789012345678901234567890`, `{"":""}`, "{\"a\":\"\x7f\x80\"}",
+		`{"a":1,"a":2}`, `{"a":1,"b":{"c":1,"c":[2]},"a":3}`, ` {"x" : [ 1 , 2 ] } `, `{"a":"\u0041\\\/"}`, `tru`,
+		`{"a":1}x`, `123456789012345678901234567890`, `{"":"","":1}`, "{\"a\":\"\x7f\x80\"}",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var std any
 		stdErr := json.Unmarshal(data, &std)
-
+		var want any
+		if stdErr == nil {
+			var err error
+			if want, err = jsonParseOrdered(data); err != nil {
+				t.Fatalf("reference on %q: %v", data, err)
+			}
+		}
 		sharedParser.Lock()
 		defer sharedParser.Unlock()
 		for _, p := range []*JSONParser{NewJSONParser(), sharedParser.p} {
 			v, err := p.ParseValue(data)
 			if (err == nil) != (stdErr == nil) {
 				t.Fatalf("ParseValue(%q): err %v, encoding/json err %v", data, err, stdErr)
+			}
+			if err == nil && !reflect.DeepEqual(ordered(v), want) {
+				t.Fatalf("ParseValue(%q) = %v, want %v", data, ordered(v), want)
 			}
 			if err == nil && !reflect.DeepEqual(plain(v), std) {
 				t.Fatalf("ParseValue(%q) = %#v, encoding/json %#v", data, plain(v), std)
@@ -281,8 +429,8 @@ func FuzzParse(f *testing.F) {
 			if (err == nil) != (stdErr == nil && isObj) {
 				t.Fatalf("ParseRecord(%q): err %v, encoding/json err %v, object %v", data, err, stdErr, isObj)
 			}
-			if err == nil && !reflect.DeepEqual(plain(r), std) {
-				t.Fatalf("ParseRecord(%q) = %#v, encoding/json %#v", data, plain(r), std)
+			if err == nil && !reflect.DeepEqual(ordered(r), want) {
+				t.Fatalf("ParseRecord(%q) = %v, want %v", data, ordered(r), want)
 			}
 		}
 	})

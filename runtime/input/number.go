@@ -1,7 +1,10 @@
 package input
 
 import (
+	"bytes"
 	"errors"
+	"math/bits"
+	"net/netip"
 	"strconv"
 )
 
@@ -83,41 +86,107 @@ func fastDecimal(b []byte) (float64, bool) {
 	return f, true
 }
 
-// parseInt parses a Zeek count/int/port: an optional sign and decimal
-// digits, converted to float64 (exactly up to 2^53, rounded beyond).
-func parseInt(b []byte) (float64, bool) {
-	i := 0
-	neg := false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		i = 1
-	}
-	if i >= len(b) {
+// parseCount parses a Zeek count: decimal digits of a value below 2^64.
+func parseCount(b []byte) (uint64, bool) {
+	if len(b) == 0 {
 		return 0, false
 	}
-	if len(b)-i > 18 {
-		v, err := strconv.ParseFloat(string(b), 64)
-		if err != nil {
-			return 0, false
-		}
-		for _, c := range b[i:] {
+	var m uint64
+	if len(b) <= 19 { // cannot overflow
+		for _, c := range b {
 			if c < '0' || c > '9' {
 				return 0, false
 			}
+			m = m*10 + uint64(c-'0')
 		}
-		return v, true
+		return m, true
 	}
-	var m uint64
-	for ; i < len(b); i++ {
-		c := b[i]
+	for _, c := range b {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		m = m*10 + uint64(c-'0')
+		hi, lo := bits.Mul64(m, 10)
+		sum, carry := bits.Add64(lo, uint64(c-'0'), 0)
+		if hi != 0 || carry != 0 {
+			return 0, false
+		}
+		m = sum
 	}
-	f := float64(m)
-	if neg {
-		f = -f
+	return m, true
+}
+
+// parseZeekInt parses a Zeek int: an optional sign and decimal digits of a
+// value from -2^63 to 2^63-1, converted to float64 (exactly up to 2^53 in
+// magnitude, rounded beyond).
+func parseZeekInt(b []byte) (float64, bool) {
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
 	}
-	return f, true
+	m, ok := parseCount(b)
+	if !ok || m > 1<<63 || (!neg && m == 1<<63) {
+		return 0, false
+	}
+	if neg && m != 0 {
+		return -float64(m), true
+	}
+	return float64(m), true
+}
+
+// parsePort parses a Zeek port: a number from 0 to 65535, optionally
+// followed by its protocol as Zeek's reader accepts it ("80/tcp").
+func parsePort(b []byte) (uint64, bool) {
+	if i := bytes.IndexByte(b, '/'); i >= 0 {
+		switch string(b[i+1:]) {
+		case "tcp", "udp", "icmp", "unknown":
+		default:
+			return 0, false
+		}
+		b = b[:i]
+	}
+	p, ok := parseCount(b)
+	return p, ok && p <= 65535
+}
+
+// validAddr reports whether b is an IPv4 or IPv6 address (without a zone),
+// as Zeek writes addresses.
+func validAddr(b []byte) bool {
+	if bytes.IndexByte(b, ':') < 0 {
+		return validIPv4(b)
+	}
+	a, err := netip.ParseAddr(string(b))
+	return err == nil && a.Zone() == ""
+}
+
+// validIPv4 reports whether b is a dotted-quad IPv4 address, by the rules
+// of netip.ParseAddr (no leading zeros), without allocating.
+func validIPv4(b []byte) bool {
+	parts := 0
+	for len(b) > 0 {
+		n, v := 0, 0
+		for n < len(b) && n < 4 && b[n] >= '0' && b[n] <= '9' {
+			v = v*10 + int(b[n]-'0')
+			n++
+		}
+		if n == 0 || n > 3 || v > 255 || (n > 1 && b[0] == '0') {
+			return false
+		}
+		parts++
+		b = b[n:]
+		if len(b) > 0 {
+			if b[0] != '.' || len(b) == 1 || parts == 4 {
+				return false
+			}
+			b = b[1:]
+		}
+	}
+	return parts == 4
+}
+
+// validSubnet reports whether b is a subnet: an address (no zone), '/' and
+// a prefix length that fits the address.
+func validSubnet(b []byte) bool {
+	_, err := netip.ParsePrefix(string(b))
+	return err == nil
 }

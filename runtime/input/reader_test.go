@@ -1,6 +1,8 @@
 package input
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -300,6 +302,9 @@ func TestReadErrorAfterRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := make(chan []Event, 1000)
+	if err := r.Err(); err != nil {
+		t.Errorf("Err before Run = %v", err)
+	}
 	err = r.Run(context.Background(), out)
 	if err == nil || !strings.Contains(err.Error(), "read input "+path) || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Run = %v", err)
@@ -311,6 +316,88 @@ func TestReadErrorAfterRecords(t *testing.T) {
 	}
 	if n == 0 || int64(n) != r.Stats().Records {
 		t.Errorf("%d records delivered before the error, stats %+v", n, r.Stats())
+	}
+	// The error names the input and how far it got, and stays available.
+	var re *ReadError
+	if !errors.As(err, &re) || re.File != path || re.Line != n {
+		t.Fatalf("Run = %#v, want a ReadError for %s after line %d", err, path, n)
+	}
+	if want := fmt.Sprintf("read input %s, after line %d: truncated gzip data: unexpected EOF", path, n); err.Error() != want {
+		t.Errorf("Run = %q, want %q", err, want)
+	}
+	if r.Err() != err {
+		t.Errorf("Err = %v, want %v", r.Err(), err)
+	}
+}
+
+// TestCorruptGzip reads a gzip file whose content was damaged: the damaged
+// lines are bad records reported once in full and then as one count, and
+// the failed checksum is a read error naming the file and the line reached.
+func TestCorruptGzip(t *testing.T) {
+	var sb strings.Builder
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&sb, "{\"_path\":\"x\",\"i\":%d}\n", i)
+	}
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.NoCompression) // the lines stay readable in the file
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write([]byte(sb.String()))
+	zw.Close()
+	gz := buf.Bytes()
+	var damaged []int // 1-based line numbers
+	for i := 200; i < 500; i++ {
+		line := []byte(fmt.Sprintf("{\"_path\":\"x\",\"i\":%d}", i))
+		if k := bytes.Index(gz, line); k >= 0 {
+			copy(gz[k:], bytes.Repeat([]byte("x"), len(line)))
+			damaged = append(damaged, i+1)
+		}
+	}
+	if len(damaged) < 100 {
+		t.Fatalf("only %d lines damaged", len(damaged))
+	}
+	path := writeFile(t, t.TempDir(), "corrupt.json.gz", string(gz))
+	var bad badLog
+	r, err := Open(Spec{Path: path}, Options{OnBadRecord: bad.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan []Event, 1000)
+	err = r.Run(context.Background(), out)
+	close(out)
+	n := 0
+	for b := range out {
+		n += len(b)
+	}
+	var re *ReadError
+	if !errors.As(err, &re) || !errors.Is(err, gzip.ErrChecksum) || re.File != path || re.Line != 1000 {
+		t.Fatalf("Run = %v, want a checksum ReadError after line 1000", err)
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "after line 1000") || !strings.Contains(err.Error(), "corrupt gzip") {
+		t.Errorf("error %q does not say what and where", err)
+	}
+	if r.Err() != err {
+		t.Errorf("Err = %v, want %v", r.Err(), err)
+	}
+	if n != 1000-len(damaged) {
+		t.Errorf("%d events, want %d", n, 1000-len(damaged))
+	}
+	// No flood: the first damaged line in full, then the count of the others.
+	b := bad.get()
+	if len(b) != 2 {
+		t.Fatalf("%d bad record reports, want 2; first %v", len(b), b[:min(3, len(b))])
+	}
+	if b[0].Line != damaged[0] || b[0].File != path || !strings.Contains(b[0].Err.Error(), "invalid character 'x'") {
+		t.Errorf("first report %v", b[0])
+	}
+	var rep *RepeatedError
+	if !errors.As(b[1].Err, &rep) || rep.Count != len(damaged)-1 || rep.First != damaged[0] || rep.Last != damaged[len(damaged)-1] ||
+		b[1].Line != rep.Last || !strings.Contains(rep.Error(), "invalid character 'x'") {
+		t.Errorf("second report %s:%d %v (%#v)", b[1].File, b[1].Line, b[1].Err, rep)
+	}
+	if s := r.Stats(); s.Skipped != int64(len(damaged)) {
+		t.Errorf("stats %+v, want %d skipped", s, len(damaged))
 	}
 }
 

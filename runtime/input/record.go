@@ -8,9 +8,10 @@ package input
 // share backing arrays (their Fields slices have their capacity capped, so
 // appending to one never writes into another).
 //
-// A JSON object with a repeated key keeps every occurrence in Fields, in
-// order; [Record.Get] returns the last one, which is also what assigning the
-// fields to an object one after another yields (and what encoding/json does).
+// Field names are unique: a JSON object with a repeated key yields one
+// field, at the position of the key's first occurrence, holding the value
+// of its last, as JavaScript's JSON.parse does (encoding/json keeps the
+// last value too).
 type Record struct {
 	Fields []Field
 }
@@ -26,7 +27,7 @@ type Field struct {
 	Value any
 }
 
-// Get returns the value of the last field called name.
+// Get returns the value of the field called name.
 func (r *Record) Get(name string) (any, bool) {
 	if r == nil {
 		return nil, false

@@ -1,28 +1,80 @@
 package input
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"time"
 )
 
+// maxTS is the end of the times a record's ts may hold, in epoch seconds:
+// 10000-01-01T00:00:00Z (TestTSBounds checks it).
+const maxTS = 253402300800
+
 // recordTS returns the record's "ts" as epoch seconds: a number as it is, or
 // a string holding either ISO-8601 / RFC 3339 time or a decimal number of
-// seconds. It returns 0 when there is no usable ts.
-func recordTS(r *Record) float64 {
+// seconds. It returns 0 when the record has no ts (or a null one), and an
+// error when its ts is not a plausible time: not a number or a time string,
+// or not in [0, maxTS) (from 1970 to the end of year 9999). A ts in
+// milliseconds, say, would otherwise move network time millennia ahead.
+// Negative times are refused too: Zeek's times are packet timestamps, and
+// a capture cannot predate 1970, so a negative ts is damage (a sign error,
+// a bad conversion), and honouring it would move network time back.
+func recordTS(r *Record) (float64, error) {
 	v, ok := r.Get("ts")
-	if !ok {
-		return 0
+	if !ok || v == nil {
+		return 0, nil
 	}
 	switch v := v.(type) {
 	case float64:
-		return v
+		if v >= 0 && v < maxTS { // false for NaN too
+			return v, nil
+		}
+		return 0, tsError(v, strconv.FormatFloat(v, 'g', -1, 64))
 	case string:
-		if ts, ok := ParseTime(v); ok {
-			return ts
+		ts, ok := ParseTime(v)
+		if !ok {
+			return 0, fmt.Errorf("ts %s is not a time", clip([]byte(v)))
+		}
+		if ts >= 0 && ts < maxTS {
+			return ts, nil
+		}
+		return 0, tsError(ts, clip([]byte(v)))
+	default:
+		return 0, fmt.Errorf("ts is a %s, not a time", jsonKind(v))
+	}
+}
+
+// tsError explains why ts, written text in the record, is not a plausible
+// time in epoch seconds.
+func tsError(ts float64, text string) error {
+	if math.IsNaN(ts) || math.IsInf(ts, 0) {
+		return fmt.Errorf("ts %s is not a finite number", text)
+	}
+	hint := ""
+	for _, u := range []struct {
+		div  float64
+		unit string
+	}{{1e3, "milliseconds"}, {1e6, "microseconds"}, {1e9, "nanoseconds"}} {
+		if q := ts / u.div; q >= 0 && q < maxTS {
+			hint = " (in " + u.unit + "?)"
+			break
 		}
 	}
-	return 0
+	return fmt.Errorf("ts %s is out of range: epoch seconds from 0 (1970) to %d (year 10000)%s", text, int64(maxTS), hint)
+}
+
+// jsonKind names the JSON kind of a parsed value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case *Record:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // ParseTime parses an ISO-8601 date-time such as
@@ -204,4 +256,27 @@ func daysFromCivil(y, m, d int) int64 {
 	doy := (153*mp+2)/5 + d - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// ZeekTime recognizes a time value as Zeek's JSON writer emits it with ISO
+// timestamps ("2018-03-24T17:15:20.615923Z": a 'T', UTC 'Z', at most
+// nanoseconds) and returns it as epoch seconds. Records give scripts time
+// values as numbers whichever format Zeek wrote the log in; other strings
+// (a user agent, a URL) never have this exact shape.
+func ZeekTime(s string) (float64, bool) {
+	n := len(s)
+	if n < 20 || n > 30 || s[n-1] != 'Z' || s[10] != 'T' || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return 0, false
+	}
+	if n > 20 {
+		if s[19] != '.' || n == 21 {
+			return 0, false
+		}
+		for i := 20; i < n-1; i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+		}
+	}
+	return parseISOFast(s)
 }

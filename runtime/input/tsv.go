@@ -29,15 +29,43 @@ import (
 type kind uint8
 
 const (
-	kindString kind = iota
-	kindNumber      // double, time, interval
-	kindInt         // count, int
-	kindPort        // port: "80" or "80/tcp"
-	kindBool
+	kindString kind = iota // string, enum, pattern, file, func, and unknown types
+	kindNumber             // double, time, interval
+	kindCount              // count: 0 to 2^64-1
+	kindInt                // int: -2^63 to 2^63-1
+	kindPort               // port: 0 to 65535, as "80" or "80/tcp"
+	kindBool               // bool: T or F (or 1 or 0)
+	kindAddr               // addr: an IPv4 or IPv6 address
+	kindSubnet             // subnet: an address and a prefix length
 )
+
+// kindOf returns the kind of a Zeek type name from a log's #types line,
+// and false if the type is unknown.
+func kindOf(typ string) (kind, bool) {
+	switch typ {
+	case "string", "enum", "pattern", "file", "func":
+		return kindString, true
+	case "double", "time", "interval":
+		return kindNumber, true
+	case "count":
+		return kindCount, true
+	case "int":
+		return kindInt, true
+	case "port":
+		return kindPort, true
+	case "bool":
+		return kindBool, true
+	case "addr":
+		return kindAddr, true
+	case "subnet":
+		return kindSubnet, true
+	}
+	return kindString, false
+}
 
 type column struct {
 	name      string
+	typ       string // as declared, for messages
 	kind      kind
 	container bool // set[...] or vector[...]
 }
@@ -61,10 +89,14 @@ type tsvState struct {
 	c        *caches
 	a        *arena
 	haveCols bool
+	// warn, if not nil, is called once for each unknown type the file
+	// declares; warned holds the types already warned about.
+	warn   func(msg string)
+	warned map[string]bool
 }
 
-func newTSVState(c *caches, a *arena) *tsvState {
-	t := &tsvState{c: c, a: a}
+func newTSVState(c *caches, a *arena, warn func(msg string)) *tsvState {
+	t := &tsvState{c: c, a: a, warn: warn}
 	t.resetHeader()
 	return t
 }
@@ -127,9 +159,27 @@ func (t *tsvState) header(line []byte) error {
 		if len(t.fields) != len(t.types) {
 			return fmt.Errorf("#fields has %d names but #types has %d types", len(t.fields), len(t.types))
 		}
+		seen := make(map[string]bool, len(t.fields))
+		for _, f := range t.fields {
+			if seen[f] {
+				return fmt.Errorf("#fields names %s twice", clip([]byte(f)))
+			}
+			seen[f] = true
+		}
 		t.cols = make([]column, len(t.fields))
 		for i, f := range t.fields {
-			t.cols[i] = makeColumn(f, t.types[i])
+			col, unknown := makeColumn(f, t.types[i])
+			t.cols[i] = col
+			if unknown != "" && !t.warned[unknown] {
+				if t.warned == nil {
+					t.warned = make(map[string]bool)
+				}
+				t.warned[unknown] = true
+				if t.warn != nil {
+					t.warn(fmt.Sprintf("unknown Zeek type %s (field %s): its values are read as strings",
+						clip([]byte(unknown)), clip([]byte(f))))
+				}
+			}
 		}
 		t.hints = make([]hint, len(t.cols))
 		t.haveCols = true
@@ -146,8 +196,10 @@ func splitStrings(b, sep []byte) []string {
 	return out
 }
 
-func makeColumn(name, typ string) column {
-	c := column{name: name}
+// makeColumn returns the column for a field of type typ, and the name of
+// typ's (or its elements') type if it is unknown (read as strings).
+func makeColumn(name, typ string) (column, string) {
+	c := column{name: name, typ: typ}
 	for _, prefix := range []string{"set[", "vector["} {
 		if strings.HasPrefix(typ, prefix) && strings.HasSuffix(typ, "]") {
 			c.container = true
@@ -155,19 +207,12 @@ func makeColumn(name, typ string) column {
 			break
 		}
 	}
-	switch typ {
-	case "double", "time", "interval":
-		c.kind = kindNumber
-	case "count", "int":
-		c.kind = kindInt
-	case "port":
-		c.kind = kindPort
-	case "bool":
-		c.kind = kindBool
-	default: // string, addr, subnet, enum, pattern, and anything unknown
-		c.kind = kindString
+	k, ok := kindOf(typ)
+	c.kind = k
+	if !ok {
+		return c, typ
 	}
-	return c
+	return c, ""
 }
 
 // split splits line on sep into t.parts.
@@ -197,7 +242,7 @@ func split(dst [][]byte, line, sep []byte) [][]byte {
 // record parses one data line.
 func (t *tsvState) record(line []byte) (*Record, error) {
 	if !t.haveCols {
-		return nil, errors.New("data line before #fields and #types headers")
+		return nil, errors.New("data line without valid #fields and #types headers")
 	}
 	t.parts = split(t.parts, line, t.sep)
 	if len(t.parts) != len(t.cols) {
@@ -211,7 +256,7 @@ func (t *tsvState) record(line []byte) (*Record, error) {
 		}
 		v, err := t.value(col, raw, &t.hints[i])
 		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", col.name, err)
+			return nil, fmt.Errorf("field %s (%s): %w", col.name, col.typ, err)
 		}
 		fs = append(fs, Field{Name: col.name, Value: v})
 	}
@@ -236,7 +281,7 @@ func (t *tsvState) value(col *column, raw []byte, h *hint) (any, error) {
 		if err != nil {
 			clear(as)
 			t.anys = as[:0]
-			return nil, err
+			return nil, fmt.Errorf("element %d: %w", j+1, err)
 		}
 		as = append(as, v)
 	}
@@ -267,24 +312,43 @@ func (t *tsvState) scalar(k kind, raw []byte, h *hint) (any, error) {
 				return false, nil
 			}
 		}
-		return nil, fmt.Errorf("invalid bool %s", clip(raw))
+		return nil, fmt.Errorf("%s is not T or F", clip(raw))
 	case kindNumber:
 		f, err := parseZeekDouble(raw)
 		if err != nil {
-			return nil, fmt.Errorf("invalid number %s", clip(raw))
+			return nil, fmt.Errorf("%s is not a number", clip(raw))
+		}
+		return boxNum(h, f), nil
+	case kindCount:
+		u, ok := parseCount(raw)
+		if !ok {
+			return nil, fmt.Errorf("%s is not an integer from 0 to 2^64-1", clip(raw))
+		}
+		return boxNum(h, float64(u)), nil
+	case kindInt:
+		f, ok := parseZeekInt(raw)
+		if !ok {
+			return nil, fmt.Errorf("%s is not an integer from -2^63 to 2^63-1", clip(raw))
 		}
 		return boxNum(h, f), nil
 	case kindPort:
-		if i := bytes.IndexByte(raw, '/'); i > 0 {
-			raw = raw[:i]
-		}
-		fallthrough
-	default: // kindInt
-		f, ok := parseInt(raw)
+		p, ok := parsePort(raw)
 		if !ok {
-			return nil, fmt.Errorf("invalid integer %s", clip(raw))
+			return nil, fmt.Errorf("%s is not a port: 0 to 65535, optionally with /tcp, /udp, /icmp or /unknown", clip(raw))
 		}
-		return boxNum(h, f), nil
+		return boxNum(h, float64(p)), nil
+	default: // kindAddr, kindSubnet
+		// A value equal to the hint's was checked when the hint took it.
+		if h != nil && h.sval != nil && h.skey == string(raw) {
+			return h.sval, nil
+		}
+		if k == kindAddr && !validAddr(raw) {
+			return nil, fmt.Errorf("%s is not an IP address", clip(raw))
+		}
+		if k == kindSubnet && !validSubnet(raw) {
+			return nil, fmt.Errorf("%s is not a subnet (address/length)", clip(raw))
+		}
+		return t.c.hintedStr(h, raw), nil
 	}
 }
 

@@ -9,7 +9,6 @@ package storagejs
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/dop251/goja"
@@ -150,13 +149,6 @@ func (b *binding) openArgs(fn string, c goja.FunctionCall) storagefw.OpenRequest
 	}
 }
 
-func exportType(v goja.Value) any {
-	if v == nil || goja.IsUndefined(v) {
-		return nil
-	}
-	return v.Export()
-}
-
 func forcedSync(req storagefw.OpenRequest) bool {
 	f, _ := req.Options["forced_sync"].(bool)
 	return f
@@ -270,13 +262,6 @@ func (b *binding) keyedCall(fn, method string, c goja.FunctionCall, bh *BackendH
 	}
 }
 
-func exportArg(v goja.Value) any {
-	if v == nil || goja.IsUndefined(v) {
-		return nil
-	}
-	return v.Export()
-}
-
 func (b *binding) asyncKeyed(method string) func(goja.FunctionCall) goja.Value {
 	fn := "Storage.Async." + method
 	return func(c goja.FunctionCall) goja.Value {
@@ -327,30 +312,4 @@ func (b *binding) resultJS(res storagefw.OperationResult) goja.Value {
 		}
 	}
 	return o
-}
-
-// toJS converts decoded values to plain JS values (objects with sorted keys).
-func (b *binding) toJS(v any) goja.Value {
-	switch x := v.(type) {
-	case map[string]any:
-		o := b.vm.NewObject()
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			_ = o.Set(k, b.toJS(x[k]))
-		}
-		return o
-	case []any:
-		items := make([]any, len(x))
-		for i, e := range x {
-			items[i] = b.toJS(e)
-		}
-		return b.vm.NewArray(items...)
-	case nil:
-		return goja.Null()
-	}
-	return b.vm.ToValue(v)
 }

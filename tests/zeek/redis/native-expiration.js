@@ -1,0 +1,58 @@
+// Port of testing/btest/scripts/base/frameworks/storage/redis/native-expiration.zeek
+// Live (no trace), as Zeek's test: network time is the wall clock, so
+// Zeek's `schedule 100msecs` / `schedule 5secs` are timers of 100 ms and
+// 5 s, and Redis expires the keys itself (PXAT). `redef
+// Storage::expire_interval = 2secs` is the open option expire_interval.
+// (REDIS_PORT: see async.js.)
+const Z = require("../lib/zeekfmt");
+
+let b;
+const key1 = "key1234";
+const value1 = "value1234";
+
+const key2 = "key2345";
+const value2 = "value2345";
+
+on("check_removed", () => {
+  let res = Storage.Sync.get(b, key1);
+  Z.print("get result 1 after expiration", Z.result(res));
+
+  res = Storage.Sync.get(b, key2);
+  Z.print("get result 2 after expiration", Z.result(res));
+
+  Storage.Sync.close_backend(b);
+});
+
+on("setup_test", () => {
+  const opts = { expire_interval: 2 };
+  opts.redis = { server_host: "127.0.0.1", server_port: process.env.REDIS_PORT, key_prefix: "testing" };
+
+  const open_res = Storage.Sync.open_backend(Storage.STORAGE_BACKEND_REDIS, opts, "string", "string");
+  Z.print("open result", Z.result(open_res));
+
+  b = open_res.value;
+
+  // Insert a key that will expire in the time allotted
+  let res = Storage.Sync.put(b, { key: key1, value: value1, expire_time: 2 });
+  Z.print("put result 1", Z.result(res));
+
+  // Insert a key that won't expire
+  res = Storage.Sync.put(b, { key: key2, value: value2, expire_time: 20 });
+  Z.print("put result 2", Z.result(res));
+
+  res = Storage.Sync.get(b, key1);
+  Z.print("get result", Z.result(res));
+  if (res.code === Storage.SUCCESS && res.value !== undefined)
+    Z.print("get result same as inserted", Z.bool(value1 === res.value));
+
+  res = Storage.Sync.get(b, key2);
+  Z.print("get result 2", Z.result(res));
+  if (res.code === Storage.SUCCESS && res.value !== undefined)
+    Z.print("get result 2 same as inserted", Z.bool(value2 === res.value));
+
+  setTimeout(() => emit("check_removed"), 5000); // schedule 5secs { check_removed() }
+});
+
+on("init", () => {
+  setTimeout(() => emit("setup_test"), 100); // schedule 100msecs { setup_test() }
+});
