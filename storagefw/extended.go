@@ -400,18 +400,13 @@ func (h *Handle) CompareAndSwapAsync(now float64, args CASArgs, done func(Operat
 }
 
 // sameValue reports whether stored bytes hold the value serialized as
-// want: equal once decoded and serialized again (canonical form).
+// want: value equality under the value type (sets and tables in any
+// order, 0.0 equal to -0.0, ...), for bytes another writer (Zeek) laid
+// out differently.
 func (h *Handle) sameValue(stored, want []byte) bool {
-	v, err := h.ser.Unserialize(stored)
-	if err != nil {
-		return false
-	}
-	nv, err := h.valType.Normalize(v)
-	if err != nil {
-		return false
-	}
-	b, err := h.ser.Serialize(nv)
-	return err == nil && bytes.Equal(b, want)
+	a := h.decode(stored)
+	b := h.decode(want)
+	return a.Code == Success && b.Code == Success && h.valType.equal(a.Value, b.Value)
 }
 
 // ---- increment ----

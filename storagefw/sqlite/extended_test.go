@@ -133,3 +133,43 @@ func TestCancelQueuedWrite(t *testing.T) {
 		t.Log("every put was taken before it could be cancelled")
 	}
 }
+
+// TestCASValueEquality: compare_and_swap compares values under the value
+// type, not bytes: a set Zeek wrote in another order, -0.0 for 0.0.
+func TestCASValueEquality(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eq.sqlite")
+	db := rawDB(t, path)
+	for _, tbl := range []string{"sets", "doubles"} {
+		if _, err := db.Exec(fmt.Sprintf(zeekSchema, tbl)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`insert into sets values (cast('JSONv1;"k"' as blob), cast('JSONv1;[3,1,2]' as blob), 0.0)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`insert into doubles values (cast('JSONv1;"k"' as blob), cast('JSONv1;-0.0' as blob), 0.0)`); err != nil {
+		t.Fatal(err)
+	}
+	fw := storagefw.New(storagefw.Config{Backends: []storagefw.BackendType{Type()}})
+	ctx := context.Background()
+	open := func(table string, val any) *storagefw.Handle {
+		h, res := fw.Open(ctx, storagefw.OpenRequest{Backend: "SQLITE", KeyType: "string", ValType: val,
+			Options: map[string]any{"sqlite": fileOptions(path, table)}})
+		if res.Code != storagefw.Success {
+			t.Fatal(res)
+		}
+		t.Cleanup(func() { h.Close(ctx) })
+		return h
+	}
+	sets := open("sets", []any{"set", "count"})
+	if r := sets.CompareAndSwap(ctx, storagefw.CASArgs{Key: "k", Expected: []any{int64(1), int64(2), int64(3)}, HasExpected: true, Value: []any{int64(4)}}); r.Code != storagefw.Success {
+		t.Fatalf("set in another order: %+v", r)
+	}
+	if r := sets.CompareAndSwap(ctx, storagefw.CASArgs{Key: "k", Expected: []any{int64(1)}, HasExpected: true, Value: []any{int64(5)}}); r.Code != storagefw.KeyExists {
+		t.Fatalf("another set: %+v", r)
+	}
+	doubles := open("doubles", "double")
+	if r := doubles.CompareAndSwap(ctx, storagefw.CASArgs{Key: "k", Expected: 0.0, HasExpected: true, Value: 1.5}); r.Code != storagefw.Success {
+		t.Fatalf("0.0 against Zeek's -0.0: %+v", r)
+	}
+}
