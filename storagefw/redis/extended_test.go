@@ -102,12 +102,27 @@ func TestIncrementDoubleFormat(t *testing.T) {
 	b := openTest(t, storagefw.OpenConfig{Options: srv.options("dbl"), Clock: wallNow})
 	vals := []float64{1.5, 3, 0.1, 0.001, 1e-6, 1e-7, 1.5e-7, 123456.789, 1e20, 1e21, 1e22, 1.2345678901234567e23,
 		-2.5, -1e-300, 5e-324, math.MaxFloat64, 1.0 / 3, 2.0 / 3, 100, 1e15 + 0.5, 0.30000000000000004}
+	vals = append(vals, 1e23, 0.000649) // Grisu2 writes these with more digits than needed
 	for i, v := range vals {
 		key := ser(fmt.Sprintf("d%d", i))
 		r := do(t, b, storagetest.IncFloatOp(key, storagefw.NumDouble, v, wallNow()))
 		want := "JSONv1;" + zeekDouble(v)
 		if r.Code != storagefw.Success || string(r.Value) != want {
 			t.Errorf("increment of 0 by %v: %s %q %q, want %q", v, r.Code, r.Error, r.Value, want)
+		}
+		// Against the serializer (Zeek's bytes): equal, except where Grisu2
+		// is not shortest; then the same double.
+		zb, err := storagefw.JSONSerializer{}.Serialize(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(zb) != string(r.Value) {
+			got, _ := strconv.ParseFloat(strings.TrimPrefix(string(r.Value), "JSONv1;"), 64)
+			if got != v || len(zb) <= len(r.Value) {
+				t.Errorf("%v: Redis wrote %q, Zeek writes %q", v, r.Value, zb)
+			} else {
+				t.Logf("%v: Redis wrote %q, Zeek %q (Grisu2's longer digits; the same double)", v, r.Value, zb)
+			}
 		}
 	}
 	// Sums: 0.1 + 0.2 is written with all the digits it needs.
