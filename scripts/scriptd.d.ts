@@ -152,6 +152,53 @@ declare namespace Storage {
     expire_time?: Interval;
   }
 
+  /** One entry's outcome in a batch. */
+  interface EntryResult<V = unknown> {
+    code: ReturnCode;
+    error_str?: string;
+    value?: V;
+  }
+
+  interface CompareAndSwapArgs<K, V> {
+    key: K;
+    /** The value the entry must hold; omitted or undefined: it must be absent or expired. */
+    expected?: V;
+    /** The new value; omitted or undefined: a match erases the entry. */
+    value?: V;
+    /** The new entry's lifetime (0: forever); omitted: it keeps the replaced entry's expiry. */
+    expire_time?: Interval;
+  }
+
+  interface IncrementArgs<K> {
+    key: K;
+    /** What to add (default 1; may be negative). */
+    by?: number;
+    /** Sets the entry's lifetime; omitted: an existing entry keeps its own. */
+    expire_time?: Interval;
+  }
+
+  interface UpdateOptions {
+    /** As for compare_and_swap. */
+    expire_time?: Interval;
+    /** How often fn may be called before OPERATION_FAILED (default 100). */
+    max_attempts?: number;
+  }
+
+  interface ScanArgs {
+    /** Keys starting with this (key type "string" only). */
+    prefix?: string;
+    /** The previous page's cursor. */
+    cursor?: string;
+    /** Entries per page (default 1000). */
+    limit?: number;
+  }
+
+  interface ScanPage<K, V> {
+    entries: Array<{ key: K; value: V }>;
+    /** Absent when the scan is complete. */
+    cursor?: string;
+  }
+
   /** Must be called from an awaiting context (docs/scripts.md) unless the handle is forced_sync. */
   namespace Async {
     function open_backend(btype: BackendTag, options: BackendOptions, key_type: TypeSpec, val_type: TypeSpec): Promise<OperationResult<BackendHandle>>;
@@ -159,6 +206,21 @@ declare namespace Storage {
     function put<K = unknown, V = unknown>(handle: BackendHandle, args: PutArgs<K, V>): Promise<OperationResult>;
     function get<V = any>(handle: BackendHandle, key: unknown): Promise<OperationResult<V>>;
     function erase(handle: BackendHandle, key: unknown): Promise<OperationResult>;
+    /** Reads many keys; value: one result per key, in order (KEY_NOT_FOUND for a missing key). */
+    function get_many<V = any>(handle: BackendHandle, keys: unknown[]): Promise<OperationResult<EntryResult<V>[]>>;
+    /** Writes many entries in order (a repeated key: the last wins); value: one result per entry. */
+    function put_many<K = unknown, V = unknown>(handle: BackendHandle, entries: PutArgs<K, V>[]): Promise<OperationResult<EntryResult[]>>;
+    function erase_many(handle: BackendHandle, keys: unknown[]): Promise<OperationResult<EntryResult[]>>;
+    /** Atomic against every writer of the store; KEY_EXISTS carries the current value. */
+    function compare_and_swap<K = unknown, V = any>(handle: BackendHandle, args: CompareAndSwapArgs<K, V>): Promise<OperationResult<V>>;
+    /** Adds `by` in one atomic step; value: the new number. */
+    function increment<K = unknown>(handle: BackendHandle, args: IncrementArgs<K>): Promise<OperationResult<number>>;
+    /** Optimistic read-modify-write: fn(current) (undefined when absent) returns the new value, undefined to erase; it may be async. */
+    function update<V = any>(handle: BackendHandle, key: unknown, fn: (current: V | undefined) => V | undefined | Promise<V | undefined>, options?: UpdateOptions): Promise<OperationResult<V>>;
+    /** One page of live entries; order unspecified. */
+    function scan<K = any, V = any>(handle: BackendHandle, args?: ScanArgs): Promise<OperationResult<ScanPage<K, V>>>;
+    /** Every live entry, paging through scan. */
+    function entries<K = any, V = any>(handle: BackendHandle, args?: { prefix?: string; limit?: number }): AsyncIterable<{ key: K; value: V }>;
   }
 
   /** The same operations, blocking the event loop. */
@@ -168,6 +230,14 @@ declare namespace Storage {
     function put<K = unknown, V = unknown>(handle: BackendHandle, args: PutArgs<K, V>): OperationResult;
     function get<V = any>(handle: BackendHandle, key: unknown): OperationResult<V>;
     function erase(handle: BackendHandle, key: unknown): OperationResult;
+    function get_many<V = any>(handle: BackendHandle, keys: unknown[]): OperationResult<EntryResult<V>[]>;
+    function put_many<K = unknown, V = unknown>(handle: BackendHandle, entries: PutArgs<K, V>[]): OperationResult<EntryResult[]>;
+    function erase_many(handle: BackendHandle, keys: unknown[]): OperationResult<EntryResult[]>;
+    function compare_and_swap<K = unknown, V = any>(handle: BackendHandle, args: CompareAndSwapArgs<K, V>): OperationResult<V>;
+    function increment<K = unknown>(handle: BackendHandle, args: IncrementArgs<K>): OperationResult<number>;
+    /** fn must not be async here. */
+    function update<V = any>(handle: BackendHandle, key: unknown, fn: (current: V | undefined) => V | undefined, options?: UpdateOptions): OperationResult<V>;
+    function scan<K = any, V = any>(handle: BackendHandle, args?: ScanArgs): OperationResult<ScanPage<K, V>>;
   }
 
   function is_open(handle: BackendHandle): boolean;

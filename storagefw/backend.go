@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,11 +40,20 @@ func Codes() []Code {
 }
 
 // Reply is what a backend reports for one operation. Value holds the
-// serialized value of a successful Get and is nil otherwise.
+// serialized value of a successful Get (and of the other kinds as their
+// comments say) and is nil otherwise.
 type Reply struct {
 	Code  Code
 	Error string
 	Value []byte
+	// Key is a listed entry's serialized key (an element of a scan's Entries).
+	Key []byte
+	// Entries are the per-entry results of a batch, in the order of
+	// Request.Entries, or the entries a scan lists. A batch reply whose Code
+	// is not SUCCESS may leave Entries nil: every entry then has that code.
+	Entries []Reply
+	// Cursor continues a scan; nil when the scan is complete.
+	Cursor []byte
 }
 
 // Error is an error carrying a return code, so a backend's Opener can say
@@ -63,11 +73,42 @@ func Errorf(code Code, format string, args ...any) *Error {
 // RequestKind names what a Request does.
 type RequestKind uint8
 
-// The keyed operations a backend executes.
+// The operations a backend executes. Put, Get and Erase are what every
+// backend must execute; the others only backends that announce them through
+// the optional interfaces below (Batcher, Swapper, Incrementer, Scanner).
+// The framework composes what a backend does not do natively.
 const (
 	PutRequest RequestKind = iota + 1
 	GetRequest
 	EraseRequest
+	// GetManyRequest reads every Entries[i].Key. Reply.Entries[i] is what a
+	// GetRequest of that key would report.
+	GetManyRequest
+	// PutManyRequest writes every entry (Key, Value, Overwrite, ExpireAt),
+	// in order. Reply.Entries[i] is what a PutRequest would report.
+	PutManyRequest
+	// EraseManyRequest erases every Entries[i].Key, in order.
+	EraseManyRequest
+	// CompareAndSwapRequest replaces the entry Key in one atomic step when
+	// it holds exactly the bytes Expected (ExpectAbsent: when it is absent
+	// or expired): with Value, or by erasing it when Erase is set. The new
+	// entry expires at ExpireAt (0: never), or keeps the expiry of the entry
+	// it replaces when KeepExpiry is set. Reply: SUCCESS; KEY_EXISTS with the
+	// stored bytes as Value when something else is stored; KEY_NOT_FOUND
+	// when Expected was given and nothing live is stored.
+	CompareAndSwapRequest
+	// IncrementRequest adds Delta to the number stored under Key in one
+	// atomic step, an absent or expired entry counting as 0, and stores the
+	// result as Request.Increment computes it (expiry: as for
+	// CompareAndSwapRequest). Reply: SUCCESS with the new serialized value
+	// as Value, or what Request.Increment reports (VAL_TYPE_MISMATCH, ...).
+	IncrementRequest
+	// ScanRequest lists up to Limit live entries whose serialized key starts
+	// with Prefix, continuing after Cursor (nil: from the start). Reply:
+	// SUCCESS with the entries (Key and Value each) in Entries and, unless
+	// the scan is complete, the Cursor to continue from. The cursor's
+	// content is the backend's own.
+	ScanRequest
 )
 
 func (k RequestKind) String() string {
@@ -78,36 +119,133 @@ func (k RequestKind) String() string {
 		return "get"
 	case EraseRequest:
 		return "erase"
+	case GetManyRequest:
+		return "get_many"
+	case PutManyRequest:
+		return "put_many"
+	case EraseManyRequest:
+		return "erase_many"
+	case CompareAndSwapRequest:
+		return "compare_and_swap"
+	case IncrementRequest:
+		return "increment"
+	case ScanRequest:
+		return "scan"
 	}
 	return fmt.Sprintf("OpKind(%d)", uint8(k))
 }
 
-// Request is one keyed operation handed to a Backend. Key and Value are already
+// BatchEntry is one entry of a batch request (already serialized).
+type BatchEntry struct {
+	Key       []byte
+	Value     []byte  // PutManyRequest only
+	Overwrite bool    // PutManyRequest only
+	ExpireAt  float64 // PutManyRequest only: absolute expiry; 0 = never
+}
+
+// NumKind is the number type an IncrementRequest works on (the handle's
+// value type).
+type NumKind uint8
+
+// The number types increment accepts.
+const (
+	NumCount  NumKind = iota + 1 // integer >= 0
+	NumInt                       // integer
+	NumDouble                    // double
+	NumAny                       // any JSON number: integer while both are integers
+)
+
+// Request is one operation handed to a Backend. Keys and values are already
 // serialized (Zeek's "JSONv1;" + JSON text); backends store them as given.
 type Request struct {
 	Kind      RequestKind
 	Key       []byte
-	Value     []byte  // OpPut only
-	Overwrite bool    // OpPut only
-	ExpireAt  float64 // OpPut only: absolute expiry in network-time seconds; 0 = never
+	Value     []byte  // put, compare_and_swap
+	Overwrite bool    // put only
+	ExpireAt  float64 // put, compare_and_swap, increment: absolute expiry in network-time seconds; 0 = never
 	// Now is network time when the operation was issued: an entry whose
 	// expiry is <= Now is absent for this operation.
 	Now float64
 
-	done func(Reply)
+	// Entries are a batch's entries (GetMany, PutMany, EraseMany).
+	Entries []BatchEntry
+
+	// Expected is the stored bytes compare_and_swap requires; ExpectAbsent
+	// requires an absent or expired entry instead.
+	Expected     []byte
+	ExpectAbsent bool
+	// Erase makes a matching compare_and_swap erase the entry.
+	Erase bool
+	// KeepExpiry keeps the expiry of the entry a compare_and_swap or an
+	// increment replaces (ExpireAt is then ignored; a new entry never
+	// expires).
+	KeepExpiry bool
+
+	// Delta is what increment adds: DeltaInt when DeltaIsInt, else DeltaFloat.
+	DeltaInt   int64
+	DeltaFloat float64
+	DeltaIsInt bool
+	// Num is the number type increment works on.
+	Num NumKind
+
+	// Prefix, Cursor and Limit are a scan's: the serialized-key prefix (nil:
+	// every entry), where to continue (nil: the start) and the most entries
+	// to list (> 0).
+	Prefix []byte
+	Cursor []byte
+	Limit  int
+
+	h         *Handle       // the issuing handle (its types), nil for requests built by tests
+	state     atomic.Uint32 // reqQueued, reqTaken or reqCancelled
+	completed atomic.Bool
+	done      func(Reply)
 }
+
+// Request states for cancellation.
+const (
+	reqQueued uint32 = iota
+	reqTaken
+	reqCancelled
+)
 
 // NewRequest returns a Request that calls done exactly once, when Complete is called.
 func NewRequest(kind RequestKind, done func(Reply)) *Request { return &Request{Kind: kind, done: done} }
 
 // Complete reports the op's outcome. Backends call it exactly once per op,
 // from any goroutine, and for writes only after the effect is durable.
+// Calls after the first (and calls on a cancelled request) are ignored.
 func (op *Request) Complete(r Reply) {
+	if !op.completed.CompareAndSwap(false, true) {
+		return
+	}
 	if d := op.done; d != nil {
 		op.done = nil
 		d(r)
 	}
 }
+
+// Take marks the request as handed to the store: backends call it when
+// they take the request from their queue to execute it (before sending it
+// to a server or starting its statement). It reports false when the
+// request was cancelled first; the backend must then drop it without
+// executing or completing it. Taking twice is harmless.
+func (op *Request) Take() bool {
+	return op.state.CompareAndSwap(reqQueued, reqTaken) || op.state.Load() == reqTaken
+}
+
+// Cancel cancels the request if no backend has taken it yet: it then
+// completes with OPERATION_FAILED ("cancelled") and reports true. Once taken
+// (or completed) it reports false and the request runs its course.
+func (op *Request) Cancel() bool {
+	if op.completed.Load() || !op.state.CompareAndSwap(reqQueued, reqCancelled) {
+		return false
+	}
+	op.Complete(Reply{Code: OperationFailed, Error: "cancelled"})
+	return true
+}
+
+// Cancelled reports whether the request was cancelled.
+func (op *Request) Cancelled() bool { return op.state.Load() == reqCancelled }
 
 // Backend is an open store. Concurrency: Submit may be called from several
 // goroutines; ops submitted to one Backend take effect in Submit order
@@ -118,6 +256,38 @@ func (op *Request) Complete(r Reply) {
 type Backend interface {
 	Submit(ops ...*Request)
 	Close(ctx context.Context) error
+}
+
+// The optional capabilities of a Backend, discovered by type assertion
+// (as database/sql discovers a driver's): a backend implementing one, and
+// reporting true, executes those request kinds itself when they are
+// submitted; the framework composes the rest from what the backend offers.
+// Every request submitted to a Backend, of any kind, takes effect in Submit
+// order with the others (read-your-writes across singles and batches).
+
+// Batcher executes GetManyRequest, PutManyRequest and EraseManyRequest
+// (one round trip or transaction per batch). Without it the framework
+// submits a batch as singles in one Submit call.
+type Batcher interface {
+	SupportsBatches() bool
+}
+
+// Swapper executes CompareAndSwapRequest atomically against every other
+// writer of the store. Without it compare_and_swap and update report
+// OPERATION_FAILED.
+type Swapper interface {
+	SupportsCompareAndSwap() bool
+}
+
+// Incrementer executes IncrementRequest as one atomic step. Without it the
+// framework increments with reads and compare-and-swap (Swapper needed).
+type Incrementer interface {
+	SupportsIncrement() bool
+}
+
+// Scanner executes ScanRequest. Without it scan reports OPERATION_FAILED.
+type Scanner interface {
+	SupportsScan() bool
 }
 
 // Expirer is implemented by backends that can sweep expired entries on

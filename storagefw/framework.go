@@ -233,7 +233,14 @@ type Handle struct {
 	options    map[string]any
 
 	closed atomic.Bool
-	mu     sync.Mutex // serializes Submit against Close
+
+	mu       sync.Mutex
+	holds    int        // composite operations holding the handle (see compose)
+	draining bool       // release is handing the held work over
+	held     []heldItem // issued while held, in issue order
+
+	lanesMu sync.Mutex
+	lanes   map[string]*updateLane // updates with an owner, per serialized key
 }
 
 // ID is the handle's number, unique within the framework.
@@ -281,6 +288,9 @@ func (h *Handle) prepareKey(key any) ([]byte, OperationResult, bool) {
 // means the write is durable. now is the network time the operation is
 // issued at (0: the framework's clock); expiry is measured from it.
 func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(OperationResult)) {
+	if h.refuseClosed(done) {
+		return
+	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
@@ -303,6 +313,16 @@ func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(O
 	h.submit(op, key, done)
 }
 
+// refuseClosed reports NOT_CONNECTED for a call on a closed handle (checked
+// before the key and value types, as Zeek does).
+func (h *Handle) refuseClosed(done func(OperationResult)) bool {
+	if h.closed.Load() {
+		done(fail(NotConnected, "backend is closed"))
+		return true
+	}
+	return false
+}
+
 // now picks the operation's network time.
 func (h *Handle) now(t float64) float64 {
 	if t > 0 {
@@ -314,6 +334,9 @@ func (h *Handle) now(t float64) float64 {
 // GetAsync reads key; done gets the value (of the handle's value type) in
 // OperationResult.Value. now is as for PutAsync.
 func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
+	if h.refuseClosed(done) {
+		return
+	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
@@ -324,6 +347,9 @@ func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
 
 // EraseAsync removes key. now is as for PutAsync.
 func (h *Handle) EraseAsync(now float64, key any, done func(OperationResult)) {
+	if h.refuseClosed(done) {
+		return
+	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
 		done(res)
@@ -336,24 +362,119 @@ func (h *Handle) submit(op *Request, key any, done func(OperationResult)) {
 	method := op.Kind.String()
 	entry := h.fw.ops.start(method, h.typ.Name, key)
 	start := time.Now()
+	op.h = h
 	op.done = func(r Reply) {
 		res := OperationResult{Code: r.Code, Error: r.Error}
 		if r.Code == Success && op.Kind == GetRequest {
 			res = h.decode(r.Value)
 		}
-		h.fw.ops.finish(entry, res)
-		if h.fw.observe != nil {
-			h.fw.observe(h.typ.Name, method, res.Code, time.Since(start))
-		}
+		h.finish(entry, method, start, res)
 		done(res)
 	}
+	h.fw.ops.setCancel(entry, op.Cancel)
+	h.send(op)
+}
+
+// finish records a finished operation in the registry and the observer.
+func (h *Handle) finish(entry *opEntry, method string, start time.Time, res OperationResult) {
+	h.fw.ops.finish(entry, res)
+	if h.fw.observe != nil {
+		h.fw.observe(h.typ.Name, method, res.Code, time.Since(start))
+	}
+}
+
+// send hands requests to the backend in issue order: at once, or after the
+// composite operation holding the handle (see compose) has finished. After
+// Close they complete with NOT_CONNECTED. Completions may run on the
+// calling goroutine (a backend failing at once) and may call send again.
+func (h *Handle) send(ops ...*Request) {
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
-		op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+		for _, op := range ops {
+			op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+		}
 		return
 	}
-	h.backend.Submit(op)
+	if h.holds > 0 || h.draining {
+		h.held = append(h.held, heldItem{ops: ops})
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	h.backend.Submit(ops...)
+}
+
+// heldItem is what waits while the handle is held: requests to send, or a
+// composite operation to start.
+type heldItem struct {
+	ops   []*Request
+	start func()
+}
+
+// sendNow hands requests of the composite operation holding the handle to
+// the backend, ahead of what is held.
+func (h *Handle) sendNow(ops ...*Request) {
+	if h.closed.Load() {
+		for _, op := range ops {
+			op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+		}
+		return
+	}
+	h.backend.Submit(ops...)
+}
+
+// compose starts a composite operation, one that needs several requests in
+// turn to take effect at its place in the issue order: start runs (now, or
+// once what was issued before it is done) holding the handle, so later
+// operations wait until it calls release, exactly once. It sends its own
+// requests with sendNow.
+func (h *Handle) compose(start func()) {
+	h.mu.Lock()
+	if h.holds > 0 || h.draining {
+		h.held = append(h.held, heldItem{start: start})
+		h.mu.Unlock()
+		return
+	}
+	h.holds++
+	h.mu.Unlock()
+	start()
+}
+
+// release ends a composite operation's hold; once none is left, what was
+// held goes to the backend in order, up to the next composite operation.
+func (h *Handle) release() {
+	h.mu.Lock()
+	h.holds--
+	if h.holds > 0 || h.draining {
+		h.mu.Unlock()
+		return
+	}
+	h.draining = true
+	for len(h.held) > 0 && h.holds == 0 {
+		if it := h.held[0]; it.start != nil {
+			h.held = h.held[1:]
+			h.holds++
+			h.mu.Unlock()
+			it.start()
+			h.mu.Lock()
+			continue
+		}
+		var ops []*Request
+		n := 0
+		for n < len(h.held) && h.held[n].start == nil {
+			ops = append(ops, h.held[n].ops...)
+			n++
+		}
+		h.held = h.held[n:]
+		h.mu.Unlock()
+		h.sendNow(ops...)
+		h.mu.Lock()
+	}
+	if len(h.held) == 0 {
+		h.held = nil
+	}
+	h.draining = false
 	h.mu.Unlock()
 }
 

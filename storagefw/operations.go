@@ -2,6 +2,7 @@ package storagefw
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type opEntry struct {
 	id      uint64
 	key     any           // rendered into info.Key only when read: the hot path never formats it
 	waiters chan struct{} // closed when done; created on first Wait
+	cancel  func() bool   // cancels the operation if not yet sent (nil: cannot be cancelled)
 }
 
 // snapshot returns the entry's info with its key rendered (mutex held).
@@ -98,6 +100,7 @@ func (o *OperationLog) finish(e *opEntry, r OperationResult) {
 	}
 	e.info.Error = r.Error
 	e.key = retainedKey(e)
+	e.cancel = nil
 	if e.waiters != nil {
 		close(e.waiters)
 	}
@@ -242,4 +245,75 @@ func truncateUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// setCancel records how to cancel a running operation: f cancels it if its
+// backend has not taken it yet and reports whether it did.
+func (o *OperationLog) setCancel(e *opEntry, f func() bool) {
+	o.mu.Lock()
+	if e.info.State == StateRunning {
+		e.cancel = f
+	}
+	o.mu.Unlock()
+}
+
+// Errors of Cancel and Forget.
+var (
+	// ErrUnknownOperation: no such operation (or it was forgotten or expired).
+	ErrUnknownOperation = errors.New("no such operation (finished operations are kept for a limited time)")
+	// ErrOperationSent: the operation was already handed to its backend (or
+	// has finished) and can no longer be cancelled.
+	ErrOperationSent = errors.New("the operation was already sent to its backend")
+	// ErrOperationRunning: a running operation cannot be forgotten.
+	ErrOperationRunning = errors.New("the operation is still running")
+)
+
+// Cancel cancels an operation its backend has not taken yet: it completes
+// with OPERATION_FAILED and error "cancelled" (a promise waiting for it
+// resolves so). It fails with ErrUnknownOperation or ErrOperationSent.
+func (o *OperationLog) Cancel(id string) error {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return ErrUnknownOperation
+	}
+	o.mu.Lock()
+	e, ok := o.byID[n]
+	var f func() bool
+	if ok {
+		f = e.cancel
+	}
+	o.mu.Unlock()
+	switch {
+	case !ok:
+		return ErrUnknownOperation
+	case f == nil || !f():
+		return ErrOperationSent
+	}
+	return nil
+}
+
+// Forget removes a finished operation from the registry. It fails with
+// ErrUnknownOperation or ErrOperationRunning.
+func (o *OperationLog) Forget(id string) error {
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return ErrUnknownOperation
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e, ok := o.byID[n]
+	switch {
+	case !ok:
+		return ErrUnknownOperation
+	case e.info.State != StateDone:
+		return ErrOperationRunning
+	}
+	delete(o.byID, n)
+	for i, f := range o.finished {
+		if f == e {
+			o.finished = append(o.finished[:i:i], o.finished[i+1:]...)
+			break
+		}
+	}
+	return nil
 }

@@ -29,6 +29,7 @@ if [ -d "$shared/conformance" ]; then
     "$shared/conformance/cases/02-sqlite-semantics.sh" \
     "$shared/conformance/cases/03-events.sh" \
     "$shared/conformance/cases/04-input.sh" \
+    "$shared/conformance/cases/05-storage-v2.sh" \
     "$shared/conformance/cases/06-replay-timers-order.sh"
 else
   echo "conformance: $shared/conformance not found; skipped"

@@ -52,6 +52,28 @@ func TestDeclarationsTypeCheck(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
+	// The calls beyond Zeek, used as docs/storage.md shows them.
+	writeFiles(t, dir, map[string]string{"v2.js": `
+on("init", async () => {
+  const h = (await Storage.Async.open_backend(Storage.STORAGE_BACKEND_SQLITE, { sqlite: { database_path: "x.db", table_name: "t" } }, "string", "count")).value;
+  if (!h) return;
+  const r = await Storage.Async.get_many(h, ["a", "b"]);
+  for (const e of r.value || []) print(e.code, e.value);
+  await Storage.Async.put_many(h, [{ key: "a", value: 1 }, { key: "b", value: 2, overwrite: false, expire_time: "1h" }]);
+  await Storage.Async.erase_many(h, ["a"]);
+  const c = await Storage.Async.compare_and_swap(h, { key: "a", expected: 1, value: 2, expire_time: 60 });
+  if (c.code === Storage.KEY_EXISTS) print(c.value);
+  const n = await Storage.Async.increment(h, { key: "n", by: 2 });
+  print((n.value || 0) + 1);
+  await Storage.Async.update(h, "u", async (v) => (v === undefined ? 0 : v) + 1, { max_attempts: 10 });
+  const page = await Storage.Async.scan(h, { prefix: "dns:", limit: 100 });
+  print(page.value && page.value.cursor);
+  const it = Storage.Async.entries(h, { prefix: "a" })[Symbol.asyncIterator]();
+  for (let x = await it.next(); !x.done; x = await it.next()) print(x.value.key, x.value.value);
+  Storage.Sync.update(h, "s", (v) => v);
+});
+`})
+	files = append(files, "v2.js")
 	if out, err := check(files...); err != nil {
 		t.Fatalf("examples do not type-check: %v\n%s", err, out)
 	}

@@ -5,6 +5,8 @@
 //	GET  /metrics                Prometheus text format
 //	GET  /v1/operations          storage operations, in flight and recently finished (?state=running|done)
 //	GET  /v1/operations/{id}     one operation (?wait=5s waits for it to finish)
+//	POST /v1/operations/{id}:cancel  cancel one not yet sent to its backend (409 once sent)
+//	DELETE /v1/operations/{id}   forget a finished one (409 while running)
 //
 // Event bodies: any JSON value, decoded to Go values (map[string]any,
 // []any, float64, string, bool, nil) and passed to Engine.Emit; at most
@@ -164,6 +166,8 @@ func New(cfg Config) (*Server, error) {
 	mux.Handle("GET /metrics", s.auth(s.metrics()))
 	mux.Handle("GET /v1/operations", s.auth(http.HandlerFunc(s.listOperations)))
 	mux.Handle("GET /v1/operations/{id}", s.auth(http.HandlerFunc(s.getOperation)))
+	mux.Handle("POST /v1/operations/{idverb}", s.auth(http.HandlerFunc(s.cancelOperation)))
+	mux.Handle("DELETE /v1/operations/{id}", s.auth(http.HandlerFunc(s.forgetOperation)))
 	s.handler = s.observe(mux)
 	s.srv = &http.Server{
 		Handler: s.handler,
@@ -650,6 +654,60 @@ func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, info)
+}
+
+// cancelOperation is POST /v1/operations/{id}:cancel: cancel an operation
+// not yet sent to its backend (its promise resolves OPERATION_FAILED,
+// "cancelled"); 200 with the operation, 409 once it was sent, 404 unknown.
+func (s *Server) cancelOperation(w http.ResponseWriter, r *http.Request) {
+	id, ok := strings.CutSuffix(r.PathValue("idverb"), ":cancel")
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such route: POST /v1/operations/{id}:cancel cancels an operation")
+		return
+	}
+	ops := s.operations()
+	if ops == nil {
+		writeError(w, http.StatusNotFound, "no operation %q", id)
+		return
+	}
+	switch err := ops.Cancel(id); {
+	case errors.Is(err, storagefw.ErrUnknownOperation):
+		writeError(w, http.StatusNotFound, "no operation %q (finished operations are kept for a limited time)", id)
+		return
+	case errors.Is(err, storagefw.ErrOperationSent):
+		writeError(w, http.StatusConflict, "operation %s cannot be cancelled: it was already sent to its backend", id)
+		return
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	info, found := ops.Get(id)
+	if !found {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+// forgetOperation is DELETE /v1/operations/{id}: forget a finished
+// operation; 204, 409 while it runs, 404 unknown.
+func (s *Server) forgetOperation(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	ops := s.operations()
+	if ops == nil {
+		writeError(w, http.StatusNotFound, "no operation %q", id)
+		return
+	}
+	switch err := ops.Forget(id); {
+	case errors.Is(err, storagefw.ErrUnknownOperation):
+		writeError(w, http.StatusNotFound, "no operation %q (finished operations are kept for a limited time)", id)
+	case errors.Is(err, storagefw.ErrOperationRunning):
+		writeError(w, http.StatusConflict, "operation %s is still running; cancel it first (POST /v1/operations/%s:cancel)", id, id)
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "%v", err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
 // parseWait reads a Go duration ("5s", "250ms") or a number of seconds.

@@ -534,6 +534,70 @@ func TestOperations(t *testing.T) {
 	}
 }
 
+// TestCancelAndForget: POST /v1/operations/{id}:cancel cancels an operation
+// its backend has not taken (the caller sees OPERATION_FAILED "cancelled"),
+// and is refused (409) once it was taken; DELETE /v1/operations/{id}
+// forgets a finished one and refuses a running one.
+func TestCancelAndForget(t *testing.T) {
+	fw, h, be := newHoldFramework(t, nil)
+	s, _ := newTestServer(t, Config{Operations: fw.Operations})
+	running := func() storagefw.OperationInfo {
+		t.Helper()
+		var list OperationList
+		getJSON(t, do(s, "GET", "/v1/operations?state=running", nil), &list)
+		if len(list.Operations) != 1 {
+			t.Fatalf("running: %+v", list.Operations)
+		}
+		return list.Operations[0]
+	}
+
+	results := make(chan storagefw.OperationResult, 1)
+	h.PutAsync(0, "k1", 1, storagefw.PutArgs{Overwrite: true}, func(r storagefw.OperationResult) { results <- r })
+	op := running()
+	rec := do(s, "POST", "/v1/operations/"+op.ID+":cancel", nil)
+	var info storagefw.OperationInfo
+	getJSON(t, rec, &info)
+	if rec.Code != 200 || info.State != storagefw.StateDone || info.Code != storagefw.OperationFailed || info.Error != "cancelled" {
+		t.Fatalf("cancel: %d %s", rec.Code, rec.Body)
+	}
+	if r := <-results; r.Code != storagefw.OperationFailed || r.Error != "cancelled" {
+		t.Fatalf("the caller got %+v", r)
+	}
+	if rec := do(s, "POST", "/v1/operations/"+op.ID+":cancel", nil); rec.Code != 409 {
+		t.Errorf("cancel of a finished op: %d %s", rec.Code, rec.Body)
+	}
+
+	h.PutAsync(0, "k2", 1, storagefw.PutArgs{Overwrite: true}, func(r storagefw.OperationResult) { results <- r })
+	op2 := running()
+	be.Take()
+	if rec := do(s, "POST", "/v1/operations/"+op2.ID+":cancel", nil); rec.Code != 409 {
+		t.Errorf("cancel of a sent op: %d %s", rec.Code, rec.Body)
+	}
+	if rec := do(s, "DELETE", "/v1/operations/"+op2.ID, nil); rec.Code != 409 {
+		t.Errorf("forget of a running op: %d %s", rec.Code, rec.Body)
+	}
+	be.Release()
+	if r := <-results; r.Code != storagefw.Success {
+		t.Fatalf("the sent put: %+v", r)
+	}
+	for _, id := range []string{op.ID, op2.ID} {
+		if rec := do(s, "DELETE", "/v1/operations/"+id, nil); rec.Code != 204 {
+			t.Errorf("forget %s: %d %s", id, rec.Code, rec.Body)
+		}
+		if rec := do(s, "GET", "/v1/operations/"+id, nil); rec.Code != 404 {
+			t.Errorf("get after forget: %d", rec.Code)
+		}
+		if rec := do(s, "DELETE", "/v1/operations/"+id, nil); rec.Code != 404 {
+			t.Errorf("forget twice: %d", rec.Code)
+		}
+	}
+	for _, target := range []string{"/v1/operations/999:cancel", "/v1/operations/abc:cancel", "/v1/operations/1:frobnicate", "/v1/operations/1"} {
+		if rec := do(s, "POST", target, nil); rec.Code != 404 {
+			t.Errorf("POST %s: %d", target, rec.Code)
+		}
+	}
+}
+
 func TestOperationsWithoutFramework(t *testing.T) {
 	s, _ := newTestServer(t, Config{Operations: func() *storagefw.OperationLog { return nil }})
 	rec := do(s, "GET", "/v1/operations", nil)

@@ -103,6 +103,9 @@ func (b *binding) install() error {
 	_ = sync.Set("put", b.host.Func("Storage.Sync.put", b.syncKeyed("put")))
 	_ = sync.Set("get", b.host.Func("Storage.Sync.get", b.syncKeyed("get")))
 	_ = sync.Set("erase", b.host.Func("Storage.Sync.erase", b.syncKeyed("erase")))
+	if err := b.installExtended(async, sync); err != nil {
+		return err
+	}
 	_ = st.Set("Async", async)
 	_ = st.Set("Sync", sync)
 	_ = st.Set("is_open", b.host.Func("Storage.is_open", func(c goja.FunctionCall) goja.Value {

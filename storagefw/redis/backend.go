@@ -61,8 +61,12 @@ type Backend struct {
 }
 
 var (
-	_ storagefw.Backend = (*Backend)(nil)
-	_ storagefw.Expirer = (*Backend)(nil)
+	_ storagefw.Backend     = (*Backend)(nil)
+	_ storagefw.Expirer     = (*Backend)(nil)
+	_ storagefw.Batcher     = (*Backend)(nil)
+	_ storagefw.Swapper     = (*Backend)(nil)
+	_ storagefw.Incrementer = (*Backend)(nil)
+	_ storagefw.Scanner     = (*Backend)(nil)
 )
 
 // Open connects to the server named by cfg.Options (Zeek's
@@ -158,8 +162,17 @@ func (b *Backend) Submit(ops ...*storagefw.Request) {
 		return
 	}
 	deadline := t.Sub(b.epoch) + b.s.operationTimeout
+	var emptyBatches []*storagefw.Request
 	for _, op := range ops {
 		if op == nil {
+			continue
+		}
+		if isBatch(op.Kind) {
+			if len(op.Entries) == 0 {
+				emptyBatches = append(emptyBatches, op)
+				continue
+			}
+			rejected = b.queueBatchLocked(c, op, deadline, wall, rejected)
 			continue
 		}
 		r := b.newReqLocked(op, deadline, wall)
@@ -171,6 +184,9 @@ func (b *Backend) Submit(ops ...*storagefw.Request) {
 	}
 	c.wakeLocked()
 	b.mu.Unlock()
+	for _, op := range emptyBatches {
+		op.Complete(storagefw.Reply{Code: storagefw.Success, Entries: []storagefw.Reply{}})
+	}
 	for _, op := range rejected {
 		op.Complete(storagefw.Reply{Code: storagefw.OperationFailed,
 			Error: fmt.Sprintf("invalid %v operation (expiry %v)", op.Kind, op.ExpireAt)})
@@ -217,10 +233,23 @@ func (b *Backend) newReqLocked(op *storagefw.Request, deadline time.Duration, wa
 		if replay {
 			kind = cmdEraseMulti
 		}
+	case storagefw.CompareAndSwapRequest, storagefw.IncrementRequest:
+		kind = cmdCAS
+		if op.Kind == storagefw.IncrementRequest {
+			kind = cmdIncr
+		}
+		switch x := op.ExpireAt; {
+		case math.IsNaN(x) || x < 0:
+			return nil
+		case !math.IsInf(x, 1):
+			expireAt = x
+		}
+	case storagefw.ScanRequest:
+		kind = cmdScan
 	default:
 		return nil
 	}
-	return &req{op: op, kind: kind, now: now, expireAt: expireAt, deadline: deadline}
+	return &req{op: op, kind: kind, now: now, expireAt: expireAt, deadline: deadline, replay: replay}
 }
 
 // enterReplay switches to replay-mode expiry for the rest of the Backend's

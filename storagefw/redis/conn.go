@@ -128,6 +128,7 @@ func (c *conn) writeLoop() {
 			return
 		}
 		batch = c.queue.popN(batch[:0], maxBatch)
+		batch = takeRequests(batch)
 		// Register the batch with the reader before any of it is sent.
 		c.pending = append(c.pending, batch...)
 		b.mu.Unlock()
@@ -141,6 +142,22 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+// takeRequests takes the batch's requests (storagefw.Request.Take) and
+// drops those cancelled before: they are never sent (and already completed).
+func takeRequests(batch []*req) []*req {
+	n := 0
+	for _, r := range batch {
+		if op := r.taker(); op != nil && !op.Take() {
+			r.claim()
+			continue
+		}
+		batch[n] = r
+		n++
+	}
+	clear(batch[n:])
+	return batch[:n]
 }
 
 // readLoop decodes replies and completes requests in order.
@@ -228,8 +245,8 @@ func (c *conn) fail(err error) {
 	if !c.closing {
 		b.lostReason = err.Error()
 	}
-	lost := c.queue.drain()
-	lost = append(lost, c.pending...)
+	unsent := c.queue.drain()
+	lost := append([]*req(nil), c.pending...)
 	clear(c.pending)
 	c.pending = nil
 	closing := c.closing
@@ -238,6 +255,15 @@ func (c *conn) fail(err error) {
 	c.nc.Close() // unblocks the other goroutine
 	res := c.cutOffResult(err)
 	for _, r := range lost {
+		r.finish(res)
+	}
+	for _, r := range unsent {
+		if r.parent != nil && res.Code == storagefw.ConnectionLost {
+			// A batch entry never written to the connection: it certainly
+			// did not take effect.
+			r.finish(storagefw.Reply{Code: storagefw.NotConnected, Error: "not sent: " + res.Error})
+			continue
+		}
 		r.finish(res)
 	}
 	if !closing {

@@ -28,6 +28,11 @@ const (
 	// Internal.
 	cmdSweep      // expire pass: EVALSHA sweepScript
 	cmdScriptLoad // SCRIPT LOAD after NOSCRIPT
+
+	// Beyond Zeek (extended.go), live and replay alike.
+	cmdCAS  // EVALSHA casScript
+	cmdIncr // EVALSHA incrScript
+	cmdScan // EVALSHA scanScript
 )
 
 // replies is how many replies the command sequence produces; the last one
@@ -55,6 +60,12 @@ func (k cmdKind) opName() string {
 		return "expire"
 	case cmdScriptLoad:
 		return "script load"
+	case cmdCAS:
+		return "compare_and_swap"
+	case cmdIncr:
+		return "increment"
+	case cmdScan:
+		return "scan"
 	}
 	return "unknown"
 }
@@ -69,9 +80,11 @@ type internalResult struct {
 // read-only afterwards, except done.
 type req struct {
 	op       *storagefw.Request
+	parent   *storagefw.Request // a batch entry's batch (taken, cancelled with it)
 	kind     cmdKind
 	now      float64       // network time the op was issued at
 	expireAt float64       // puts: absolute expiry, 0 = never
+	replay   bool          // sent in replay mode (the expiry set decides)
 	deadline time.Duration // since Backend.epoch
 	script   *script       // cmdScriptLoad
 	internal chan<- internalResult
@@ -174,6 +187,10 @@ func resultOf(r *req, rep reply) storagefw.Reply {
 		return eraseResult(el[1].kind == ':' && el[1].n > 0 && !expired(el[0], r.now))
 	case cmdSweep, cmdScriptLoad:
 		return storagefw.Reply{Code: storagefw.Success}
+	case cmdCAS, cmdIncr, cmdScan:
+		if res, ok := extendedResult(r, rep); ok {
+			return res
+		}
 	}
 	return failed("unexpected reply " + rep.describe())
 }
@@ -250,6 +267,8 @@ func (c *conn) encode(r *req) {
 		evalSweepCmd(e, c.b.scripts.sweep.sha, set, r.now, sweepBatch, entryKey(prefix, nil))
 	case cmdScriptLoad:
 		scriptLoadCmd(e, r.script.body)
+	case cmdCAS, cmdIncr, cmdScan:
+		c.encodeExtended(r)
 	}
 }
 

@@ -64,11 +64,12 @@ func newScript(body string) script {
 
 // scriptSet holds the scripts; one per Backend (no package state).
 type scriptSet struct {
-	putNX, sweep script
+	putNX, sweep, cas, incr, scan script
 }
 
 func newScriptSet() scriptSet {
-	return scriptSet{putNX: newScript(putNXScript), sweep: newScript(sweepScript)}
+	return scriptSet{putNX: newScript(putNXScript), sweep: newScript(sweepScript),
+		cas: newScript(casScript), incr: newScript(incrScript), scan: newScript(scanScript)}
 }
 
-func (s *scriptSet) all() []script { return []script{s.putNX, s.sweep} }
+func (s *scriptSet) all() []script { return []script{s.putNX, s.sweep, s.cas, s.incr, s.scan} }

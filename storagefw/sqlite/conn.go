@@ -26,10 +26,13 @@ type conn struct {
 	c *sqlite3.SQLiteConn
 
 	get *sqlite3.SQLiteStmt // every conn
+	// scans: with and without an upper bound (every conn)
+	scanRange, scanFrom *sqlite3.SQLiteStmt
 	// Writer only (nil on readers):
 	put, putNoOverwrite, eraseLive, eraseAny, expire, markExpire *sqlite3.SQLiteStmt
+	casUpdate, casUpdateKeep, casDelete, setValueKeep            *sqlite3.SQLiteStmt
 
-	args [4]driver.NamedValue // scratch for binding
+	args [5]driver.NamedValue // scratch for binding
 	dest [2]driver.Value      // scratch for reading a row
 }
 
@@ -97,8 +100,10 @@ func (c *conn) prepare(q string) (*sqlite3.SQLiteStmt, error) {
 
 // prepareReader prepares the statements a read connection needs.
 func (c *conn) prepareReader(table string) (err error) {
-	c.get, err = c.prepare("select value_str, expire_time from " + quoteIdent(table) + " where key_str = ?1")
-	return err
+	if c.get, err = c.prepare("select value_str, expire_time from " + quoteIdent(table) + " where key_str = ?1"); err != nil {
+		return err
+	}
+	return c.prepareScans(table)
 }
 
 // prepareWriter prepares every statement of the writer connection.
@@ -120,6 +125,14 @@ func (c *conn) prepareWriter(table string) error {
 		// Zeek's expiry statement.
 		{&c.expire, "delete from " + t + " where expire_time > 0 and expire_time != 0 and expire_time <= ?1"},
 		{&c.markExpire, "update zeek_storage_expiry_runs set last_run = ?1 where ukey = ?2"},
+		// compare_and_swap on the stored bytes: ?1 key, ?2 new value, ?3
+		// expected value, ?4 now, ?5 new expiry. (cast: a value someone
+		// stored as text compares by its bytes too.)
+		{&c.casUpdate, "update " + t + " set value_str = ?2, expire_time = ?5 where key_str = ?1 and cast(value_str as blob) = ?3 and " + liveAt4SQL},
+		{&c.casUpdateKeep, "update " + t + " set value_str = ?2 where key_str = ?1 and cast(value_str as blob) = ?3 and " + liveAt4SQL},
+		{&c.casDelete, "delete from " + t + " where key_str = ?1 and cast(value_str as blob) = ?3 and " + liveAt4SQL},
+		// increment keeping the entry's expiry
+		{&c.setValueKeep, "update " + t + " set value_str = ?2 where key_str = ?1"},
 	}
 	for _, s := range stmts {
 		var err error
@@ -127,13 +140,20 @@ func (c *conn) prepareWriter(table string) error {
 			return err
 		}
 	}
-	return nil
+	return c.prepareScans(table)
 }
 
 // close finalizes the statements and closes the connection.
 func (c *conn) close() error {
 	var errs []error
 	for _, s := range []*sqlite3.SQLiteStmt{c.get, c.put, c.putNoOverwrite, c.eraseLive, c.eraseAny, c.expire, c.markExpire} {
+		if s != nil {
+			if err := s.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, s := range []*sqlite3.SQLiteStmt{c.scanRange, c.scanFrom, c.casUpdate, c.casUpdateKeep, c.casDelete, c.setValueKeep} {
 		if s != nil {
 			if err := s.Close(); err != nil {
 				errs = append(errs, err)

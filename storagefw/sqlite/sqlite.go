@@ -114,6 +114,8 @@ type Backend struct {
 	wq, rq        queue
 	pendW         []int32 // per bucket: writes queued or uncommitted
 	pendR         []int32 // per bucket: gets queued or running on readers
+	pendWAll      int     // writes queued or uncommitted, all buckets
+	pendScan      int     // scans queued or running on readers
 	exitErrs      []error // errors closing connections, reported by Close
 
 	wg         sync.WaitGroup // every goroutine
@@ -125,17 +127,61 @@ type Backend struct {
 }
 
 var (
-	_ storagefw.Backend = (*Backend)(nil)
-	_ storagefw.Expirer = (*Backend)(nil)
+	_ storagefw.Backend     = (*Backend)(nil)
+	_ storagefw.Expirer     = (*Backend)(nil)
+	_ storagefw.Batcher     = (*Backend)(nil)
+	_ storagefw.Swapper     = (*Backend)(nil)
+	_ storagefw.Incrementer = (*Backend)(nil)
+	_ storagefw.Scanner     = (*Backend)(nil)
 )
+
+// SupportsBatches: get_many runs in one read transaction, put_many and
+// erase_many in one write transaction.
+func (b *Backend) SupportsBatches() bool { return true }
+
+// SupportsCompareAndSwap: a conditional statement in the single writer's
+// BEGIN IMMEDIATE transaction, atomic against every writer of the file.
+func (b *Backend) SupportsCompareAndSwap() bool { return true }
+
+// SupportsIncrement: one read-modify-write in the writer's transaction.
+func (b *Backend) SupportsIncrement() bool { return true }
+
+// SupportsScan: a key range over the serialized bytes.
+func (b *Backend) SupportsScan() bool { return true }
 
 // item is one queued unit of work.
 type item struct {
 	op        *storagefw.Request
 	sweep     *sweepReq
-	h         uint32 // key hash bucket
-	waitReads bool   // a write submitted while gets of its bucket were on readers
+	h         uint32   // key hash bucket
+	hs        []uint32 // batches: every entry's bucket (h unused)
+	scan      bool     // a scan (no bucket)
+	waitReads bool     // a write submitted while gets of its buckets (or a scan) were on readers
+	skip      bool     // cancelled before it was taken: not run, not completed
 	res       storagefw.Reply
+}
+
+// buckets calls f for each bucket the item's keys fall in.
+func (it *item) buckets(f func(h uint32)) {
+	switch {
+	case it.scan:
+	case it.hs != nil:
+		for _, h := range it.hs {
+			f(h)
+		}
+	default:
+		f(it.h)
+	}
+}
+
+// isWrite reports whether an op changes the store.
+func isWrite(k storagefw.RequestKind) bool {
+	switch k {
+	case storagefw.PutRequest, storagefw.EraseRequest, storagefw.PutManyRequest, storagefw.EraseManyRequest,
+		storagefw.CompareAndSwapRequest, storagefw.IncrementRequest:
+		return true
+	}
+	return false
 }
 
 type sweepReq struct {
@@ -420,24 +466,58 @@ func (b *Backend) Submit(ops ...*storagefw.Request) {
 		if op == nil {
 			continue
 		}
-		h := b.bucket(op.Key)
+		it := item{op: op}
 		switch op.Kind {
-		case storagefw.GetRequest:
-			if b.nreaders > 0 && b.pendW[h] == 0 {
-				b.pendR[h]++
-				b.rq.push(item{op: op, h: h})
-				reads++
-				continue
+		case storagefw.GetRequest, storagefw.PutRequest, storagefw.EraseRequest,
+			storagefw.CompareAndSwapRequest, storagefw.IncrementRequest:
+			it.h = b.bucket(op.Key)
+		case storagefw.GetManyRequest, storagefw.PutManyRequest, storagefw.EraseManyRequest:
+			it.hs = make([]uint32, len(op.Entries))
+			for i := range op.Entries {
+				it.hs[i] = b.bucket(op.Entries[i].Key)
 			}
-			b.wq.push(item{op: op, h: h})
-			wrote = true
-		case storagefw.PutRequest, storagefw.EraseRequest:
-			b.pendW[h]++
-			b.wq.push(item{op: op, h: h, waitReads: b.pendR[h] > 0})
-			wrote = true
+		case storagefw.ScanRequest:
+			it.scan = true
 		default:
 			bad = append(bad, op)
+			continue
 		}
+		if isWrite(op.Kind) {
+			it.waitReads = b.pendScan > 0
+			it.buckets(func(h uint32) {
+				b.pendW[h]++
+				b.pendWAll++
+				if b.pendR[h] > 0 {
+					it.waitReads = true
+				}
+			})
+			b.wq.push(it)
+			wrote = true
+			continue
+		}
+		// A read goes to a reader unless a write it must see is pending:
+		// then the writer answers it inside the write transaction.
+		toReader := b.nreaders > 0
+		if it.scan {
+			toReader = toReader && b.pendWAll == 0
+		} else {
+			it.buckets(func(h uint32) {
+				if b.pendW[h] > 0 {
+					toReader = false
+				}
+			})
+		}
+		if !toReader {
+			b.wq.push(it)
+			wrote = true
+			continue
+		}
+		if it.scan {
+			b.pendScan++
+		}
+		it.buckets(func(h uint32) { b.pendR[h]++ })
+		b.rq.push(it)
+		reads++
 	}
 	if wrote {
 		b.wcond.Signal()
@@ -540,7 +620,20 @@ func (b *Backend) takeWrites(dst []item) (_ []item, abort, ok bool) {
 	if b.wq.len() == 0 {
 		return dst, false, false
 	}
-	return b.wq.take(dst, maxWriteBatch), b.abort, true
+	n := len(dst)
+	dst = b.wq.take(dst, maxWriteBatch)
+	markTaken(dst[n:])
+	return dst, b.abort, true
+}
+
+// markTaken takes the items' requests (storagefw.Request.Take): a request
+// cancelled before is skipped.
+func markTaken(items []item) {
+	for i := range items {
+		if op := items[i].op; op != nil && !op.Take() {
+			items[i].skip = true
+		}
+	}
 }
 
 // writerLoop is the writer goroutine: group commit.
@@ -607,14 +700,10 @@ func (b *Backend) runWriteBatch(batch []item) {
 				}
 				it.res = failure("expire", it.sweep.err)
 			} else {
-				switch it.op.Kind {
-				case storagefw.PutRequest:
-					it.res = c.doPut(it.op)
-				case storagefw.EraseRequest:
-					it.res = c.doErase(it.op)
-				case storagefw.GetRequest:
-					it.res = c.doGet(it.op)
+				if it.skip {
+					continue
 				}
+				it.res = c.do(it.op)
 			}
 			if it.res.Error != "" && c.c.AutoCommit() {
 				// The error rolled the whole transaction back: the earlier
@@ -671,9 +760,14 @@ func (b *Backend) waitForReaders(items []item) {
 	b.writerWaiting = true
 	for j := range items {
 		if items[j].waitReads {
-			for b.pendR[items[j].h] > 0 {
+			for b.pendScan > 0 {
 				b.ccond.Wait()
 			}
+			items[j].buckets(func(h uint32) {
+				for b.pendR[h] > 0 {
+					b.ccond.Wait()
+				}
+			})
 		}
 	}
 	b.writerWaiting = false
@@ -684,8 +778,11 @@ func (b *Backend) waitForReaders(items []item) {
 func (b *Backend) finishWrites(batch []item) {
 	b.mu.Lock()
 	for j := range batch {
-		if op := batch[j].op; op != nil && op.Kind != storagefw.GetRequest {
-			b.pendW[batch[j].h]--
+		if op := batch[j].op; op != nil && isWrite(op.Kind) {
+			batch[j].buckets(func(h uint32) {
+				b.pendW[h]--
+				b.pendWAll--
+			})
 		}
 	}
 	b.mu.Unlock()
@@ -711,7 +808,9 @@ func (b *Backend) takeReads(dst []item) (_ []item, abort, ok bool) {
 		return dst, false, false
 	}
 	share := min(maxReadBatch, (n+b.nreaders-1)/b.nreaders)
+	m := len(dst)
 	dst = b.rq.take(dst, share)
+	markTaken(dst[m:])
 	if b.rq.len() > 0 {
 		b.rcond.Signal() // let another reader take the rest
 	}
@@ -736,7 +835,7 @@ func (b *Backend) readerLoop(c *conn) {
 			}
 		} else {
 			inTx := false
-			if len(batch) > 1 {
+			if len(batch) > 1 || batch[0].op.Kind == storagefw.GetManyRequest {
 				if err := c.execNoArgs("begin"); err != nil {
 					b.log.Debug("cannot start a read transaction", "err", err)
 				} else {
@@ -744,7 +843,9 @@ func (b *Backend) readerLoop(c *conn) {
 				}
 			}
 			for j := range batch {
-				batch[j].res = c.doGet(batch[j].op)
+				if !batch[j].skip {
+					batch[j].res = c.do(batch[j].op)
+				}
 			}
 			if inTx {
 				if err := c.execNoArgs("commit"); err != nil {
@@ -754,7 +855,10 @@ func (b *Backend) readerLoop(c *conn) {
 		}
 		b.mu.Lock()
 		for j := range batch {
-			b.pendR[batch[j].h]--
+			if batch[j].scan {
+				b.pendScan--
+			}
+			batch[j].buckets(func(h uint32) { b.pendR[h]-- })
 		}
 		if b.writerWaiting {
 			b.ccond.Broadcast()

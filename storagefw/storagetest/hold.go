@@ -33,6 +33,16 @@ func (b *HoldBackend) Release() {
 	}
 }
 
+// Take marks every held op as taken by the backend (storagefw.Request.Take),
+// as a backend does when it sends them: they can no longer be cancelled.
+func (b *HoldBackend) Take() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, op := range b.ops {
+		op.Take()
+	}
+}
+
 // Pending reports how many ops are held.
 func (b *HoldBackend) Pending() int {
 	b.mu.Lock()

@@ -159,7 +159,8 @@ func Do(t testing.TB, b storagefw.Backend, c *Call) storagefw.Reply {
 }
 
 // Expect fails the test unless r has code want and, when value is non-nil,
-// r.Value equals value. A result other than SUCCESS must carry no value.
+// r.Value equals value. A result other than SUCCESS (or KEY_EXISTS, which
+// carries the current value for compare_and_swap) must carry no value.
 func Expect(t testing.TB, what string, r storagefw.Reply, want storagefw.Code, value []byte) {
 	t.Helper()
 	if r.Code != want {
@@ -168,7 +169,7 @@ func Expect(t testing.TB, what string, r storagefw.Reply, want storagefw.Code, v
 	if value != nil && string(r.Value) != string(value) {
 		t.Fatalf("%s: value %q, want %q", what, r.Value, value)
 	}
-	if want != storagefw.Success && r.Value != nil {
+	if want != storagefw.Success && want != storagefw.KeyExists && r.Value != nil {
 		t.Fatalf("%s: %s result carries a value %q", what, r.Code, r.Value)
 	}
 }

@@ -8,7 +8,7 @@
 // EventEmitter); P2/P3 async SQLite puts/gets from a script vs raw
 // go-sqlite3; P4 async Redis operations vs go-redis; P5 hot-reload latency;
 // P6 peak RSS with 10,000 operations in flight and over a 5-million-record
-// input. It builds the scriptd binary itself and starts its own
+// input; P7 put_many/get_many batches and increments vs raw go-sqlite3. It builds the scriptd binary itself and starts its own
 // redis-server; rows whose tools are missing are skipped with a note.
 package main
 
@@ -77,6 +77,7 @@ func main() {
 		{"P4", b.p4},
 		{"P5", b.p5},
 		{"P6", b.p6},
+		{"P7", b.p7},
 	}
 	for _, s := range steps {
 		if !want(s.id) {
@@ -321,6 +322,107 @@ func (b *bench) storageRate(backend, op string, n, inflight int, extra ...string
 		return 0, fmt.Errorf("operations failed: %s", out)
 	}
 	return parseRate(out)
+}
+
+// v2Script drives the calls beyond Zeek: put_many / get_many of BATCH
+// entries per call, or increment of one hot key or of 10,000 keys, with
+// INFLIGHT calls outstanding; it prints entries (or increments) per second.
+const v2Script = `
+const N = Number(process.env.N), INFLIGHT = Number(process.env.INFLIGHT), OP = process.env.OP, BATCH = Number(process.env.BATCH || 1);
+const opts = process.env.BACKEND === "REDIS"
+  ? { redis: { server_host: "127.0.0.1", server_port: Number(process.env.REDIS_PORT), key_prefix: "bench2" } }
+  : { sqlite: { database_path: process.env.DB, table_name: "bench" } };
+on("init", async () => {
+  const inc = OP.startsWith("incr");
+  const r = await Storage.Async.open_backend(Storage["STORAGE_BACKEND_" + process.env.BACKEND], opts, "string", inc ? "count" : "string");
+  if (r.code !== "SUCCESS") throw new Error(r.error_str);
+  const h = r.value;
+  if (OP === "get_many") {
+    const e = [];
+    for (let i = 0; i < 1000; i++) e.push({ key: "k" + i, value: "value-" + i });
+    await Storage.Async.put_many(h, e);
+  }
+  let issued = 0, bad = 0;
+  const t0 = current_time();
+  const worker = async () => {
+    while (issued < N) {
+      const base = issued;
+      issued += BATCH;
+      let r;
+      if (OP === "put_many") {
+        const e = [];
+        for (let i = base; i < base + BATCH; i++) e.push({ key: "k" + i, value: "value-" + i });
+        r = await Storage.Async.put_many(h, e);
+      } else if (OP === "get_many") {
+        const k = [];
+        for (let i = base; i < base + BATCH; i++) k.push("k" + (i % 1000));
+        r = await Storage.Async.get_many(h, k);
+      } else {
+        r = await Storage.Async.increment(h, { key: OP === "incr_hot" ? "hot" : "k" + (base % 10000) });
+      }
+      if (r.code !== "SUCCESS" || (Array.isArray(r.value) && r.value.some((x) => x.code !== "SUCCESS"))) bad++;
+    }
+  };
+  const workers = [];
+  for (let i = 0; i < INFLIGHT; i++) workers.push(worker());
+  await Promise.all(workers);
+  const secs = current_time() - t0;
+  if (OP === "incr_hot" && (await Storage.Async.get(h, "hot")).value !== N) bad++;
+  print("rate", N / secs, "failed", bad);
+  await Storage.Async.close_backend(h);
+});
+`
+
+func (b *bench) v2Rate(backend, op string, n, inflight, batch int, extra ...string) (float64, error) {
+	dir := b.script("storage-v2", v2Script)
+	db := filepath.Join(b.work, fmt.Sprintf("v2-%s-%d.db", op, time.Now().UnixNano()))
+	env := append([]string{"BACKEND=" + backend, "OP=" + op, "N=" + strconv.Itoa(n), "INFLIGHT=" + strconv.Itoa(inflight),
+		"BATCH=" + strconv.Itoa(batch), "DB=" + db}, extra...)
+	out, _, err := b.runScriptd(env, "run", dir)
+	if err != nil {
+		return 0, err
+	}
+	if !strings.Contains(out, "failed 0") {
+		return 0, fmt.Errorf("operations failed: %s", out)
+	}
+	return parseRate(out)
+}
+
+// p7 measures the calls beyond Zeek on SQLite: batches and increments.
+func (b *bench) p7() error {
+	auto, err := b.rawAutocommit(20000)
+	if err != nil {
+		return err
+	}
+	tx, err := b.rawTx(200000)
+	if err != nil {
+		return err
+	}
+	raw, err := b.rawGets(300000)
+	if err != nil {
+		return err
+	}
+	pm, err := b.v2Rate("SQLITE", "put_many", 400000, 10, 100)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, row{id: "P7", what: "SQLite put_many from JS, batches of 100, 10 in flight", value: pm, unit: "entries/s",
+		baseline: tx, baseName: "raw 1,000-row transactions puts/s", target: "≥ 0.5× raw transactions", ok: verdict(pm >= 0.5*tx)})
+	gm, err := b.v2Rate("SQLITE", "get_many", 600000, 10, 100)
+	if err != nil {
+		return err
+	}
+	b.rows = append(b.rows, row{id: "P7", what: "SQLite get_many from JS, batches of 100, 10 in flight", value: gm, unit: "entries/s",
+		baseline: raw, baseName: "raw single-threaded gets/s", target: "≥ 2× raw gets", ok: verdict(gm >= 2*raw)})
+	for _, op := range []struct{ name, what string }{{"incr_hot", "one hot key"}, {"incr_spread", "10k keys"}} {
+		rate, err := b.v2Rate("SQLITE", op.name, 200000, 1000, 1)
+		if err != nil {
+			return err
+		}
+		b.rows = append(b.rows, row{id: "P7", what: "SQLite increment from JS, 1000 in flight, " + op.what, value: rate, unit: "increments/s",
+			baseline: auto, baseName: "raw autocommit puts/s", target: "≥ 2× raw autocommit", ok: verdict(rate >= 2*auto)})
+	}
+	return nil
 }
 
 func openRaw(path string) (*sql.DB, error) {
