@@ -76,7 +76,7 @@ func TestRecoveryBacksOff(t *testing.T) {
 		return nil, ext.SetFunc(h, "initCount", func(goja.FunctionCall) goja.Value { return h.Runtime().ToValue(inits.Add(1)) })
 	}
 	var out, errb testutil.Buffer
-	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 20 * time.Millisecond,
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 250 * time.Millisecond,
 		Extensions: []ext.Extension{counter}})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestStartupInitNeverReturns(t *testing.T) {
 		on("init", () => { print("init"); while (true) {} });
 	`})
 	var out, errb testutil.Buffer
-	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 20 * time.Millisecond})
+	e, err := New(Config{Paths: []string{dir}, Stdout: &out, Stderr: &errb, KeepAlive: true, HandlerTimeout: 250 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
