@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/evanw/esbuild/pkg/api"
+	"github.com/go-sourcemap/sourcemap"
 )
 
 // Extensions are the script file kinds, in the order an extensionless
@@ -374,4 +375,28 @@ func encodeVLQ(v int) string {
 		}
 	}
 	return string(buf[:n])
+}
+
+// OriginalPosition maps a 1-based line and column in code, an output of
+// Transform, back to the file it was made from, through the source map
+// Transform appended (for positions goja reports without reading it, such
+// as those of its parser's errors).
+func OriginalPosition(code []byte, line, col int) (int, int, bool) {
+	const marker = "//# sourceMappingURL=data:application/json;base64,"
+	i := bytes.LastIndex(code, []byte(marker))
+	if i < 0 {
+		return 0, 0, false
+	}
+	data := bytes.TrimSpace(code[i+len(marker):])
+	mapJSON := make([]byte, base64.StdEncoding.DecodedLen(len(data)))
+	n, err := base64.StdEncoding.Decode(mapJSON, data)
+	if err != nil {
+		return 0, 0, false
+	}
+	sm, err := sourcemap.Parse("", mapJSON[:n])
+	if err != nil {
+		return 0, 0, false
+	}
+	_, _, l, c, ok := sm.Source(line, col)
+	return l, c, ok
 }

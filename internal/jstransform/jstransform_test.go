@@ -214,7 +214,7 @@ func TestErrors(t *testing.T) {
 func TestStrictAndMeta(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, map[string]string{
-		"esm.js":   "export const strict = (function () { return this === undefined; })();\nexport const url = import.meta.url, dir = import.meta.dirname;\n",
+		"esm.js":    "export const strict = (function () { return this === undefined; })();\nexport const url = import.meta.url, dir = import.meta.dirname;\n",
 		"sloppy.ts": "const x: number = 1;\nmodule.exports = { strict: (function () { return this === undefined; })() };\n",
 	})
 	_, v, err := run(t, dir, "esm.js")

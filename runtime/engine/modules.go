@@ -9,11 +9,13 @@ import (
 	"strings"
 
 	"github.com/dop251/goja/parser"
+
+	"github.com/scriptd/scriptd/internal/jstransform"
 )
 
 // ScriptFiles expands script PATHs: a file stands for itself, a directory
-// for its top-level *.js files in lexical order (subdirectories hold modules
-// for require). Paths come back absolute, so stack traces and require()
+// for its top-level script files (.js, .mjs, .cjs, .ts, .mts, .cts; not
+// .d.ts) in lexical order (subdirectories hold modules for require). Paths come back absolute, so stack traces and require()
 // resolve the same way whatever the working directory.
 func ScriptFiles(paths []string) ([]string, error) {
 	var files []string
@@ -36,7 +38,7 @@ func ScriptFiles(paths []string) ([]string, error) {
 		}
 		var names []string
 		for _, e := range entries {
-			if !e.IsDir() && strings.HasSuffix(e.Name(), ".js") && !strings.HasPrefix(e.Name(), ".") {
+			if !e.IsDir() && isScriptFile(e.Name()) {
 				names = append(names, e.Name())
 			}
 		}
@@ -63,11 +65,20 @@ const moduleWrapperPrefix = "(function(exports,require,module,__filename,__dirna
 
 // CheckSource compiles src as a CommonJS module and returns its first
 // syntax error (later ones are usually consequences of the first), with
-// its position in the original file. display names the file.
+// its position in the original file. display names the file, whose kind
+// (TypeScript, ES module, plain CommonJS) decides how it is compiled, as
+// run does (transformSource). Types are not checked.
 func CheckSource(display string, src []byte) []SyntaxError {
+	code, transformed, err := transformSource(display, src)
+	if err != nil {
+		return transformErrors(display, err)
+	}
+	if transformed {
+		return checkTransformed(display, code)
+	}
 	// Parse the file as written so positions are the file's own; only a
 	// top-level return (legal in a CommonJS module) needs the wrapper.
-	_, err := parser.ParseFile(nil, display, string(src), 0)
+	_, err = parser.ParseFile(nil, display, string(src), 0)
 	shift := 0
 	if err != nil && strings.Contains(err.Error(), "Illegal return") {
 		_, err = parser.ParseFile(nil, display, moduleWrapperPrefix+string(src)+"\n})", 0)
@@ -110,7 +121,7 @@ func Check(paths []string) ([]SyntaxError, error) {
 			if d.IsDir() && path != p && strings.HasPrefix(d.Name(), ".") {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && strings.HasSuffix(d.Name(), ".js") && !strings.HasPrefix(d.Name(), ".") {
+			if !d.IsDir() && isScriptFile(d.Name()) {
 				files = append(files, path)
 			}
 			return nil
@@ -129,4 +140,40 @@ func Check(paths []string) ([]SyntaxError, error) {
 		all = append(all, CheckSource(f, src)...)
 	}
 	return all, nil
+}
+
+// transformErrors presents the errors transformSource found (esbuild's,
+// at positions in the file) as check reports them: the first one.
+func transformErrors(display string, err error) []SyntaxError {
+	var errs jstransform.Errors
+	if !errors.As(err, &errs) || len(errs) == 0 {
+		return []SyntaxError{{File: display, Line: 1, Col: 1, Msg: err.Error()}}
+	}
+	e := errs[0]
+	return []SyntaxError{{File: display, Line: max(e.Line, 1), Col: max(e.Col, 1), Msg: e.Msg}}
+}
+
+// checkTransformed parses transformed code as the require loader will
+// (esbuild's output is valid JavaScript, but goja may still refuse some
+// of it), locating an error in the file through the code's source map.
+func checkTransformed(display string, code []byte) []SyntaxError {
+	_, err := parser.ParseFile(nil, display, moduleWrapperPrefix+string(code)+"\n})", 0)
+	if err == nil {
+		return nil
+	}
+	se := SyntaxError{File: display, Line: 1, Col: 1, Msg: err.Error()}
+	var first *parser.Error
+	var list parser.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		first = list[0]
+	} else {
+		errors.As(err, &first)
+	}
+	if first != nil {
+		se.Msg = first.Message
+		if l, c, ok := jstransform.OriginalPosition(code, first.Position.Line, first.Position.Column); ok {
+			se.Line, se.Col = l, c
+		}
+	}
+	return []SyntaxError{se}
 }

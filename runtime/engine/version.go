@@ -77,8 +77,13 @@ type sourceSet struct {
 }
 
 type sourceEntry struct {
-	data []byte
-	err  error
+	data []byte // the file as read (what the watcher compares)
+	code []byte // what goja compiles: data, or data transformed (transformSource)
+	// transformed: code carries an inline source map and its first line
+	// holds no code of the file (see jstransform.Transform), so positions
+	// goja reports in it need no correction for the module wrapper.
+	transformed bool
+	err         error
 }
 
 func newSourceSet(files []string) *sourceSet {
@@ -90,24 +95,38 @@ func (s *sourceSet) again() *sourceSet {
 	return &sourceSet{files: s.files, read: make(map[string]sourceEntry, len(s.read)), replay: s.read}
 }
 
-// load is the version's require.SourceLoader.
+// load is the version's require.SourceLoader: it reads the file (or
+// serves what the version it replays read) and returns the code to
+// compile, transformed by transformSource where needed. A transform error
+// (a syntax error esbuild found) is returned as the error, with its
+// position in the file.
 func (s *sourceSet) load(path string) ([]byte, error) {
 	ent, ok := s.replay[path]
 	if !ok {
 		ent.data, ent.err = require.DefaultSourceLoader(path)
+		if ent.err == nil {
+			ent.code, ent.transformed, ent.err = transformSource(path, ent.data)
+		}
 	}
 	s.read[path] = ent
 	if ent.err == nil {
 		s.last = path
 	}
-	return ent.data, ent.err
+	return ent.code, ent.err
+}
+
+// transformed reports whether the module at path was compiled from
+// transformed code (whose positions are the file's own, through its
+// source map).
+func (s *sourceSet) transformed(path string) bool {
+	return s.read[path].transformed
 }
 
 // loaded returns the module files the version read, with their content.
 func (s *sourceSet) loaded() map[string][]byte {
 	out := make(map[string][]byte, len(s.read))
 	for p, ent := range s.read {
-		if ent.err == nil {
+		if ent.data != nil || ent.err == nil {
 			out[p] = ent.data
 		}
 	}
@@ -145,12 +164,18 @@ func (e *Engine) newVersion(src *sourceSet) (*version, error) {
 // (loop goroutine).
 func (v *version) load() error {
 	vm := v.loop.Runtime()
-	reg := require.NewRegistry(require.WithLoader(v.src.load))
+	h := host{v: v}
+	reg := require.NewRegistry(require.WithLoader(v.src.load), require.WithPathResolver(resolveScriptPath))
 	scripts.Register(reg)
+	if err := v.registerModules(reg, h); err != nil {
+		return err
+	}
 	v.req = reg.Enable(vm)
+	if err := installLanguage(vm); err != nil {
+		return err
+	}
 	v.installEvents()
 	core := globals.Extension(globals.Config{Stdout: v.e.stdout, Stderr: v.e.stderr, Logs: v.e.logs})
-	h := host{v: v}
 	for _, install := range append([]ext.Extension{core}, v.e.cfg.Extensions...) {
 		closer, err := install(h)
 		if err != nil {
@@ -159,6 +184,9 @@ func (v *version) load() error {
 		if closer != nil {
 			v.closers = append(v.closers, closer)
 		}
+	}
+	if err := v.setArgv(vm); err != nil {
+		return err
 	}
 	for _, f := range v.src.files {
 		if _, err := v.req.Require(f); err != nil {

@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dop251/goja_nodejs/require"
+
+	"github.com/scriptd/scriptd/internal/jstransform"
+)
+
+// transformSource is what the engine compiles for the script or module
+// file at path whose content is src: TypeScript, ES module syntax and the
+// syntax goja cannot parse itself (for await, async generators) are
+// transformed by esbuild into CommonJS with an inline source map (see
+// package jstransform); plain CommonJS .js files and everything else
+// (.json) are returned as they are, so transformed reports false. Errors
+// are jstransform.Errors, at positions in the file. Both the require
+// loader (run) and check call it, so they compile the same code.
+func transformSource(path string, src []byte) (code []byte, transformed bool, err error) {
+	if !jstransform.Needed(path, src) {
+		return src, false, nil
+	}
+	code, err = jstransform.Transform(path, src)
+	return code, err == nil, err
+}
+
+// isScriptFile reports whether a directory entry named name is a script
+// that a directory PATH loads (top level) or that check compiles: .js,
+// .mjs, .cjs, .ts, .mts or .cts, not hidden, not a .d.ts declaration file.
+func isScriptFile(name string) bool {
+	return jstransform.IsScript(name) && !strings.HasPrefix(name, ".")
+}
+
+// resolveScriptPath is the require registry's PathResolver: goja_nodejs's
+// default (join, resolve symlinks), and when that names no file, the
+// TypeScript ways of naming a module: "./x.js" for x.ts (and .mjs for .mts,
+// .cjs for .cts), which is how TypeScript's node16 resolution has imports
+// written, and "./x" for x.ts, x.mts, x.mjs, x.cjs or x.cts (goja_nodejs
+// itself tries x, x.js, x.json, then the directory: package.json's main,
+// index.js — which this maps to index.ts — and index.json).
+func resolveScriptPath(base, name string) string {
+	p := require.DefaultPathResolver(base, name)
+	if isFile(p) {
+		return p
+	}
+	ext := filepath.Ext(p)
+	stem := strings.TrimSuffix(p, ext)
+	switch ext {
+	case ".js":
+		if isFile(stem + ".ts") {
+			return stem + ".ts"
+		}
+	case ".mjs":
+		if isFile(stem + ".mts") {
+			return stem + ".mts"
+		}
+	case ".cjs":
+		if isFile(stem + ".cts") {
+			return stem + ".cts"
+		}
+	}
+	if isFile(p+".js") || isFile(p+".json") {
+		return p // goja_nodejs finds these itself, before a directory p
+	}
+	for _, x := range []string{".ts", ".mts", ".mjs", ".cjs", ".cts"} {
+		if isFile(p + x) {
+			return p + x
+		}
+	}
+	return p
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
