@@ -316,3 +316,34 @@ on("done", () => { for (const c of caught) print(c); });
 		t.Fatalf("a panic escaped to the loop:\n%s", errb.String())
 	}
 }
+
+func TestResolveScriptPath(t *testing.T) {
+	dir := writeScripts(t, map[string]string{
+		"a.ts": "", "b.js": "", "b.ts": "", "c.mts": "", "d.cts": "", "e.mjs": "",
+		"f/index.ts": "", "g.ts": "", "g/index.js": "", "h.json": "{}",
+	})
+	for name, want := range map[string]string{
+		"./a":      "a.ts",
+		"./a.js":   "a.ts", // TypeScript's way of naming a.ts
+		"./a.ts":   "a.ts",
+		"./b":      "b", // goja_nodejs finds b.js itself, first
+		"./b.js":   "b.js",
+		"./c.mjs":  "c.mts",
+		"./c":      "c.mts",
+		"./d.cjs":  "d.cts",
+		"./e":      "e.mjs",
+		"./f":      "f", // a directory: goja_nodejs looks for index.js, which maps to index.ts
+		"index.js": "index.js",
+		"./g":      "g.ts", // a file before a directory, as Node does with g.js
+		"./h":      "h",
+		"./none":   "none",
+		"acme/x":   "acme/x",
+	} {
+		if got := resolveScriptPath(dir, name); got != filepath.Join(dir, want) {
+			t.Errorf("resolveScriptPath(%q) = %s, want %s", name, got, filepath.Join(dir, want))
+		}
+	}
+	if got := resolveScriptPath(filepath.Join(dir, "f"), "index.js"); got != filepath.Join(dir, "f", "index.ts") {
+		t.Errorf("index.js in f = %s, want f/index.ts", got)
+	}
+}

@@ -61,6 +61,10 @@ func resolveScriptPath(base, name string) string {
 			return stem + ".cts"
 		}
 	}
+	if !isPathName(name) {
+		// A bare name (a native module, node_modules lookups): as is.
+		return p
+	}
 	if isFile(p+".js") || isFile(p+".json") {
 		return p // goja_nodejs finds these itself, before a directory p
 	}
@@ -70,6 +74,12 @@ func resolveScriptPath(base, name string) string {
 		}
 	}
 	return p
+}
+
+// isPathName reports whether a require()/import name is a path rather
+// than a module name, as goja_nodejs tells them apart.
+func isPathName(name string) bool {
+	return name == "." || name == ".." || strings.HasPrefix(name, "./") || strings.HasPrefix(name, "../") || filepath.IsAbs(name)
 }
 
 func isFile(p string) bool {
