@@ -16,6 +16,11 @@
 // the completion function RegisterCallback returns). The loop itself —
 // running, stopping, its task queue — is not part of this interface.
 //
+// An embedder can also give scripts Go-native modules, loaded by name with
+// require or import (engine.Config.Modules, see ModuleFactory), and any Go
+// value through ToValue, SetValue or SetFunc: Go functions given these
+// ways turn a panic into a JS Error the script can catch.
+//
 // Asynchronous work follows k6's RegisterCallback contract:
 //
 //	func (m *module) lookup(call goja.FunctionCall) goja.Value {
