@@ -82,8 +82,10 @@ func Needed(path string, src []byte) bool {
 
 var (
 	// needsRE finds ES module syntax (statements at the start of a line,
-	// dynamic import(), import.meta) and the syntax goja cannot parse.
-	needsRE = regexp.MustCompile(`(?m)^[ \t]*(?:import[ \t]*[{*"'\x60]|import[ \t]+[\w$]|export[ \t]*[{*]|export[ \t]+[\w$])|\bimport\s*\(|\bimport\.meta\b|\bfor\s+await\b|\basync\s*\*|\basync\s+function\s*\*`)
+	// dynamic import(), import.meta), the syntax goja cannot parse, and
+	// what looks like a top-level await (an unindented line starting with
+	// await or assigning one), for esbuild's error and its hint.
+	needsRE = regexp.MustCompile(`(?m)^[ \t]*(?:import[ \t]*[{*"'\x60]|import[ \t]+[\w$]|export[ \t]*[{*]|export[ \t]+[\w$])|\bimport\s*\(|\bimport\.meta\b|\bfor\s+await\b|\basync\s*\*|\basync\s+function\s*\*|^await\b|^(?:const|let|var)\s[^=\n]*=\s*await\b`)
 	// esmRE finds ES module statements: a file with them is a module, and
 	// strict as modules are.
 	esmRE = regexp.MustCompile(`(?m)^[ \t]*(?:import[ \t]*[{*"'\x60]|import[ \t]+[\w$]|export[ \t]*[{*]|export[ \t]+[\w$])`)

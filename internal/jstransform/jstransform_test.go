@@ -45,6 +45,9 @@ func TestNeeded(t *testing.T) {
 		{"a.js", "const o = { async *g() {} };\n", true},
 		{"a.js", "// we export nothing, and import nothing\nvar important = 1, exported = 2;\n", false},
 		{"a.cjs", "exports.x = 1;\n", false},
+		{"a.js", "const r = await fetch(u);\n", true},
+		{"a.js", "await setup();\n", true},
+		{"a.js", "async function f() {\n  const r = await g();\n  await h();\n}\n", false},
 		{"a.json", "{\"import\": 1}", false},
 	} {
 		if got := Needed(c.path, []byte(c.src)); got != c.want {

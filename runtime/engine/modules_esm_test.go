@@ -97,12 +97,13 @@ on("init", (): void => {
 		col   int
 		msg   string
 	}{
-		"ts-syntax":       {map[string]string{"a.ts": "let ok: number = 1;\nlet x: number = ;\n"}, "a.ts", 2, 17, `SyntaxError: Unexpected ";"`},
-		"ts-throw":        {map[string]string{"a.ts": "const n: number = 1;\n\n  throw new Error('top');\n"}, "a.ts", 3, 9, "Error: top"},
-		"ts-first-row":    {map[string]string{"a.ts": "throw new Error('top');\n"}, "a.ts", 1, 7, "Error: top"},
-		"esm-module-syn":  {map[string]string{"a.mjs": "import './lib/m.ts';\n", "lib/m.ts": "export const x: number = 1;\n}\n"}, "lib/m.ts", 2, 1, `SyntaxError: Unexpected "}"`},
-		"esm-module-thr":  {map[string]string{"a.mjs": "import { x } from './lib/m';\n", "lib/m.ts": "export const x = 1;\n(null as any).y;\n"}, "lib/m.ts", 2, 15, "TypeError"},
-		"top-level-await": {map[string]string{"a.mjs": "const v = await Promise.resolve(1);\n"}, "a.mjs", 1, 11, `SyntaxError: top-level await is not supported: scripts load as CommonJS modules (hint: move the code into an async function`},
+		"ts-syntax":          {map[string]string{"a.ts": "let ok: number = 1;\nlet x: number = ;\n"}, "a.ts", 2, 17, `SyntaxError: Unexpected ";"`},
+		"ts-throw":           {map[string]string{"a.ts": "const n: number = 1;\n\n  throw new Error('top');\n"}, "a.ts", 3, 9, "Error: top"},
+		"ts-first-row":       {map[string]string{"a.ts": "throw new Error('top');\n"}, "a.ts", 1, 7, "Error: top"},
+		"esm-module-syn":     {map[string]string{"a.mjs": "import './lib/m.ts';\n", "lib/m.ts": "export const x: number = 1;\n}\n"}, "lib/m.ts", 2, 1, `SyntaxError: Unexpected "}"`},
+		"esm-module-thr":     {map[string]string{"a.mjs": "import { x } from './lib/m';\n", "lib/m.ts": "export const x = 1;\n(null as any).y;\n"}, "lib/m.ts", 2, 15, "TypeError"},
+		"top-level-await":    {map[string]string{"a.mjs": "const v = await Promise.resolve(1);\n"}, "a.mjs", 1, 11, `SyntaxError: top-level await is not supported: scripts load as CommonJS modules (hint: move the code into an async function`},
+		"top-level-await-js": {map[string]string{"a.js": "const x = require('./x');\n\nawait x.ready();\n", "x.js": ""}, "a.js", 3, 1, `SyntaxError: top-level await is not supported`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := writeScripts(t, tc.files)
