@@ -46,12 +46,14 @@ on("init", async () => {
   print("modern", seen.join(","), x, ({ a: { b: 1 } } as any)?.a?.b);
 });
 `,
+		// A .js file with ES module syntax importing TypeScript by its .js name.
+		"50-esm.js":    "import { label } from './lib/hosts.js';\non('done', () => print('js-esm', label({ name: 'c', n: 3 })));\n",
 		"types.d.ts":   "declare const nothing: number;\n", // not a script
 		"notes.txt":    "not a script",
 		"40-plain.cjs": "print('plain cjs');\n",
 	})
 	r := runEngine(t, Config{Paths: []string{dir}})
-	want := []string{"plain cjs", "modern 1,2 2 1", "HOST-A#1 function", "cjs HOST-B#2 function"}
+	want := []string{"plain cjs", "modern 1,2 2 1", "HOST-A#1 function", "cjs HOST-B#2 function", "js-esm HOST-C#3"}
 	if got := lines(r.stdout); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("stdout:\n%s\nwant:\n%s\nstderr:\n%s", r.stdout, strings.Join(want, "\n"), r.stderr)
 	}
