@@ -69,11 +69,11 @@ const moduleWrapperPrefix = "(function(exports,require,module,__filename,__dirna
 // (TypeScript, ES module, plain CommonJS) decides how it is compiled, as
 // run does (transformSource). Types are not checked.
 func CheckSource(display string, src []byte) []SyntaxError {
-	code, transformed, err := transformSource(display, src)
+	code, err := transformSource(display, src)
 	if err != nil {
 		return transformErrors(display, err)
 	}
-	if transformed {
+	if transformed(src, code) {
 		return checkTransformed(display, code)
 	}
 	// Parse the file as written so positions are the file's own; only a

@@ -15,15 +15,20 @@ import (
 // syntax goja cannot parse itself (for await, async generators) are
 // transformed by esbuild into CommonJS with an inline source map (see
 // package jstransform); plain CommonJS .js files and everything else
-// (.json) are returned as they are, so transformed reports false. Errors
-// are jstransform.Errors, at positions in the file. Both the require
-// loader (run) and check call it, so they compile the same code.
-func transformSource(path string, src []byte) (code []byte, transformed bool, err error) {
+// (.json) come back as they are — src itself (see transformed). Errors are
+// jstransform.Errors, at positions in the file. Both the require loader
+// (run) and check call it, so they compile the same code.
+func transformSource(path string, src []byte) ([]byte, error) {
 	if !jstransform.Needed(path, src) {
-		return src, false, nil
+		return src, nil
 	}
-	code, err = jstransform.Transform(path, src)
-	return code, err == nil, err
+	return jstransform.Transform(path, src)
+}
+
+// transformed reports whether code, returned by transformSource for src,
+// is a transform's output rather than src itself.
+func transformed(src, code []byte) bool {
+	return len(code) != len(src) || (len(code) > 0 && &code[0] != &src[0])
 }
 
 // isScriptFile reports whether a directory entry named name is a script

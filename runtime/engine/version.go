@@ -105,7 +105,8 @@ func (s *sourceSet) load(path string) ([]byte, error) {
 	if !ok {
 		ent.data, ent.err = require.DefaultSourceLoader(path)
 		if ent.err == nil {
-			ent.code, ent.transformed, ent.err = transformSource(path, ent.data)
+			ent.code, ent.err = transformSource(path, ent.data)
+			ent.transformed = ent.err == nil && transformed(ent.data, ent.code)
 		}
 	}
 	s.read[path] = ent
