@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -349,4 +350,33 @@ func TestResolveScriptPath(t *testing.T) {
 	if got := resolveScriptPath(filepath.Join(dir, "f"), "index.js"); got != filepath.Join(dir, "f", "index.ts") {
 		t.Errorf("index.js in f = %s, want f/index.ts", got)
 	}
+}
+
+// Top-level files are read and transformed ahead of the load, under the
+// path the loader is asked for, symlinks resolved; nothing prepared is
+// left over.
+func TestPrepareServesTheLoad(t *testing.T) {
+	real := writeScripts(t, map[string]string{"a.ts": "export const a: number = 1;\n", "b.mjs": "export default 2;\n", "c.js": "exports.c = 3;\n"})
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip(err)
+	}
+	e, err := New(Config{Paths: []string{link}, Stdout: &testutil.Buffer{}, Stderr: &testutil.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := e.cur.Load().src
+	if len(src.prepared) != 0 {
+		t.Errorf("prepared but not loaded: %v", src.prepared)
+	}
+	for _, f := range []string{"a.ts", "b.mjs", "c.js"} {
+		ent, ok := src.read[filepath.Join(real, f)]
+		if !ok || ent.err != nil {
+			t.Errorf("%s not loaded from its real path: %v %v", f, ok, ent.err)
+		}
+		if want := f != "c.js"; ent.transformed != want {
+			t.Errorf("%s transformed = %v, want %v", f, ent.transformed, want)
+		}
+	}
+	e.closeVersion(e.cur.Load())
 }

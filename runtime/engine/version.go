@@ -133,16 +133,20 @@ func (s *sourceSet) prepare() {
 	if s.replay != nil || len(s.files) < 2 {
 		return
 	}
+	// Keyed as the loader will be asked: by the path require resolves
+	// (symlinks resolved, as in a Kubernetes ConfigMap volume).
+	paths := make([]string, len(s.files))
 	entries := make([]sourceEntry, len(s.files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(s.files)) {
 		wg.Go(func() {
 			for i := range next {
+				paths[i] = resolveScriptPath("", s.files[i])
 				ent := &entries[i]
-				ent.data, ent.err = require.DefaultSourceLoader(s.files[i])
+				ent.data, ent.err = require.DefaultSourceLoader(paths[i])
 				if ent.err == nil {
-					ent.code, ent.err = transformSource(s.files[i], ent.data)
+					ent.code, ent.err = transformSource(paths[i], ent.data)
 					ent.transformed = ent.err == nil && transformed(ent.data, ent.code)
 				}
 			}
@@ -154,8 +158,8 @@ func (s *sourceSet) prepare() {
 	close(next)
 	wg.Wait()
 	s.prepared = make(map[string]sourceEntry, len(s.files))
-	for i, f := range s.files {
-		s.prepared[f] = entries[i]
+	for i, p := range paths {
+		s.prepared[p] = entries[i]
 	}
 }
 
