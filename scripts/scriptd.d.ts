@@ -63,7 +63,11 @@ declare namespace Log {
   function write(stream: string, record: object): void;
 }
 
-declare var process: { readonly env: Readonly<Record<string, string | undefined>>; readonly pid: number; readonly platform: string };
+declare var process: {
+  readonly env: Readonly<Record<string, string | undefined>>; readonly pid: number; readonly platform: string;
+  /** [the scriptd binary, the first script PATH, ...the ARGs of `scriptd run PATH... -- ARG...`]. */
+  argv: string[];
+};
 
 declare namespace Storage {
   type ReturnCode =

@@ -30,7 +30,8 @@ if [ -d "$shared/conformance" ]; then
     "$shared/conformance/cases/03-events.sh" \
     "$shared/conformance/cases/04-input.sh" \
     "$shared/conformance/cases/05-storage-v2.sh" \
-    "$shared/conformance/cases/06-replay-timers-order.sh"
+    "$shared/conformance/cases/06-replay-timers-order.sh" \
+    "$shared/conformance/cases/07-modules-globals.sh"
 else
   echo "conformance: $shared/conformance not found; skipped"
 fi

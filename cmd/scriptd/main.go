@@ -134,8 +134,21 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// splitScriptArgs splits `run [flags] PATH... -- ARG...` at the first
+// "--": what follows is for the scripts (process.argv.slice(2)), never
+// flags or PATHs.
+func splitScriptArgs(args []string) (own, script []string) {
+	for i, a := range args {
+		if a == "--" {
+			return args[:i], args[i+1:]
+		}
+	}
+	return args, nil
+}
+
 func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	f := newRunFlags()
+	args, scriptArgs := splitScriptArgs(args)
 	paths, err := parseInterspersed(f.fs, args)
 	if code, done := flagError(cmdRunInfo, f.fs, err, stdout, stderr); done {
 		return code
@@ -174,6 +187,7 @@ func cmdRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer svc.close()
 	cfg := engine.Config{
 		Paths:              paths,
+		Args:               scriptArgs,
 		Inputs:             specs,
 		Follow:             f.follow,
 		LogDir:             f.logDir,

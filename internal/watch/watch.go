@@ -48,14 +48,14 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// DefaultInclude counts script and module files (.js, .cjs, .mjs, .json)
-// that are not editor temporaries.
+// DefaultInclude counts script and module files (.js, .cjs, .mjs, .ts,
+// .mts, .cts, .json) that are not editor temporaries.
 func DefaultInclude(path string) bool {
 	if Ignored(filepath.Base(path)) {
 		return false
 	}
 	switch filepath.Ext(path) {
-	case ".js", ".cjs", ".mjs", ".json":
+	case ".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".json":
 		return true
 	}
 	return false

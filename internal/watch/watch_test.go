@@ -344,7 +344,7 @@ func TestIgnored(t *testing.T) {
 			t.Errorf("Ignored(%q) = %v, want %v", name, got, want)
 		}
 	}
-	for path, want := range map[string]bool{"/x/a.js": true, "/x/a.mjs": true, "/x/a.json": true, "/x/a.txt": false, "/x/.a.js": false, "/x/a.js~": false} {
+	for path, want := range map[string]bool{"/x/a.js": true, "/x/a.mjs": true, "/x/a.json": true, "/x/a.ts": true, "/x/a.mts": true, "/x/a.cts": true, "/x/a.cjs": true, "/x/a.d.ts": true, "/x/a.txt": false, "/x/.a.js": false, "/x/a.js~": false} {
 		if got := DefaultInclude(path); got != want {
 			t.Errorf("DefaultInclude(%q) = %v, want %v", path, got, want)
 		}

@@ -44,6 +44,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Extensions install extra globals (the storage framework is one).
 	Extensions []ext.Extension
+	// Modules are Go-native modules scripts load by name with require(name)
+	// or import ... from "name", made once per version of the scripts by
+	// their factory (see ext.ModuleFactory). A name may not be a path or
+	// a bundled scriptd/* module.
+	Modules map[string]ext.ModuleFactory
+	// Args are the script arguments (`scriptd run PATH... -- ARG...`):
+	// process.argv is [the executable, the first of Paths (absolute),
+	// Args...], so Args is process.argv.slice(2).
+	Args []string
 	// MaxInFlight bounds reserved async work (storage operations) before
 	// input reading pauses: the backpressure that keeps memory flat on
 	// large inputs. Default 10,000.

@@ -14,13 +14,9 @@ import (
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
 	"github.com/dop251/goja/parser"
-)
 
-// isScriptFile reports whether a directory entry named name is a script
-// that a directory PATH loads (top level) or that check compiles.
-func isScriptFile(name string) bool {
-	return strings.HasSuffix(name, ".js") && !strings.HasPrefix(name, ".")
-}
+	"github.com/scriptd/scriptd/internal/jstransform"
+)
 
 // ScriptFiles expands script PATHs: a file stands for itself, a directory
 // for its top-level *.js files in lexical order (subdirectories hold modules
@@ -172,6 +168,13 @@ func compileErrorAt(display string, err error) *SyntaxError {
 // consequences of the first), with its position in the original file, or
 // nil. display names the file. Warnings are not reported here (see Check).
 func CheckSource(display string, src []byte) []SyntaxError {
+	code, err := transformSource(display, src)
+	if err != nil {
+		return transformErrors(display, err)
+	}
+	if transformed(src, code) {
+		return checkTransformed(display, code)
+	}
 	m := compileModule(display, src, nil)
 	if m.err != nil {
 		return []SyntaxError{*m.err}
@@ -235,8 +238,20 @@ func Check(paths []string) ([]SyntaxError, error) {
 	for i := 0; i < len(queue); i++ {
 		f := queue[i]
 		data, err := src.load(f)
-		if err != nil {
+		var te jstransform.Errors
+		switch {
+		case errors.As(err, &te):
+			all = append(all, transformErrors(f, err)...) // esbuild's syntax errors
+			continue
+		case err != nil:
 			return nil, fmt.Errorf("read script: %w", err)
+		}
+		wasTransformed := src.read[f].transformed
+		if wasTransformed {
+			if errs := checkTransformed(f, data); len(errs) > 0 {
+				all = append(all, errs...)
+				continue
+			}
 		}
 		m := compileModule(f, data, src.load)
 		if m.err != nil {
@@ -246,6 +261,14 @@ func Check(paths []string) ([]SyntaxError, error) {
 			continue
 		}
 		diags, reqs := lintModule(m)
+		if wasTransformed {
+			// Positions in the transformed code: back to the file's own.
+			for i := range diags {
+				if l, c, ok := jstransform.OriginalPosition(data, diags[i].Line, diags[i].Col); ok {
+					diags[i].Line, diags[i].Col = l, c
+				}
+			}
+		}
 		all = append(all, diags...)
 		for _, r := range reqs {
 			resolved, ok := resolveModule(filepath.Dir(f), r.name)
@@ -309,13 +332,12 @@ func checkJSON(display string, data []byte) *SyntaxError {
 // dir loads, as goja_nodejs/require does: name, name.js, name.json, then
 // the directory's package.json main, index.js, index.json.
 func resolveModule(dir, name string) (string, bool) {
+	if r := resolveScriptPath(dir, name); isFile(r) && isScriptFile(filepath.Base(r)) {
+		return r, true // x.ts for "./x.js", "./x" for x.ts, ...
+	}
 	p := name
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, name)
-	}
-	isFile := func(p string) bool {
-		st, err := os.Stat(p)
-		return err == nil && !st.IsDir()
 	}
 	asFile := func(p string) (string, bool) {
 		for _, c := range []string{p, p + ".js", p + ".json"} {
@@ -668,4 +690,40 @@ func walkAST(root ast.Node, visit func(n ast.Node, tries int) bool) {
 		}
 	}
 	walk(reflect.ValueOf(root), 0)
+}
+
+// transformErrors presents the errors transformSource found (esbuild's,
+// at positions in the file) as check reports them: the first one.
+func transformErrors(display string, err error) []SyntaxError {
+	var errs jstransform.Errors
+	if !errors.As(err, &errs) || len(errs) == 0 {
+		return []SyntaxError{{File: display, Line: 1, Col: 1, Msg: err.Error()}}
+	}
+	e := errs[0]
+	return []SyntaxError{{File: display, Line: max(e.Line, 1), Col: max(e.Col, 1), Msg: e.Msg}}
+}
+
+// checkTransformed parses transformed code as the require loader will
+// (esbuild's output is valid JavaScript, but goja may still refuse some
+// of it), locating an error in the file through the code's source map.
+func checkTransformed(display string, code []byte) []SyntaxError {
+	_, err := parser.ParseFile(nil, display, moduleWrapperPrefix+string(code)+"\n})", 0)
+	if err == nil {
+		return nil
+	}
+	se := SyntaxError{File: display, Line: 1, Col: 1, Msg: err.Error()}
+	var first *parser.Error
+	var list parser.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		first = list[0]
+	} else {
+		errors.As(err, &first)
+	}
+	if first != nil {
+		se.Msg = first.Message
+		if l, c, ok := jstransform.OriginalPosition(code, first.Position.Line, first.Position.Column); ok {
+			se.Line, se.Col = l, c
+		}
+	}
+	return []SyntaxError{se}
 }

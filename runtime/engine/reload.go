@@ -12,6 +12,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
 
+	"github.com/scriptd/scriptd/internal/jstransform"
 	"github.com/scriptd/scriptd/internal/watch"
 )
 
@@ -357,6 +358,14 @@ func asLoadError(err error) *LoadError {
 // located by parsing the file being compiled (the last one src read) again.
 func newLoadError(file string, err error, src *sourceSet) *LoadError {
 	le := &LoadError{File: file, Message: err.Error()}
+	var terrs jstransform.Errors
+	if errors.As(err, &terrs) && len(terrs) > 0 {
+		// esbuild refused the file (transformSource), at its own position.
+		te := terrs[0]
+		le.File, le.Line, le.Col = te.File, te.Line, te.Col
+		le.Message = "SyntaxError: " + te.Msg
+		return le
+	}
 	var list parser.ErrorList
 	var perr *parser.Error
 	var cerr *goja.CompilerSyntaxError
@@ -368,18 +377,18 @@ func newLoadError(file string, err error, src *sourceSet) *LoadError {
 		perr = list[0]
 		fallthrough
 	case perr != nil || errors.As(err, &perr):
-		le.setPos(perr.Position.Filename, perr.Position.Line, perr.Position.Column)
+		le.setPos(src, perr.Position.Filename, perr.Position.Line, perr.Position.Column, false)
 		le.Message = "SyntaxError: " + perr.Message
 	case errors.As(err, &cerr):
 		if cerr.File != nil {
-			p := cerr.File.Position(cerr.Offset)
-			le.setPos(p.Filename, p.Line, p.Column)
+			p := cerr.File.Position(cerr.Offset) // through the source map, if the code has one
+			le.setPos(src, p.Filename, p.Line, p.Column, true)
 			le.Message = "SyntaxError: " + cerr.Message
 			break
 		}
 		le.Message = cerr.Message
 		if ent, ok := src.read[src.last]; ok && src.last != "" {
-			if errs := CheckSource(src.last, ent.data); len(errs) > 0 {
+			if errs := CheckSource(src.last, ent.data); len(errs) > 0 { // transforms ent.data again, as the loader did
 				se := errs[0]
 				le.File, le.Line, le.Col = se.File, se.Line, se.Col
 				le.Message = "SyntaxError: " + se.Msg
@@ -387,33 +396,44 @@ func newLoadError(file string, err error, src *sourceSet) *LoadError {
 		}
 	case errors.As(err, &ie):
 		le.Message = fmt.Sprint(ie.Value())
-		le.setStack(ie.Stack())
+		le.setStack(src, ie.Stack())
 	case errors.As(err, &so):
 		le.Message = "RangeError: maximum call stack size exceeded"
-		le.setStack(so.Stack())
+		le.setStack(src, so.Stack())
 	case errors.As(err, &ex):
 		if ex.Value() != nil {
 			le.Message = ex.Value().String()
 		}
-		le.setStack(ex.Stack())
+		le.setStack(src, ex.Stack())
 	}
 	return le
 }
 
 // setPos records a position reported by goja, whose module wrapper shifts
-// columns on a file's first line.
-func (le *LoadError) setPos(file string, line, col int) {
+// columns on a file's first line unless the file was transformed. In
+// transformed code a position goja reports is the file's own when goja
+// went through the code's source map (mapped), and is located through it
+// here otherwise (parser errors).
+func (le *LoadError) setPos(src *sourceSet, file string, line, col int, mapped bool) {
 	if file != "" {
 		le.File = file
 	}
-	if line == 1 {
+	if src.transformed(le.File) {
+		if !mapped {
+			if l, c, ok := jstransform.OriginalPosition(src.read[le.File].code, line, col); ok {
+				line, col = l, c
+			}
+		}
+	} else if line == 1 {
 		col = max(col-len(moduleWrapperPrefix), 1)
 	}
 	le.Line, le.Col = line, col
 }
 
 // setStack locates le at the innermost script frame and keeps the frames.
-func (le *LoadError) setStack(frames []goja.StackFrame) {
+// Positions in transformed files come through their source maps: they are
+// the file's own.
+func (le *LoadError) setStack(src *sourceSet, frames []goja.StackFrame) {
 	var b strings.Builder
 	located := false
 	for i := range frames {
@@ -424,7 +444,7 @@ func (le *LoadError) setStack(frames []goja.StackFrame) {
 		}
 		p := f.Position()
 		col := p.Column
-		if p.Line == 1 {
+		if p.Line == 1 && !src.transformed(name) {
 			col = max(col-len(moduleWrapperPrefix), 1)
 		}
 		if !located {

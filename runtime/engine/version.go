@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/dop251/goja_nodejs/require"
@@ -74,11 +75,19 @@ type sourceSet struct {
 	read   map[string]sourceEntry // what this version's loader returned
 	replay map[string]sourceEntry // served instead of the disk, if set
 	last   string                 // the file read last: the one being compiled
+	// prepared holds the top-level files read and transformed ahead of
+	// the load, in parallel (see prepare); load takes them from here.
+	prepared map[string]sourceEntry
 }
 
 type sourceEntry struct {
-	data []byte
-	err  error
+	data []byte // the file as read (what the watcher compares)
+	code []byte // what goja compiles: data, or data transformed (transformSource)
+	// transformed: code carries an inline source map and its first line
+	// holds no code of the file (see jstransform.Transform), so positions
+	// goja reports in it need no correction for the module wrapper.
+	transformed bool
+	err         error
 }
 
 func newSourceSet(files []string) *sourceSet {
@@ -90,24 +99,82 @@ func (s *sourceSet) again() *sourceSet {
 	return &sourceSet{files: s.files, read: make(map[string]sourceEntry, len(s.read)), replay: s.read}
 }
 
-// load is the version's require.SourceLoader.
+// load is the version's require.SourceLoader: it reads the file (or
+// serves what the version it replays read) and returns the code to
+// compile, transformed by transformSource where needed. A transform error
+// (a syntax error esbuild found) is returned as the error, with its
+// position in the file.
 func (s *sourceSet) load(path string) ([]byte, error) {
 	ent, ok := s.replay[path]
 	if !ok {
+		ent, ok = s.prepared[path]
+		delete(s.prepared, path)
+	}
+	if !ok {
 		ent.data, ent.err = require.DefaultSourceLoader(path)
+		if ent.err == nil {
+			ent.code, ent.err = transformSource(path, ent.data)
+			ent.transformed = ent.err == nil && transformed(ent.data, ent.code)
+		}
 	}
 	s.read[path] = ent
 	if ent.err == nil {
 		s.last = path
 	}
-	return ent.data, ent.err
+	return ent.code, ent.err
+}
+
+// prepare reads and transforms the top-level files ahead of the load, on
+// up to GOMAXPROCS goroutines: esbuild takes a few milliseconds a file, so
+// a directory of many TypeScript files loads faster (modules they import
+// are read when required). A set that replays another's sources needs
+// nothing. Call it before the load, from the goroutine that will load.
+func (s *sourceSet) prepare() {
+	if s.replay != nil || len(s.files) < 2 {
+		return
+	}
+	// Keyed as the loader will be asked: by the path require resolves
+	// (symlinks resolved, as in a Kubernetes ConfigMap volume).
+	paths := make([]string, len(s.files))
+	entries := make([]sourceEntry, len(s.files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(s.files)) {
+		wg.Go(func() {
+			for i := range next {
+				paths[i] = resolveScriptPath("", s.files[i])
+				ent := &entries[i]
+				ent.data, ent.err = require.DefaultSourceLoader(paths[i])
+				if ent.err == nil {
+					ent.code, ent.err = transformSource(paths[i], ent.data)
+					ent.transformed = ent.err == nil && transformed(ent.data, ent.code)
+				}
+			}
+		})
+	}
+	for i := range s.files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	s.prepared = make(map[string]sourceEntry, len(s.files))
+	for i, p := range paths {
+		s.prepared[p] = entries[i]
+	}
+}
+
+// transformed reports whether the module at path was compiled from
+// transformed code (whose positions are the file's own, through its
+// source map).
+func (s *sourceSet) transformed(path string) bool {
+	return s.read[path].transformed
 }
 
 // loaded returns the module files the version read, with their content.
 func (s *sourceSet) loaded() map[string][]byte {
 	out := make(map[string][]byte, len(s.read))
 	for p, ent := range s.read {
-		if ent.err == nil {
+		if ent.data != nil || ent.err == nil {
 			out[p] = ent.data
 		}
 	}
@@ -131,6 +198,7 @@ func (e *Engine) newVersion(src *sourceSet) (*version, error) {
 		OnBroken:             func() { e.versionBroken(v) },
 	})
 	v.unwatch = e.wd.Watch(v.loop)
+	src.prepare()
 	var err error
 	v.loop.RunTask(func() { err = v.load() })
 	v.loading = false
@@ -145,13 +213,19 @@ func (e *Engine) newVersion(src *sourceSet) (*version, error) {
 // (loop goroutine).
 func (v *version) load() error {
 	vm := v.loop.Runtime()
-	reg := require.NewRegistry(require.WithLoader(v.src.load))
+	h := host{v: v}
+	reg := require.NewRegistry(require.WithLoader(v.src.load), require.WithPathResolver(resolveScriptPath))
 	scripts.Register(reg)
 	globals.RegisterNodeModules(reg) // require("buffer"), ("url"), ("util")
+	if err := v.registerModules(reg, h); err != nil {
+		return err
+	}
 	v.req = reg.Enable(vm)
+	if err := installLanguage(vm); err != nil {
+		return err
+	}
 	v.installEvents()
 	core := globals.Extension(globals.Config{Stdout: v.e.stdout, Stderr: v.e.stderr, Logs: v.e.logs})
-	h := host{v: v}
 	for _, install := range append([]ext.Extension{core}, v.e.cfg.Extensions...) {
 		closer, err := install(h)
 		if err != nil {
@@ -160,6 +234,9 @@ func (v *version) load() error {
 		if closer != nil {
 			v.closers = append(v.closers, closer)
 		}
+	}
+	if err := v.setArgv(vm); err != nil {
+		return err
 	}
 	for _, f := range v.src.files {
 		if _, err := v.req.Require(f); err != nil {

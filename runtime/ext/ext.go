@@ -16,6 +16,11 @@
 // the completion function RegisterCallback returns). The loop itself —
 // running, stopping, its task queue — is not part of this interface.
 //
+// An embedder can also give scripts Go-native modules, loaded by name with
+// require or import (engine.Config.Modules, see ModuleFactory), and any Go
+// value through ToValue, SetValue or SetFunc: Go functions given these
+// ways turn a panic into a JS Error the script can catch.
+//
 // Asynchronous work follows k6's RegisterCallback contract:
 //
 //	func (m *module) lookup(call goja.FunctionCall) goja.Value {
@@ -40,6 +45,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/dop251/goja"
@@ -168,11 +174,98 @@ func SetFunc(h Host, name string, fn func(goja.FunctionCall) goja.Value) error {
 	return nil
 }
 
-// SetValue defines a global value, converted with goja's ToValue. Loop
-// goroutine only.
+// SetValue defines a global value, converted with ToValue (so a Go
+// function in it that panics throws a JS Error the script can catch).
+// Loop goroutine only.
 func SetValue(h Host, name string, v any) error {
-	if err := h.Runtime().Set(name, v); err != nil {
+	if err := h.Runtime().Set(name, ToValue(h, name, v)); err != nil {
 		return fmt.Errorf("define %s: %w", name, err)
 	}
 	return nil
+}
+
+// ModuleFactory makes a Go-native module: what scripts get from
+// require(name) and import ... from "name", for the name it is registered
+// under (engine.Config.Modules). It is called once per version of the
+// scripts (at start-up, at each hot reload, after a runaway handler was
+// interrupted: each time on a fresh runtime, as k6 makes its modules once
+// per VU), on the loop goroutine, the first time a script of that version
+// requires or imports the module; every later require of it in the
+// version returns the same exports.
+//
+// It returns the module's exports, converted with ToValue: typically a
+// map[string]any of Go functions and values (which becomes a plain object,
+// so `import { f } from "name"`, `import * as m from "name"` and
+// `const { f } = require("name")` all work, and `import m from "name"` is
+// the whole object, as for any CommonJS module), or a *goja.Object built
+// with h.Runtime(). A Go function reached through the exports that panics
+// throws a JS Error the script can catch (see ToValue). An error (or a
+// panic) makes the require or import that loaded the module throw.
+//
+// State: the module instance lives as long as its version; state that
+// must outlive a reload belongs in storage or in the Go value that made
+// the factory, never in runtime objects. h.Context() ends when the
+// version retires: stop goroutines started for it there.
+//
+// Asynchronous functions follow the package's RegisterCallback contract
+// (see the example at the top): check h.AssertAwaiting if the function
+// must be called from an awaiting context, create the promise on the loop
+// goroutine, reserve the completion with h.RegisterCallback before
+// starting the Go work, and call the completion exactly once, from any
+// goroutine, with the code that settles the promise (it runs on the loop;
+// never touch the runtime from another goroutine). The reservation keeps
+// the run alive until the completion comes, and a retiring version waits
+// for it, within a bound.
+type ModuleFactory func(h Host) (exports any, err error)
+
+// ToValue converts a Go value for scripts as goja's Runtime.ToValue does,
+// except that Go functions cannot take the loop down: a function — at the
+// top, or a member of a map[string]any (at any depth), which becomes a
+// plain JS object of converted members — is wrapped with Host.Func, so a
+// Go panic inside it becomes a JS Error the script can catch (name, or
+// name.member, says where), while values thrown on purpose (Throw,
+// ThrowTypeError, a goja exception) pass through unchanged. A typed
+// function (func(int) int, func(string) (T, error), ...) keeps goja's
+// conversion of its arguments and results. goja values pass unchanged;
+// functions reached through other Go values (struct methods, other map
+// types) are converted by goja alone, so give scripts functions through a
+// map[string]any or at the top. Loop goroutine only.
+func ToValue(h Host, name string, v any) goja.Value {
+	vm := h.Runtime()
+	switch x := v.(type) {
+	case nil:
+		return goja.Undefined()
+	case goja.Value:
+		return x
+	case func(goja.FunctionCall) goja.Value:
+		return h.Func(name, x)
+	case func(goja.FunctionCall, *goja.Runtime) goja.Value:
+		return h.Func(name, func(call goja.FunctionCall) goja.Value { return x(call, vm) })
+	case map[string]any:
+		obj := vm.NewObject()
+		for k, m := range x {
+			_ = obj.Set(k, ToValue(h, name+"."+k, m))
+		}
+		return obj
+	}
+	if reflect.TypeOf(v).Kind() != reflect.Func {
+		return vm.ToValue(v)
+	}
+	if reflect.ValueOf(v).IsNil() {
+		return goja.Null()
+	}
+	// Let goja convert the arguments and results of the typed function, and
+	// call it from inside a Host.Func: a panic unwinds through goja's call
+	// (which restores its own state) into Host.Func's recover.
+	inner, ok := goja.AssertFunction(vm.ToValue(v))
+	if !ok {
+		return vm.ToValue(v)
+	}
+	return h.Func(name, func(call goja.FunctionCall) goja.Value {
+		ret, err := inner(call.This, call.Arguments...)
+		if err != nil {
+			panic(err) // a JS exception (or an interrupt) thrown inside: rethrown as is
+		}
+		return ret
+	})
 }
