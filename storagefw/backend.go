@@ -335,4 +335,10 @@ type BackendType struct {
 	// sub-record ("sqlite").
 	OptionsField string
 	Open         Opener
+	// Describe, if set, returns the backend's options sub-record as Zeek
+	// hands it to Storage::backend_opened: every field in Zeek's declared
+	// order with its default filled in (intervals as seconds; unset
+	// optional fields left out). Called after a successful open, with the
+	// sub-record the script gave.
+	Describe func(sub map[string]any) Record
 }

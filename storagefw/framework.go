@@ -139,31 +139,32 @@ func (f *Framework) open(ctx context.Context, req OpenRequest) (*Handle, Operati
 	if !ok {
 		return nil, fail(OperationFailed, "Failed to open backend %s: no such backend (have %v)", req.Backend, f.BackendNames())
 	}
+	tag := "Storage::STORAGE_BACKEND_" + bt.Name // as Zeek names it in errors
 	keyType, err := parseType(req.KeyType)
 	if err != nil {
-		return nil, fail(KeyTypeMismatch, "Failed to open backend %s: key type: %v", req.Backend, err)
+		return nil, fail(KeyTypeMismatch, "Failed to open backend %s: key type: %v", tag, err)
 	}
 	valType, err := parseType(req.ValType)
 	if err != nil {
-		return nil, fail(ValTypeMismatch, "Failed to open backend %s: value type: %v", req.Backend, err)
+		return nil, fail(ValTypeMismatch, "Failed to open backend %s: value type: %v", tag, err)
 	}
 	if s, ok := req.Options["serializer"]; ok && s != nil && s != "STORAGE_SERIALIZER_JSON" {
-		return nil, fail(InitializationFailed, "Failed to open backend %s: unknown serializer %v", req.Backend, s)
+		return nil, fail(InitializationFailed, "Failed to open backend %s: unknown serializer %v", tag, s)
 	}
 	sub, ok := req.Options[bt.OptionsField].(map[string]any)
 	if !ok {
-		return nil, fail(InitializationFailed, "Failed to open backend %s: the options record has no %q field", req.Backend, bt.OptionsField)
+		return nil, fail(InitializationFailed, "Failed to open backend %s: the options record has no %q field", tag, bt.OptionsField)
 	}
 	forced, _ := req.Options["forced_sync"].(bool)
 	id := f.nextID.Add(1)
 	h := &Handle{
 		fw: f, id: id, typ: bt, keyType: keyType, valType: valType, ser: JSONSerializer{},
-		forcedSync: forced, options: RedactOptions(req.Options),
+		forcedSync: forced, options: fullOptions(bt, req.Options, sub, forced),
 	}
 	interval := f.interval
 	if v, ok := req.Options["expire_interval"]; ok {
 		if interval, err = ParseInterval(v, f.interval); err != nil {
-			return nil, fail(InitializationFailed, "Failed to open backend %s: option expire_interval: %v", req.Backend, err)
+			return nil, fail(InitializationFailed, "Failed to open backend %s: option expire_interval: %v", tag, err)
 		}
 	}
 	backend, err := bt.Open(ctx, OpenConfig{
@@ -176,7 +177,12 @@ func (f *Framework) open(ctx context.Context, req OpenRequest) (*Handle, Operati
 		if se, ok := err.(*Error); ok {
 			code, msg = se.Code, se.Msg
 		}
-		return nil, fail(code, "Failed to open backend %s: %s", bt.Name, msg)
+		// Zeek hands the script the handle it failed to open; every call on
+		// it gives NOT_CONNECTED.
+		h.closed.Store(true)
+		res := fail(code, "Failed to open backend %s: %s", tag, msg)
+		res.Value = h
+		return h, res
 	}
 	h.backend = backend
 	f.mu.Lock()
@@ -196,6 +202,42 @@ func (f *Framework) CloseAll(ctx context.Context) {
 	for _, h := range list {
 		h.Close(ctx)
 	}
+}
+
+// fullOptions is the options record as Zeek passes it to
+// Storage::backend_opened: serializer and forced_sync with their defaults,
+// the backend's sub-record with every default (BackendType.Describe), then
+// any other field the script gave; passwords redacted.
+func fullOptions(bt BackendType, given, sub map[string]any, forced bool) Record {
+	out := Record{{Name: "serializer", Value: "STORAGE_SERIALIZER_JSON"}, {Name: "forced_sync", Value: forced}}
+	var described any = RedactOptions(sub)
+	if bt.Describe != nil {
+		described = redactRecord(bt.Describe(sub))
+	}
+	out = append(out, Field{Name: bt.OptionsField, Value: described})
+	var rest []string
+	for k := range given {
+		if k != "serializer" && k != "forced_sync" && k != bt.OptionsField {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	redacted := RedactOptions(given)
+	for _, k := range rest {
+		out = append(out, Field{Name: k, Value: redacted[k]})
+	}
+	return out
+}
+
+func redactRecord(r Record) Record {
+	out := make(Record, len(r))
+	for i, f := range r {
+		if s, ok := f.Value.(string); ok && f.Name == "password" && s != "" {
+			f.Value = "<redacted>"
+		}
+		out[i] = f
+	}
+	return out
 }
 
 // RedactOptions deep-copies options with every "password" field replaced,
@@ -230,7 +272,7 @@ type Handle struct {
 	valType    *dataType
 	ser        serializer
 	forcedSync bool
-	options    map[string]any
+	options    Record // as Storage.backend_opened gets it (see fullOptions)
 
 	closed atomic.Bool
 
@@ -255,8 +297,10 @@ func (h *Handle) IsOpen() bool { return !h.closed.Load() }
 // IsForcedSync reports whether the handle was opened with forced_sync.
 func (h *Handle) IsForcedSync() bool { return h.forcedSync }
 
-// Options returns the open options with passwords redacted.
-func (h *Handle) Options() map[string]any { return h.options }
+// Options returns the open options as Zeek passes them to
+// Storage::backend_opened: every default filled in, in declared order,
+// passwords redacted.
+func (h *Handle) Options() Record { return h.options }
 
 // keyString renders a key for the operations registry.
 func keyString(k any) string {
@@ -317,7 +361,7 @@ func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(O
 // before the key and value types, as Zeek does).
 func (h *Handle) refuseClosed(done func(OperationResult)) bool {
 	if h.closed.Load() {
-		done(fail(NotConnected, "backend is closed"))
+		done(fail(NotConnected, "Backend is closed"))
 		return true
 	}
 	return false
@@ -392,7 +436,7 @@ func (h *Handle) send(ops ...*Request) {
 	if h.closed.Load() {
 		h.mu.Unlock()
 		for _, op := range ops {
-			op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+			op.Complete(Reply{Code: NotConnected, Error: "Backend is closed"})
 		}
 		return
 	}
@@ -417,7 +461,7 @@ type heldItem struct {
 func (h *Handle) sendNow(ops ...*Request) {
 	if h.closed.Load() {
 		for _, op := range ops {
-			op.Complete(Reply{Code: NotConnected, Error: "backend is closed"})
+			op.Complete(Reply{Code: NotConnected, Error: "Backend is closed"})
 		}
 		return
 	}
@@ -523,7 +567,7 @@ func (h *Handle) Close(ctx context.Context) OperationResult {
 	h.mu.Lock()
 	if h.closed.Swap(true) {
 		h.mu.Unlock()
-		res := fail(NotConnected, "backend is already closed")
+		res := fail(NotConnected, "Backend is already closed")
 		h.fw.ops.finish(entry, res)
 		return res
 	}

@@ -90,12 +90,17 @@ func TestReturnCodesThroughTheFramework(t *testing.T) {
 
 	// Opening: a missing sub-record, an unknown type name, a bad path.
 	_, res := fw.Open(ctx, storagefw.OpenRequest{Backend: "SQLITE", KeyType: "string", ValType: "string", Options: map[string]any{}})
-	expect(t, "no sqlite options", res, storagefw.InitializationFailed, "Failed to open backend SQLITE")
+	expect(t, "no sqlite options", res, storagefw.InitializationFailed, "Failed to open backend Storage::STORAGE_BACKEND_SQLITE")
 	_, res = fw.Open(ctx, storagefw.OpenRequest{Backend: "SQLITE", KeyType: "strng", ValType: "string", Options: map[string]any{"sqlite": map[string]any{"database_path": ":memory:", "table_name": "t"}}})
 	expect(t, "bad key type", res, storagefw.KeyTypeMismatch, `unknown type "strng"`)
-	_, res = fw.Open(ctx, storagefw.OpenRequest{Backend: "SQLITE", KeyType: "string", ValType: "string", Options: map[string]any{"sqlite": map[string]any{"database_path": "/nonexistent/dir/x.db", "table_name": "t"}}})
-	if res.Code == storagefw.Success || !strings.HasPrefix(res.Error, "Failed to open backend SQLITE") {
-		t.Errorf("bad path: %+v", res)
+	// A bad path: Zeek's code and words, and the unopened handle as value
+	// (closed: every call on it is NOT_CONNECTED).
+	failed, res := fw.Open(ctx, storagefw.OpenRequest{Backend: "SQLITE", KeyType: "string", ValType: "string", Options: map[string]any{"sqlite": map[string]any{"database_path": "/nonexistent/dir/x.db", "table_name": "t"}}})
+	expect(t, "bad path", res, storagefw.OperationFailed, "Failed to open backend Storage::STORAGE_BACKEND_SQLITE: SQLite call failed: unable to open database file")
+	if failed == nil || res.Value != failed || failed.IsOpen() {
+		t.Errorf("bad path: handle %v, value %v", failed, res.Value)
+	} else {
+		expect(t, "put on the unopened handle", failed.Put(ctx, 1, "x", storagefw.PutArgs{}), storagefw.NotConnected, "Backend is closed")
 	}
 	_, res = fw.Open(ctx, storagefw.OpenRequest{Backend: "NOPE", KeyType: "string", ValType: "string"})
 	expect(t, "unknown backend", res, storagefw.OperationFailed, "no such backend")

@@ -9,6 +9,7 @@ package storagejs
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -155,30 +156,45 @@ func forcedSync(req storagefw.OpenRequest) bool {
 }
 
 // notifier returns the Notify func for a handle-to-be: connection events
-// become Storage.backend_lost / Storage.backend_opened on the loop.
-func (b *binding) notifier(tag string, options map[string]any) func(storagefw.EventKind, string) {
+// become Storage.backend_lost / Storage.backend_opened on the loop, with
+// the options as the open reported them (every default filled in) once the
+// handle exists, the script's own (redacted) before that.
+func (b *binding) notifier(tag string, options map[string]any) (notify func(storagefw.EventKind, string), opened func(*storagefw.Handle)) {
+	var handle atomic.Pointer[storagefw.Handle]
 	redacted := storagefw.RedactOptions(options)
-	return func(kind storagefw.EventKind, reason string) {
+	optionsJS := func() goja.Value {
+		if h := handle.Load(); h != nil {
+			return b.toJS(h.Options())
+		}
+		return b.toJS(redacted)
+	}
+	notify = func(kind storagefw.EventKind, reason string) {
 		b.host.RunOnLoop(func() {
 			switch kind {
 			case storagefw.BackendLost:
-				b.host.Emit("Storage.backend_lost", b.vm.ToValue(tag), b.toJS(redacted), b.vm.ToValue(reason))
+				b.host.Emit("Storage.backend_lost", b.vm.ToValue(tag), optionsJS(), b.vm.ToValue(reason))
 			case storagefw.BackendOpened:
-				b.host.Emit("Storage.backend_opened", b.vm.ToValue(tag), b.toJS(redacted))
+				b.host.Emit("Storage.backend_opened", b.vm.ToValue(tag), optionsJS())
 			}
 		})
 	}
+	return notify, func(h *storagefw.Handle) { handle.Store(h) }
 }
 
-// opened finishes a successful open on the loop: the handle object and the
-// backend_opened event.
-func (b *binding) opened(req storagefw.OpenRequest, h *storagefw.Handle, res storagefw.OperationResult) goja.Value {
-	if res.Code != storagefw.Success {
+// opened finishes an open on the loop: the result — whose value is the
+// handle, also when the open failed (as Zeek hands the script the handle
+// it could not open; every call on it gives NOT_CONNECTED) — and, on
+// success, the backend_opened event with the options as Zeek passes them.
+func (b *binding) opened(h *storagefw.Handle, res storagefw.OperationResult) goja.Value {
+	if h == nil {
 		return b.resultJS(res)
 	}
 	bh := &BackendHandle{Backend: tagName(h.BackendName()), h: h}
-	b.host.Emit("Storage.backend_opened", b.vm.ToValue(bh.Backend), b.toJS(h.Options()))
-	return b.resultJS(storagefw.OperationResult{Code: storagefw.Success, Value: bh})
+	res.Value = bh
+	if res.Code == storagefw.Success {
+		b.host.Emit("Storage.backend_opened", b.vm.ToValue(bh.Backend), b.toJS(h.Options()))
+	}
+	return b.resultJS(res)
 }
 
 func (b *binding) asyncOpen(c goja.FunctionCall) goja.Value {
@@ -186,26 +202,38 @@ func (b *binding) asyncOpen(c goja.FunctionCall) goja.Value {
 	if !forcedSync(req) {
 		b.host.AssertAwaiting("Storage.Async.open_backend")
 	}
-	req.Notify = b.notifier(tagName(req.Backend), req.Options)
+	var known func(*storagefw.Handle)
+	req.Notify, known = b.notifier(tagName(req.Backend), req.Options)
 	promise, resolve, _ := b.vm.NewPromise()
 	complete := b.host.RegisterCallback()
 	go func() {
 		h, res := b.fw.Open(b.host.Context(), req)
-		complete(func() { _ = resolve(b.opened(req, h, res)) })
+		known(h)
+		complete(func() {
+			result := b.opened(h, res)
+			// As in Zeek, Storage.backend_opened is delivered before the
+			// code awaiting the open goes on: the event's handlers run in
+			// the task queued by Emit, the promise resolves in the next one.
+			b.host.RunOnLoop(func() { _ = resolve(result) })
+		})
 	}()
 	return b.vm.ToValue(promise)
 }
 
 func (b *binding) syncOpen(c goja.FunctionCall) goja.Value {
 	req := b.openArgs("Storage.Sync.open_backend", c)
-	req.Notify = b.notifier(tagName(req.Backend), req.Options)
+	var known func(*storagefw.Handle)
+	req.Notify, known = b.notifier(tagName(req.Backend), req.Options)
 	h, res := b.fw.Open(context.Background(), req)
-	return b.opened(req, h, res)
+	known(h)
+	return b.opened(h, res)
 }
 
+// closed finishes a close: on success, Storage.backend_lost with Zeek's
+// reason for a backend its script closed.
 func (b *binding) closed(bh *BackendHandle, res storagefw.OperationResult) goja.Value {
 	if res.Code == storagefw.Success {
-		b.host.Emit("Storage.backend_lost", b.vm.ToValue(bh.Backend), b.toJS(bh.h.Options()), b.vm.ToValue("backend closed"))
+		b.host.Emit("Storage.backend_lost", b.vm.ToValue(bh.Backend), b.toJS(bh.h.Options()), b.vm.ToValue("Client disconnected"))
 	}
 	return b.resultJS(res)
 }

@@ -65,7 +65,7 @@ func TestBackendEventsRedactPassword(t *testing.T) {
 	if len(lines) != 2 || lines[0] != "CONNECTION_FAILED true false" {
 		t.Fatalf("open result: %q", out)
 	}
-	if lines[1] != `[["opened","STORAGE_BACKEND_SQLITE","t"],["lost","STORAGE_BACKEND_SQLITE","backend closed"]]` {
+	if lines[1] != `[["opened","STORAGE_BACKEND_SQLITE","t"],["lost","STORAGE_BACKEND_SQLITE","Client disconnected"]]` {
 		t.Fatalf("events: %s", lines[1])
 	}
 }

@@ -33,7 +33,7 @@ const (
 // Storage.STORAGE_BACKEND_REDIS, whose options are the "redis" field of the
 // open options. (A function rather than a variable: no package state.)
 func Type() storagefw.BackendType {
-	return storagefw.BackendType{Name: "REDIS", OptionsField: "redis", Open: Open}
+	return storagefw.BackendType{Name: "REDIS", OptionsField: "redis", Open: Open, Describe: Describe}
 }
 
 // Backend is an open Redis store. See the package documentation for its
@@ -130,7 +130,7 @@ func (b *Backend) emit(kind storagefw.EventKind, reason string) {
 // notConnectedLocked is the result for ops that cannot be sent now.
 func (b *Backend) notConnectedLocked() storagefw.Reply {
 	if b.closed {
-		return storagefw.Reply{Code: storagefw.NotConnected, Error: "backend is closed"}
+		return storagefw.Reply{Code: storagefw.NotConnected, Error: "Backend is closed"}
 	}
 	return storagefw.Reply{Code: storagefw.NotConnected,
 		Error: fmt.Sprintf("not connected to %s (reconnecting after: %s)", b.s, b.lostReason)}
@@ -272,7 +272,7 @@ func (b *Backend) Expire(ctx context.Context, now float64) (int, error) {
 		closed := b.closed
 		b.mu.Unlock()
 		if closed {
-			return 0, storagefw.Errorf(storagefw.NotConnected, "redis expire: backend is closed")
+			return 0, storagefw.Errorf(storagefw.NotConnected, "redis expire: Backend is closed")
 		}
 		wall := wallClock()
 		if math.Abs(now-wall) <= liveSkew {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/internal/optreader"
 )
 
@@ -191,4 +192,23 @@ func pragma(name string, val any) (Pragma, error) {
 		return Pragma{}, fmt.Errorf("pragma %q: value %q is not a plain word, number or 'quoted string'", name, s)
 	}
 	return Pragma{Name: name, Value: s}, nil
+}
+
+// Describe is the options record as Zeek's Storage::backend_opened gets
+// it (Storage::Backend::SQLite::Options, defaults filled in, in declared
+// order; intervals in seconds, pragma_commands as an ordered table).
+func Describe(sub map[string]any) storagefw.Record {
+	o, _ := ParseOptions(sub) // the open succeeded: the options parse
+	pragmas := make(storagefw.Record, len(o.Pragmas))
+	for i, p := range o.Pragmas {
+		pragmas[i] = storagefw.Field{Name: p.Name, Value: p.Value}
+	}
+	return storagefw.Record{
+		{Name: "database_path", Value: o.DatabasePath},
+		{Name: "table_name", Value: o.TableName},
+		{Name: "busy_timeout", Value: o.BusyTimeout.Seconds()},
+		{Name: "pragma_commands", Value: pragmas},
+		{Name: "pragma_timeout", Value: o.PragmaTimeout.Seconds()},
+		{Name: "pragma_wait_on_busy", Value: o.PragmaWaitOnBusy.Seconds()},
+	}
 }

@@ -74,7 +74,7 @@ import (
 // Type returns the backend's registration: Storage.STORAGE_BACKEND_SQLITE
 // with its options in the "sqlite" field.
 func Type() storagefw.BackendType {
-	return storagefw.BackendType{Name: "SQLITE", OptionsField: "sqlite", Open: Open}
+	return storagefw.BackendType{Name: "SQLITE", OptionsField: "sqlite", Open: Open, Describe: Describe}
 }
 
 const (
@@ -424,27 +424,27 @@ func (b *Backend) retryBusy(ctx context.Context, what string, f func() error) er
 	}
 }
 
-// openError classifies a failure to open a connection: a file that cannot be
-// opened is CONNECTION_FAILED; anything else (not a database, ...) is
-// INITIALIZATION_FAILED.
+// openError classifies a failure to open a connection as Zeek does: a
+// database that cannot be opened is OPERATION_FAILED with SQLite's own
+// message ("SQLite call failed: unable to open database file"); anything
+// else (not a database, ...) is INITIALIZATION_FAILED.
 func openError(path string, err error) error {
 	var se *storagefw.Error
 	if errors.As(err, &se) {
 		return err
 	}
-	code := storagefw.InitializationFailed
 	var qe sqlite3.Error
 	if errors.As(err, &qe) && (qe.Code == sqlite3.ErrCantOpen || qe.Code == sqlite3.ErrPerm || qe.Code == sqlite3.ErrAuth) {
-		code = storagefw.ConnectionFailed
+		return storagefw.Errorf(storagefw.OperationFailed, "SQLite call failed: %s", qe.Code.Error())
 	}
-	return storagefw.Errorf(code, "opening SQLite database %q: %v", path, err)
+	return storagefw.Errorf(storagefw.InitializationFailed, "opening SQLite database %q: %v", path, err)
 }
 
 func (b *Backend) bucket(key []byte) uint32 {
 	return uint32(maphash.Bytes(b.seed, key)) & (hashBuckets - 1)
 }
 
-const errClosed = "backend is closed"
+const errClosed = "Backend is closed"
 
 // Submit queues ops; see the package documentation for ordering. It never
 // blocks on I/O. After Close it completes the ops with NOT_CONNECTED before

@@ -216,7 +216,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"missing sub-record", nil, storagefw.InitializationFailed, "database_path"},
 		{"bad option", map[string]any{"database_path": filepath.Join(dir, "a"), "table_name": "t", "busy_timeout": "x"}, storagefw.InitializationFailed, "busy_timeout"},
-		{"no such directory", fileOptions(filepath.Join(dir, "nope", "db"), "t"), storagefw.ConnectionFailed, "unable to open"},
+		{"no such directory", fileOptions(filepath.Join(dir, "nope", "db"), "t"), storagefw.OperationFailed, "SQLite call failed: unable to open database file"}, // Zeek's code and words
 		{"failing pragma", map[string]any{"database_path": filepath.Join(dir, "b"), "table_name": "t",
 			"pragma_commands": map[string]any{"foreign_key_check": "no_such_table"}}, storagefw.InitializationFailed, "no such table"},
 	}
