@@ -589,3 +589,24 @@ func TestPipedRecordsAreHandledAsTheyArrive(t *testing.T) {
 		t.Fatalf("%v: %s", err, out.String())
 	}
 }
+
+// When a runaway handler forces a fresh runtime, the pending work of the
+// other handlers dies with the old one: it is counted and reported by
+// handler location, not dropped silently (issue 12, item 2).
+func TestRuntimeReplacementReportsAbandonedWork(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.js": `on("slow", async () => { print("waiting"); await new Promise((r) => setTimeout(r, 60000)); print("never"); });
+on("spin", () => { for (;;) {} });
+`,
+		"in.json": `{"_path":"slow"}` + "\n" + `{"_path":"slow"}` + "\n" + `{"_path":"spin"}` + "\n",
+	})
+	r := runScriptd(t, dir, 30*time.Second, "run", "a.js", "--input", "in.json", "--handler-timeout", "500ms")
+	if !strings.Contains(r.Stderr, "was interrupted and replaced; abandoned:") || !strings.Contains(r.Stderr, `handler for "slow" (`) ||
+		!strings.Contains(r.Stderr, "a.js:1): 0 async operation(s), 2 timer(s)") {
+		t.Fatalf("the abandoned waits were not reported:\n%s", r.Stderr)
+	}
+	if strings.Contains(r.Stdout, "never") {
+		t.Errorf("stdout: %q", r.Stdout)
+	}
+}
