@@ -87,7 +87,7 @@ func (w *Watchdog) SetMemoryLimit(bytes uint64) {
 }
 
 // HeapGoalFloor is the least heap goal SetMemoryLimit gives the collector.
-var HeapGoalFloor uint64 = 32 << 20
+var HeapGoalFloor uint64 = 24 << 20
 
 // Limit is the time a callback may run.
 func (w *Watchdog) Limit() time.Duration { return w.limit }
