@@ -14,7 +14,7 @@ import (
 // scripts' live heap is often a few MiB, while an input replay allocates
 // parsed records at hundreds of MiB a second: left alone, the collector
 // runs hundreds of cycles a second, and with them its write barriers and
-// mark assists, costing the replay about a third of its CPU. The floor
+// mark assists, costing the replay a quarter to a third of its CPU. The floor
 // raises GOGC while the live heap is small, so the heap goal is at least
 // the floor, and gives it back (100) once twice the live heap passes it:
 // memory use grows by at most the floor, and is unchanged for large heaps
