@@ -87,6 +87,12 @@ func liveHeap() (uint64, bool) {
 // gcPercentFor returns the GOGC that makes the heap goal about floor for a
 // live heap of live bytes, never less than the default 100; rounded to
 // steps of 10% so small changes of the live heap do not retune.
+//
+// It is at most floor/4 MiB × 100: the runtime keeps every goal at least
+// 4 MiB × GOGC/100, so that much makes the floor the goal of any live
+// heap below it, and more would raise the goal past the floor. The bound
+// also bounds the overshoot when the live heap grows before the next
+// retune (the goal is at most 1+GOGC/100 times the live heap).
 func gcPercentFor(floor, live uint64) int {
 	if floor == 0 {
 		return 100
@@ -95,6 +101,9 @@ func gcPercentFor(floor, live uint64) int {
 	if 2*live >= floor {
 		return 100
 	}
-	p := int(floor*100/live) - 100
-	return p - p%10
+	p := min(int(floor*100/live)-100, int(floor*100/runtimeMinHeap))
+	return max(p-p%10, 100)
 }
+
+// runtimeMinHeap is the runtime's least heap goal at GOGC=100.
+const runtimeMinHeap = 4 << 20
