@@ -73,15 +73,23 @@ func NewWatchdog(limit time.Duration) *Watchdog {
 // breaks the idle loops, so their owner replaces them with fresh runtimes:
 // a promise storm or a runaway collection cannot grow without bound. It
 // also sets the Go runtime's soft memory limit a quarter above, so the
-// collector works harder before the bound is reached. Call it before Run.
+// collector works harder before the bound is reached, and a floor under
+// the collector's heap goal (see setHeapGoalFloor) of heapGoalFloor or an
+// eighth of the bound, whichever is less. Call it before Run.
 func (w *Watchdog) SetMemoryLimit(bytes uint64) {
 	w.memLimit = bytes
 	w.memArmed = bytes > 0
 	w.memSamples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	if bytes > 0 {
 		debug.SetMemoryLimit(int64(bytes + bytes/4))
+		setHeapGoalFloor(min(heapGoalFloor, bytes/8))
 	}
 }
+
+// heapGoalFloor is the least heap goal SetMemoryLimit gives the collector:
+// the knee measured on P1 (tests/bench), where 16 MiB leaves a fifth of
+// the collector's cost and 32 MiB saves no more.
+const heapGoalFloor = 24 << 20
 
 // Limit is the time a callback may run.
 func (w *Watchdog) Limit() time.Duration { return w.limit }

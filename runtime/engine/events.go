@@ -214,56 +214,99 @@ func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 			v.e.firedEvents[name] = struct{}{}
 		}
 	}
-	if obs := v.e.cfg.Observer; obs != nil {
-		start := time.Now()
-		defer func() { obs.EventDispatched(name, len(list), time.Since(start)) }()
+	obs := v.e.cfg.Observer
+	var start time.Duration
+	if obs != nil {
+		start = monotonic()
 	}
-	pending := 1
-	settle := func() {
-		pending--
-		if pending == 0 && onSettled != nil {
-			onSettled()
-		}
+	var wait *settleWait // nil: nobody waits (every input record)
+	if onSettled != nil {
+		wait = &settleWait{pending: 1, fn: onSettled}
 	}
+	ok := v.callHandlers(list, args, wait)
+	if obs != nil {
+		obs.EventDispatched(name, len(list), monotonic()-start)
+	}
+	if ok {
+		wait.done()
+	}
+}
+
+// monotonic reads the monotonic clock only (time.Now reads the wall clock
+// too, which timing a dispatch does not need).
+func monotonic() time.Duration { return time.Since(monoBase) }
+
+var monoBase = time.Now()
+
+// callHandlers calls each handler of list with args, counting the calls
+// still to settle in wait (if not nil). It returns false if a handler was
+// interrupted: the version is being replaced, and the rest are not called.
+func (v *version) callHandlers(list []*handler, args []goja.Value, wait *settleWait) bool {
 	for _, h := range list {
 		if h.removed {
 			continue
 		}
 		if h.orderBy != nil {
-			var done func()
-			if onSettled != nil {
-				pending++
-				done = settle
-			}
-			v.runOrdered(h, args, done)
+			v.runOrdered(h, args, wait.add())
 			if v.loop.Broken() {
-				return
+				return false
 			}
 			continue
 		}
-		ctx := h.ctx
-		if ctx != nil {
-			ctx = &eventloop.AwaitingContext{Origin: h.origin, NetworkTime: v.e.clock.Stamp()}
-		}
-		ret, err := v.loop.CallHandler(h.origin, ctx, h.call, args...)
+		ret, err := v.loop.CallHandler(h.origin, v.handlerContext(h), h.call, args...)
 		if err != nil {
 			v.handlerError(h.origin, err)
 			if v.loop.Broken() {
-				return // interrupted: the version is being replaced
+				return false
 			}
 			continue
 		}
 		if h.ctx == nil {
 			continue
 		}
-		if onSettled == nil {
+		if wait == nil {
 			v.loop.WatchPromise(h.origin, ret)
 			continue
 		}
-		pending++
-		v.whenSettled(h.origin, ret, settle)
+		v.whenSettled(h.origin, ret, wait.add())
 	}
-	settle()
+	return true
+}
+
+// settleWait runs fn once every call it counts has settled, and the
+// dispatch that counts them has called done.
+type settleWait struct {
+	pending int
+	fn      func()
+}
+
+// add counts one more call and returns what to run when it has settled
+// (nil for a nil w).
+func (w *settleWait) add() func() {
+	if w == nil {
+		return nil
+	}
+	w.pending++
+	return w.done
+}
+
+func (w *settleWait) done() {
+	if w == nil {
+		return
+	}
+	w.pending--
+	if w.pending == 0 {
+		w.fn()
+	}
+}
+
+// handlerContext is the awaiting context for one call of h: a fresh one
+// for an async handler (each call gets its own), none for a plain one.
+func (v *version) handlerContext(h *handler) *eventloop.AwaitingContext {
+	if h.ctx == nil {
+		return nil
+	}
+	return &eventloop.AwaitingContext{Origin: h.origin, NetworkTime: v.e.clock.Stamp()}
 }
 
 // runOrdered calls an order_by handler: at once if no call with the same

@@ -202,6 +202,7 @@ func newCaches() *caches {
 // a cache lookup, and reusing the boxed value saves an allocation.
 type hint struct {
 	key   string
+	plain bool   // key's text in the line had no escapes (it is key's bytes)
 	skey  string // last string value and its boxed form
 	sval  any
 	nbits uint64 // last number (its bits) and its boxed form

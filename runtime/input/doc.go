@@ -29,9 +29,11 @@
 // Concurrency: [Reader.Run] runs on a goroutine of its own and is the only
 // goroutine that opens a non-regular input (a named pipe), reads the file,
 // and calls [Options.OnBadRecord] and [Options.OnWarning]; [Open] never
-// blocks waiting for a writer. The batches Run sends are owned by the
-// receiver from the moment they are received; the reader never touches
-// them again. [Reader.Stats] and [Reader.Err] may be called from any
+// blocks waiting for a writer. For a JSON file (not a pipe) Run has helper
+// goroutines, one per core up to four, parse lines ahead of it, and still
+// handles every line itself, in file order; they end before Run returns.
+// The batches Run sends are owned by the receiver from the moment they are
+// received; the reader never touches them again. [Reader.Stats] and [Reader.Err] may be called from any
 // goroutine at any time. Cancelling Run's context ends it promptly, even
 // while it waits to open or read a named pipe (though not while a read of
 // standard input blocks). With [Options.Follow], rotations faster than the

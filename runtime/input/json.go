@@ -615,6 +615,18 @@ func (p *JSONParser) stringValue(h *hint) (any, bool) {
 // key parses an object key. fromHint reports that h is not nil and
 // already held the key.
 func (p *JSONParser) key(h *hint) (name string, fromHint, ok bool) {
+	if h != nil && h.plain {
+		// The key at a position mostly repeats from one record to the
+		// next: comparing the text with it saves scanning it. A plain
+		// key holds no quote, backslash or control character, so the
+		// text is that key exactly when it holds its bytes and then the
+		// closing quote.
+		end := p.pos + 1 + len(h.key)
+		if end < len(p.data) && p.data[end] == '"' && string(p.data[p.pos+1:end]) == h.key {
+			p.pos = end + 1
+			return h.key, true, true
+		}
+	}
 	raw, plain, ok := p.scanString()
 	if !ok {
 		return "", false, false
@@ -628,7 +640,7 @@ func (p *JSONParser) key(h *hint) (name string, fromHint, ok bool) {
 	if h.key == string(raw) {
 		return h.key, true, true
 	}
-	h.key = p.c.names.name(raw)
+	h.key, h.plain = p.c.names.name(raw), plain
 	return h.key, false, true
 }
 

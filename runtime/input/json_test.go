@@ -435,3 +435,33 @@ func FuzzJSONLine(f *testing.F) {
 		}
 	})
 }
+
+// The key at each position is compared with the previous record's key
+// before it is scanned: texts that begin like that key, or spell it with
+// escapes, must still parse as what they are.
+func TestParseKeysAgainstHints(t *testing.T) {
+	lines := []string{
+		`{"ab":1,"c":2,"":3}`,
+		`{"ab":1,"c":2,"":3}`,
+		`{"a\"b":1,"c\\":2,"\"":3}`,
+		`{"ab":1,"c":2,"":3}`,
+		`{"a\u0062":1,"c\n":2,"\u0000":3}`,
+		`{"ab":1,"c":2,"":3}`,
+		`{"abc":1,"c":2,"x":3}`,
+		"{\"ab\xff\":1,\"c\":2,\"\":3}",
+		`{"ab":1,"c":2,"":3}`,
+		`{"ab`,
+		`{"ab":1,"c`,
+	}
+	p := NewJSONParser()
+	for _, line := range lines {
+		want, wantErr := jsonParseOrdered([]byte(line))
+		r, err := p.ParseRecord([]byte(line))
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: err %v, want %v", line, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(ordered(r), want) {
+			t.Errorf("%q:\n got %v\nwant %v", line, ordered(r), want)
+		}
+	}
+}

@@ -123,6 +123,11 @@ type Reader struct {
 	json *JSONParser
 	c    *caches
 
+	// Parsing ahead (see parseAhead): the helpers to use, and, once a
+	// stream is read ahead, the helpers and blocks. Run's goroutine only.
+	aheadHelpers int
+	ahead        *parseAhead
+
 	started atomic.Bool
 	closed  atomic.Bool
 	err     atomic.Pointer[error] // what Run failed with, for Err
@@ -169,7 +174,7 @@ func Open(spec Spec, opts Options) (*Reader, error) {
 		opts.Stdin = os.Stdin
 	}
 	c := newCaches()
-	r := &Reader{spec: spec, opts: opts, c: c, json: newJSONParser(c), repeatEvery: repeatFlushInterval}
+	r := &Reader{spec: spec, opts: opts, c: c, json: newJSONParser(c), repeatEvery: repeatFlushInterval, aheadHelpers: aheadHelpers()}
 	if spec.Path == "-" {
 		return r, nil
 	}
@@ -286,6 +291,11 @@ func (r *Reader) Run(ctx context.Context, out chan<- []Event) error {
 	}
 	defer r.Close()
 	r.repSince = time.Now()
+	defer func() {
+		if r.ahead != nil {
+			r.ahead.stop()
+		}
+	}()
 	err := r.run(ctx, out)
 	r.flushRepeats()
 	if err != nil && ctx.Err() == nil {
@@ -683,13 +693,30 @@ func (r *Reader) drain(e *emitter, st *stream) error {
 	for n := 0; ; n++ {
 		line, tooLong, err := st.nextLine()
 		if err == io.EOF {
-			return nil
+			return r.handleAhead(e, st)
 		}
 		if err != nil {
+			if herr := r.handleAhead(e, st); herr != nil {
+				return herr
+			}
 			return err
 		}
-		if err := r.handle(e, st, line, tooLong); err != nil {
-			return err
+		if r.readsAhead(st) {
+			if r.ahead.add(line, tooLong) {
+				if err := r.handleBlock(e, st, r.ahead.next()); err != nil {
+					r.dropAhead()
+					return err
+				}
+			}
+		} else {
+			// Lines read ahead come first (the stream stopped being read
+			// ahead, say because a header line made it Zeek TSV).
+			if err := r.handleAhead(e, st); err != nil {
+				return err
+			}
+			if err := r.handle(e, st, line, tooLong, nil); err != nil {
+				return err
+			}
 		}
 		if st.live && st.lines.Buffered() == 0 {
 			// A pipe (stdin, a FIFO) with nothing more buffered: the next
@@ -717,7 +744,7 @@ func (r *Reader) finish(e *emitter, st *stream) error {
 	}
 	line, tooLong := st.acc, st.tooLong
 	st.reset = true
-	return r.handle(e, st, line, tooLong)
+	return r.handle(e, st, line, tooLong, nil)
 }
 
 // clearAcc forgets the line accumulated in acc once it has been handled.
@@ -734,7 +761,8 @@ func (st *stream) clearAcc() {
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // handle turns one line into an event, or reports it as a bad record.
-func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool) error {
+// ahead, if not nil, may hold the line's parse as JSON (see parseAhead).
+func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool, ahead *aheadLine) error {
 	st.lineNo++
 	if tooLong {
 		r.bad(st, fmt.Errorf("line longer than %d bytes", st.max))
@@ -761,9 +789,12 @@ func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool) error
 	}
 	var rec *Record
 	var err error
-	if st.format == formatTSV {
+	switch {
+	case st.format == formatTSV:
 		rec, err = st.tsv.record(line)
-	} else {
+	case ahead != nil && ahead.parsed:
+		rec, err = ahead.rec, ahead.err
+	default:
 		rec, err = r.json.ParseRecord(line)
 	}
 	if err != nil {

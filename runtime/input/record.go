@@ -27,12 +27,14 @@ type Field struct {
 	Value any
 }
 
-// Get returns the value of the field called name.
+// Get returns the value of the field called name. Names are unique, so it
+// searches from the front, where Zeek puts the fields the reader looks up
+// for every record (_path, ts).
 func (r *Record) Get(name string) (any, bool) {
 	if r == nil {
 		return nil, false
 	}
-	for i := len(r.Fields) - 1; i >= 0; i-- {
+	for i := range r.Fields {
 		if r.Fields[i].Name == name {
 			return r.Fields[i].Value, true
 		}

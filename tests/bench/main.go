@@ -204,8 +204,16 @@ func (b *bench) p1(copies int) error {
 	f.Close()
 	n := bytes.Count(data, []byte{'\n'}) * copies
 	dir := b.script("p1", `let n = 0; on("dns", () => { n++; }); on("done", () => print("events", n));`)
-	best := 0.0
-	for i := 0; i < 3; i++ { // best of three: the machine is shared
+	r := row{id: "P1", what: fmt.Sprintf("dispatch, dns.json ×%d (%d records), counting handler", copies, n), unit: "events/s", target: "≥ 2× Node"}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		node = ""
+	}
+	// Rounds alternate scriptd and Node, so that both see the same load
+	// (the machine is shared); each keeps its best round.
+	const rounds = 5
+	var ratios []float64
+	for i := 0; i < rounds; i++ {
 		start := time.Now()
 		out, _, err := b.runScriptd(nil, "run", dir, "--input", path)
 		if err != nil {
@@ -214,30 +222,32 @@ func (b *bench) p1(copies int) error {
 		if !strings.Contains(out, fmt.Sprintf("events %d", n)) {
 			return fmt.Errorf("P1: scriptd counted %q, want %d", out, n)
 		}
-		best = max(best, float64(n)/time.Since(start).Seconds())
+		rate := float64(n) / time.Since(start).Seconds()
+		r.value = max(r.value, rate)
+		if node == "" {
+			continue
+		}
+		start = time.Now()
+		cmd := exec.Command(node, nodeScript(), path)
+		nout, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("node: %w", err)
+		}
+		if !strings.Contains(string(nout), fmt.Sprintf("events %d", n)) {
+			return fmt.Errorf("node counted %q", nout)
+		}
+		nodeRate := float64(n) / time.Since(start).Seconds()
+		r.baseline = max(r.baseline, nodeRate)
+		ratios = append(ratios, rate/nodeRate)
 	}
-	r := row{id: "P1", what: fmt.Sprintf("dispatch, dns.json ×%d (%d records), counting handler", copies, n), value: best, unit: "events/s", target: "≥ 0.5× Node"}
-	node, err := exec.LookPath("node")
-	if err != nil {
+	if node == "" {
 		r.ok = "node not installed: no baseline"
 		b.rows = append(b.rows, r)
 		return nil
 	}
-	nodeBest := 0.0
-	for i := 0; i < 3; i++ {
-		start := time.Now()
-		cmd := exec.Command(node, nodeScript(), path)
-		out, err := cmd.Output()
-		if err != nil {
-			return fmt.Errorf("node: %w", err)
-		}
-		if !strings.Contains(string(out), fmt.Sprintf("events %d", n)) {
-			return fmt.Errorf("node counted %q", out)
-		}
-		nodeBest = max(nodeBest, float64(n)/time.Since(start).Seconds())
-	}
-	r.baseline, r.baseName = nodeBest, "events/s Node "+nodeVersion(node)
-	r.ok = verdict(r.value >= 0.5*r.baseline)
+	sort.Float64s(ratios)
+	r.baseName = "events/s Node " + nodeVersion(node)
+	r.ok = verdict(r.value >= 2*r.baseline) + fmt.Sprintf(" (best of %d rounds each; median round %.2f×)", rounds, ratios[len(ratios)/2])
 	b.rows = append(b.rows, r)
 	return nil
 }
