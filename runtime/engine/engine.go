@@ -75,8 +75,10 @@ type Config struct {
 	// no bound). Past it the running script code is interrupted (or, idle,
 	// the runtime broken), reported like a runaway handler, and the scripts
 	// are rebuilt on a fresh runtime; state in storage survives. It also
-	// sets the process's soft memory limit (runtime/debug.SetMemoryLimit),
-	// so an embedder that manages that itself should leave it 0.
+	// sets the process's soft memory limit (runtime/debug.SetMemoryLimit)
+	// and a heap-goal floor (GOGC tuned so small heaps are not collected
+	// over and over; see eventloop's gc floor), so an embedder that manages
+	// the Go runtime's memory settings itself should leave it 0.
 	MaxMemory uint64
 	// Observer, if set, receives engine activity (metrics).
 	Observer Observer
