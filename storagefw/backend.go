@@ -341,4 +341,8 @@ type BackendType struct {
 	// optional fields left out). Called after a successful open, with the
 	// sub-record the script gave.
 	Describe func(sub map[string]any) Record
+	// MaxValueSize, if positive, is the largest serialized value the
+	// backend stores; a larger put is refused before it is sent
+	// (OPERATION_FAILED), leaving the connection unharmed.
+	MaxValueSize int
 }

@@ -147,7 +147,21 @@ func (h *Handle) serializeValue(v any) ([]byte, OperationResult, bool) {
 	if err != nil {
 		return nil, fail(SerializationFailed, "value: %v", err), false
 	}
+	if res, ok := h.checkSize(vb); !ok {
+		return nil, res, false
+	}
 	return vb, OperationResult{}, true
+}
+
+// checkSize refuses, before anything is sent, a serialized value larger
+// than the backend stores (Redis: 512 MiB, its proto-max-bulk-len), so the
+// request fails alone instead of breaking the connection every other
+// operation of the handle uses.
+func (h *Handle) checkSize(vb []byte) (OperationResult, bool) {
+	if max := h.typ.MaxValueSize; max > 0 && len(vb) > max {
+		return fail(OperationFailed, "value: %d bytes serialized, more than the %d the %s backend stores", len(vb), max, h.typ.Name), false
+	}
+	return OperationResult{}, true
 }
 
 // expireAt turns a lifetime into an absolute expiry (0: never).

@@ -350,6 +350,10 @@ func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(O
 		done(fail(SerializationFailed, "value: %v", err))
 		return
 	}
+	if res, ok := h.checkSize(vb); !ok {
+		done(res)
+		return
+	}
 	op := &Request{Kind: PutRequest, Key: kb, Value: vb, Overwrite: args.Overwrite, Now: h.now(now)}
 	if args.ExpireTime > 0 {
 		op.ExpireAt = op.Now + args.ExpireTime.Seconds()

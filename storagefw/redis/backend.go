@@ -33,8 +33,13 @@ const (
 // Storage.STORAGE_BACKEND_REDIS, whose options are the "redis" field of the
 // open options. (A function rather than a variable: no package state.)
 func Type() storagefw.BackendType {
-	return storagefw.BackendType{Name: "REDIS", OptionsField: "redis", Open: Open, Describe: Describe}
+	return storagefw.BackendType{Name: "REDIS", OptionsField: "redis", Open: Open, Describe: Describe, MaxValueSize: MaxValueSize}
 }
+
+// MaxValueSize is the largest value Redis accepts in one bulk string (its
+// default proto-max-bulk-len, 512 MiB): a larger SET would make the server
+// drop the connection, failing every operation on the handle.
+const MaxValueSize = 512 << 20
 
 // Backend is an open Redis store. See the package documentation for its
 // behaviour; it implements storagefw.Backend and storagefw.Expirer.
