@@ -1,13 +1,102 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dop251/goja"
 
 	"github.com/scriptd/scriptd/runtime/input"
+	"github.com/scriptd/scriptd/runtime/input/stream"
 )
+
+// inputSource is what the engine reads records from: a file
+// (*input.Reader) or a stream shared by a consumer group (stream.Source,
+// whose events carry an Ack the dispatch calls once their handlers have
+// settled).
+type inputSource interface {
+	Spec() input.Spec
+	Run(ctx context.Context, out chan<- []input.Event) error
+	Stats() input.Stats
+	Err() error
+}
+
+// openInputs opens every --input: files with input.Open, stream URLs with
+// stream.Open (which connects). A stream input implies Follow for the
+// files beside it. On failure, what was opened is closed.
+func (e *Engine) openInputs() error {
+	follow := e.cfg.Follow
+	for _, spec := range e.cfg.Inputs {
+		follow = follow || input.IsStreamURL(spec.Path)
+	}
+	readers := make([]inputSource, 0, len(e.cfg.Inputs))
+	for _, spec := range e.cfg.Inputs {
+		var src inputSource
+		var err error
+		if input.IsStreamURL(spec.Path) {
+			src, err = stream.Open(spec, stream.Options{
+				MaxInFlight: e.cfg.MaxInFlight,
+				OnBadRecord: e.badRecord,
+				OnWarning:   e.inputWarning,
+			})
+		} else {
+			src, err = input.Open(spec, input.Options{
+				Follow:      follow,
+				Stdin:       e.cfg.Stdin,
+				OnBadRecord: e.badRecord,
+				OnWarning:   e.inputWarning,
+			})
+		}
+		if err != nil {
+			for _, r := range readers {
+				closeInput(r, context.Background())
+			}
+			return err
+		}
+		readers = append(readers, src)
+	}
+	e.readersMu.Lock()
+	e.readers = readers
+	e.readersMu.Unlock()
+	return nil
+}
+
+// closeInput closes an input whose Run was never called or has returned.
+func closeInput(r inputSource, ctx context.Context) error {
+	switch r := r.(type) {
+	case stream.Source:
+		return r.Close(ctx)
+	case *input.Reader:
+		return r.Close()
+	}
+	return nil
+}
+
+// closeStreams ends the stream sources at the end of Run, once the
+// handlers of their records have settled (or the grace period ran out):
+// their Run goroutines end, then each sends its last acknowledgements and
+// gives back what is unacknowledged, within ShutdownGrace.
+func (e *Engine) closeStreams(cancelInputs context.CancelFunc) {
+	cancelInputs()
+	ran := make(chan struct{})
+	go func() { e.streams.Wait(); close(ran) }()
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		fmt.Fprintln(e.stderr, "scriptd: a stream input did not stop pulling within 5s; closing it anyway")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+	defer cancel()
+	for _, r := range e.readersSnapshot() {
+		if s, ok := r.(stream.Source); ok {
+			if err := s.Close(ctx); err != nil {
+				fmt.Fprintf(e.stderr, "scriptd: %v\n", err)
+			}
+		}
+	}
+}
 
 // startInputs reads every input on its own goroutine and posts batches to
 // the inbox one at a time (Run goroutine). Backpressure is end to end: a
@@ -26,9 +115,15 @@ func (e *Engine) startInputs() {
 	e.inputsRunning = true
 	e.syncHold(e.cur.Load())
 	batches := make(chan []input.Event, 4)
-	// Replays merge inputs in ts order; followed inputs interleave as
-	// records arrive, since a quiet input must not hold the others back.
+	// Replays merge inputs in ts order; followed inputs (and streams)
+	// interleave as records arrive, since a quiet input must not hold the
+	// others back.
 	merge := len(readers) > 1 && !e.cfg.Follow
+	for _, r := range readers {
+		if _, ok := r.(stream.Source); ok {
+			merge = false
+		}
+	}
 	var wg sync.WaitGroup
 	var perInput []chan []input.Event
 	for i, r := range readers {
@@ -39,8 +134,15 @@ func (e *Engine) startInputs() {
 			out = ch
 		}
 		wg.Add(1)
-		go func(r *input.Reader, name string, out chan []input.Event) {
+		_, isStream := r.(stream.Source)
+		if isStream {
+			e.streams.Add(1)
+		}
+		go func(r inputSource, name string, out chan []input.Event) {
 			defer wg.Done()
+			if isStream {
+				defer e.streams.Done()
+			}
 			if merge {
 				defer close(out)
 			}
@@ -102,11 +204,24 @@ func (v *version) dispatchBatch(batch []input.Event) int {
 		args[0] = newRecordValue(vm, ev.Record)
 		v.loop.SetSubject(ev.File, ev.Line)
 		v.e.inputEvents[ev.Name]++
-		v.fire(ev.Name, args, nil)
+		v.fire(ev.Name, args, ev.Ack) // stream records: acknowledged once every handler has settled
+		if ev.Ack != nil {
+			v.ackInterrupted(ev.Ack)
+		}
 		batch[i] = input.Event{}
 	}
 	v.loop.SetSubject("", 0)
 	return n
+}
+
+// ackInterrupted acknowledges a stream record whose dispatch was cut
+// short by an interrupted handler (a runaway, reported): its settle
+// callback will never run, and a record whose handlers failed is
+// acknowledged, not redelivered for ever. (Ack is idempotent.)
+func (v *version) ackInterrupted(ack func()) {
+	if v.loop.Broken() {
+		ack()
+	}
 }
 
 func (e *Engine) inputWarning(file string, line int, msg string) {
@@ -118,6 +233,10 @@ func (e *Engine) inputWarning(file string, line int, msg string) {
 }
 
 func (e *Engine) badRecord(file string, line int, err error) {
+	if line <= 0 { // a stream entry named by file alone (input.Event.Line)
+		fmt.Fprintf(e.stderr, "%s: %v\n", file, err)
+		return
+	}
 	fmt.Fprintf(e.stderr, "%s:%d: %v\n", file, line, err)
 }
 

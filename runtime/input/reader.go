@@ -88,11 +88,11 @@ type Event struct {
 	// milliseconds, say) is a bad record, never an event.
 	TS   float64
 	File string // the path as given in the Spec; for a stream, see Line
-	// Line is the 1-based line number in the file. For a stream record,
-	// File and Line together name the message as "STREAM:SEQUENCE"
-	// (nats://HOST:PORT/STREAM and the stream sequence; for Redis, File
-	// ends with the entry ID's time part and "-", Line is its sequence
-	// part), so errors read like a file's "FILE:LINE".
+	// Line is the 1-based line number in the file. A stream record is
+	// named "STREAM:SEQUENCE", like a file's "FILE:LINE": for JetStream,
+	// File is nats://HOST:PORT/STREAM and Line the stream sequence; for
+	// Redis, whose entry IDs are not numbers, File is the whole name
+	// (redis://HOST:PORT/KEY:ID) and Line is 0.
 	Line int
 	// Ack, set for stream records, acknowledges the record to its stream.
 	// The engine calls it once every handler of the record has settled

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -85,15 +84,10 @@ func (s *redisSource) createGroup(ctx context.Context) error {
 	return nil
 }
 
-// where names an entry for messages: STREAM:ID, split as FILE and LINE
+// where names an entry for messages: "STREAM:ID" as the file, line 0
 // (see input.Event.Line).
 func (s *redisSource) where(id string) (string, int) {
-	if i := strings.LastIndexByte(id, '-'); i >= 0 {
-		if n, err := strconv.Atoi(id[i+1:]); err == nil {
-			return s.label + ":" + id[:i+1], n
-		}
-	}
-	return s.label + ":" + id + "#", 0
+	return s.label + ":" + id, 0
 }
 
 func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
