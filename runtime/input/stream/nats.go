@@ -35,8 +35,18 @@ type natsSource struct {
 	ackStop chan struct{}
 	ackDone chan struct{}
 	closed  atomic.Bool
-	mu      sync.Mutex // guards cons
+	mu      sync.Mutex   // guards cons
+	stopped atomic.Int64 // when Run stopped pulling (UnixNano), 0 before
 }
+
+// pullExpiry bounds how long a pull request of Consume stays open on the
+// server. A request outlives the process's interest in it (NATS 2.9 does
+// not cancel it when the client unsubscribes): a message the server sends
+// to it then waits AckWait before redelivery. Records given back at
+// shutdown are therefore Nak'ed with a delay that outlasts this process's
+// last request, so that they go to another process at once rather than to
+// that request.
+const pullExpiry = 5 * time.Second
 
 func openNATS(spec input.Spec, u *input.StreamURL, opts Options) (*natsSource, error) {
 	s := &natsSource{
@@ -204,6 +214,7 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	for attempt := 0; ; attempt++ {
 		cc, err := s.consumer().Consume(handler,
 			jetstream.PullMaxMessages(prefetch),
+			jetstream.PullExpiry(pullExpiry),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 				if ctx.Err() == nil && !s.closed.Load() && !errors.Is(err, jetstream.ErrNoHeartbeat) {
 					s.warn(err.Error())
@@ -215,6 +226,7 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 			if ctx.Err() != nil {
 				// Stop pulling; what the client had buffered reaches the
 				// callback, which gives it back.
+				s.stopped.Store(time.Now().UnixNano())
 				cc.Drain()
 				select {
 				case <-cc.Closed():
@@ -295,8 +307,20 @@ func (s *natsSource) batches(ctx context.Context, msgs <-chan natsItem, out chan
 // stream at once (Nak: redelivered now, rather than after AckWait).
 func (s *natsSource) giveBack(d *delivery[uint64, jetstream.Msg]) {
 	if d.drop() {
-		_ = d.msg.Nak()
+		s.nak(d.msg)
 	}
+}
+
+// nak gives a message back for redelivery, delayed until this process's
+// last pull request has expired (see pullExpiry).
+func (s *natsSource) nak(m jetstream.Msg) {
+	if at := s.stopped.Load(); at != 0 {
+		if wait := pullExpiry + 200*time.Millisecond - time.Since(time.Unix(0, at)); wait > 0 {
+			_ = m.NakWithDelay(wait)
+			return
+		}
+	}
+	_ = m.Nak()
 }
 
 // acker publishes queued acknowledgements until Close.
@@ -368,8 +392,11 @@ func (s *natsSource) Close(ctx context.Context) error {
 		s.sendAcks()
 	}
 	unsent := s.t.queued()
+	if s.stopped.Load() == 0 {
+		s.stopped.Store(time.Now().UnixNano()) // Run never ran, or failed
+	}
 	for _, m := range s.t.release() {
-		_ = m.Nak()
+		s.nak(m)
 	}
 	var err error
 	if ferr := s.nc.FlushWithContext(ctx); ferr != nil || unsent > 0 {

@@ -207,11 +207,12 @@ func (c *common) send(ctx context.Context, out chan<- []input.Event, batch []inp
 	if len(batch) == 0 {
 		return true
 	}
+	c.records.Add(int64(len(batch))) // before the receiver can see them
 	select {
 	case out <- batch:
-		c.records.Add(int64(len(batch)))
 		return true
 	case <-ctx.Done():
+		c.records.Add(-int64(len(batch)))
 		return false
 	}
 }
