@@ -451,7 +451,9 @@ func TestShutdownGivesBack(t *testing.T) {
 // written yet — NATS writes consumer state asynchronously — and deliver
 // those records again: at least once still holds.)
 func TestServerRestart(t *testing.T) {
-	t.Run("nats", func(t *testing.T) { serverRestart(t, newNATSFeed(t), func(f feed) *testutil.Server { return f.(*natsFeed).srv }) })
+	t.Run("nats", func(t *testing.T) {
+		serverRestart(t, newNATSFeed(t), func(f feed) *testutil.Server { return f.(*natsFeed).srv })
+	})
 	t.Run("redis", func(t *testing.T) {
 		serverRestart(t, newRedisFeed(t, true), func(f feed) *testutil.Server { return f.(*redisFeed).srv })
 	})
