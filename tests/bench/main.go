@@ -8,8 +8,10 @@
 // EventEmitter); P2/P3 async SQLite puts/gets from a script vs raw
 // go-sqlite3; P4 async Redis operations vs go-redis; P5 hot-reload latency;
 // P6 peak RSS with 10,000 operations in flight and over a 5-million-record
-// input. It builds the scriptd binary itself and starts its own
-// redis-server; rows whose tools are missing are skipped with a note.
+// input; S1 stream intake (JetStream, Redis Streams; 1 and 2 workers) vs
+// the same records from a file. It builds the scriptd binary itself and
+// starts its own redis-server and nats-server; rows whose tools are
+// missing are skipped with a note.
 package main
 
 import (
@@ -77,6 +79,7 @@ func main() {
 		{"P4", b.p4},
 		{"P5", b.p5},
 		{"P6", b.p6},
+		{"S1", b.s1}, // tests/bench/streams.go
 	}
 	for _, s := range steps {
 		if !want(s.id) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -100,12 +101,37 @@ func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	go func() { defer close(statsDone); s.pollStats(statsCtx) }()
 	defer func() { stopStats(); <-statsDone }()
 
+	// One goroutine reads (a round trip to Redis and go-redis's decoding)
+	// while this one parses the records and hands them over, so that the
+	// two overlap.
+	reads := make(chan redisRead, 2)
+	go s.reader(ctx, reads)
+	for rd := range reads {
+		if ctx.Err() != nil || !s.dispatch(ctx, out, rd) {
+			s.giveBack(dropAll(rd.ds))
+		}
+	}
+	return ctx.Err()
+}
+
+// redisRead is one XREADGROUP's or XAUTOCLAIM's entries, already tracked
+// (ds[i] is msgs[i]'s delivery).
+type redisRead struct {
+	msgs    []redis.XMessage
+	ds      []*delivery[string, string]
+	claimed bool
+}
+
+// reader reads entries while fewer than MaxInFlight are unacknowledged,
+// until ctx ends; then it closes reads.
+func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
+	defer close(reads)
 	u := s.url
 	cursor := "0-0"
 	nextClaim := time.Now() // at once: entries a dead process left may have waited long enough
 	for attempt := 0; ; {
 		if err := s.t.waitRoom(ctx); err != nil {
-			return err
+			return
 		}
 		n := int64(min(s.opts.BatchSize, max(s.t.free(), 1)))
 		var msgs []redis.XMessage
@@ -140,7 +166,7 @@ func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return
 			}
 			if strings.HasPrefix(err.Error(), "NOGROUP") {
 				s.warn(fmt.Sprintf("group %s is missing (the server lost its data?); creating it again at the stream's start", u.Group))
@@ -151,40 +177,59 @@ func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
 				s.failed(err)
 			}
 			if !sleep(ctx, backoff(attempt)) {
-				return ctx.Err()
+				return
 			}
 			attempt++
 			continue
 		}
 		attempt = 0
 		s.recovered()
-		if !s.dispatch(ctx, out, msgs, claimed) {
-			return ctx.Err()
+		rd := redisRead{claimed: claimed, msgs: msgs[:0], ds: make([]*delivery[string, string], 0, len(msgs))}
+		for _, m := range msgs {
+			if claimed && s.t.has(m.ID) {
+				// Ours, still being handled here: the claim only reset its
+				// idle time, keeping it from the others a while longer.
+				continue
+			}
+			d := s.t.track(m.ID, m.ID)
+			if d == nil {
+				continue
+			}
+			if claimed {
+				s.redeliv.Add(1)
+			}
+			rd.msgs = append(rd.msgs, m)
+			rd.ds = append(rd.ds, d)
+		}
+		if len(rd.msgs) == 0 {
+			continue
+		}
+		select {
+		case reads <- rd:
+		case <-ctx.Done():
+			s.giveBack(dropAll(rd.ds))
+			return
 		}
 	}
 }
 
-// dispatch turns entries into a batch and sends it; false once ctx ended
-// (the entries were then given back).
-func (s *redisSource) dispatch(ctx context.Context, out chan<- []input.Event, msgs []redis.XMessage, claimed bool) bool {
-	if len(msgs) == 0 {
-		return ctx.Err() == nil
+// dropAll drops the deliveries not yet acknowledged and returns their IDs.
+func dropAll(ds []*delivery[string, string]) []string {
+	var ids []string
+	for _, d := range ds {
+		if d.drop() {
+			ids = append(ids, d.msg)
+		}
 	}
-	batch := make([]input.Event, 0, len(msgs))
-	var sent []*delivery[string, string]
-	for _, m := range msgs {
-		if claimed && s.t.has(m.ID) {
-			// Ours, still being handled here: the claim only reset its
-			// idle time, keeping it from the others a while longer.
-			continue
-		}
-		d := s.t.track(m.ID, m.ID)
-		if d == nil {
-			continue
-		}
-		if claimed {
-			s.redeliv.Add(1)
-		}
+	return ids
+}
+
+// dispatch turns a read's entries into a batch and sends it; false once
+// ctx ended (the caller gives the entries back).
+func (s *redisSource) dispatch(ctx context.Context, out chan<- []input.Event, rd redisRead) bool {
+	batch := make([]input.Event, 0, len(rd.msgs))
+	for i, m := range rd.msgs {
+		d := rd.ds[i]
 		if m.Values == nil {
 			d.ack() // deleted from the stream meanwhile
 			continue
@@ -197,26 +242,16 @@ func (s *redisSource) dispatch(ctx context.Context, out chan<- []input.Event, ms
 			d.ack()
 			continue
 		}
-		ev, ok := s.event([]byte(body), file, line)
+		// The parser does not keep its input: no need to copy body.
+		ev, ok := s.event(unsafe.Slice(unsafe.StringData(body), len(body)), file, line)
 		if !ok {
 			d.ack() // a bad record is acknowledged: never redelivered
 			continue
 		}
 		ev.Ack = d.ack
 		batch = append(batch, ev)
-		sent = append(sent, d)
 	}
-	if s.send(ctx, out, batch) {
-		return true
-	}
-	var ids []string
-	for _, d := range sent {
-		if d.drop() {
-			ids = append(ids, d.msg)
-		}
-	}
-	s.giveBack(ids)
-	return false
+	return s.send(ctx, out, batch)
 }
 
 // giveBack makes entries delivered here and never handled claimable by

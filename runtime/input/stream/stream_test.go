@@ -20,9 +20,9 @@ import (
 // feed is a stream the test writes to.
 type feed interface {
 	url(group string, params string) string
-	publish(t *testing.T, bodies ...string)
+	publish(t testing.TB, bodies ...string)
 	// pendingAndLag: the group's unacknowledged and undelivered counts.
-	pendingAndLag(t *testing.T, group string) (pending, lag int64)
+	pendingAndLag(t testing.TB, group string) (pending, lag int64)
 }
 
 type natsFeed struct {
@@ -31,7 +31,7 @@ type natsFeed struct {
 	name string
 }
 
-func newNATSFeed(t *testing.T) *natsFeed {
+func newNATSFeed(t testing.TB) *natsFeed {
 	srv := testutil.StartNATS(t)
 	nc, err := nats.Connect("nats://"+srv.Addr(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
@@ -49,7 +49,7 @@ func (f *natsFeed) url(group, params string) string {
 	return "nats://" + f.srv.Addr() + "/" + f.name + "?durable=" + group + params
 }
 
-func (f *natsFeed) publish(t *testing.T, bodies ...string) {
+func (f *natsFeed) publish(t testing.TB, bodies ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -65,7 +65,7 @@ func (f *natsFeed) publish(t *testing.T, bodies ...string) {
 	}
 }
 
-func (f *natsFeed) pendingAndLag(t *testing.T, group string) (int64, int64) {
+func (f *natsFeed) pendingAndLag(t testing.TB, group string) (int64, int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := f.js.Consumer(ctx, f.name, group)
@@ -85,7 +85,7 @@ type redisFeed struct {
 	key string
 }
 
-func newRedisFeed(t *testing.T, persist bool) *redisFeed {
+func newRedisFeed(t testing.TB, persist bool) *redisFeed {
 	srv := testutil.StartRedis(t, persist)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	t.Cleanup(func() { rdb.Close() })
@@ -96,7 +96,7 @@ func (f *redisFeed) url(group, params string) string {
 	return "redis://" + f.srv.Addr() + "/" + f.key + "?group=" + group + params
 }
 
-func (f *redisFeed) publish(t *testing.T, bodies ...string) {
+func (f *redisFeed) publish(t testing.TB, bodies ...string) {
 	t.Helper()
 	for _, b := range bodies {
 		if err := f.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: f.key, Values: []any{"record", b}}).Err(); err != nil {
@@ -105,7 +105,7 @@ func (f *redisFeed) publish(t *testing.T, bodies ...string) {
 	}
 }
 
-func (f *redisFeed) pendingAndLag(t *testing.T, group string) (int64, int64) {
+func (f *redisFeed) pendingAndLag(t testing.TB, group string) (int64, int64) {
 	gs, err := f.rdb.XInfoGroups(context.Background(), f.key).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ type running struct {
 	warn []string
 }
 
-func run(t *testing.T, spec string, opts Options) *running {
+func run(t testing.TB, spec string, opts Options) *running {
 	t.Helper()
 	sp, err := input.ParseSpec(spec)
 	if err != nil {
@@ -168,7 +168,7 @@ func run(t *testing.T, spec string, opts Options) *running {
 
 // halt ends Run (the process stops pulling, as if it had died: what it
 // took stays unacknowledged).
-func (r *running) halt(t *testing.T) {
+func (r *running) halt(t testing.TB) {
 	if r.cancel == nil {
 		return
 	}
@@ -187,7 +187,7 @@ func (r *running) halt(t *testing.T) {
 }
 
 // stop ends Run and closes the source.
-func (r *running) stop(t *testing.T) {
+func (r *running) stop(t testing.TB) {
 	if r.out == nil {
 		return
 	}
