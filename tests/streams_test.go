@@ -406,3 +406,58 @@ func TestStreamInputErrors(t *testing.T) {
 		t.Errorf("no group: exit %d, stderr %q", res.Code, res.Stderr)
 	}
 }
+
+// A record whose handlers throw, reject or run away (interrupted by
+// --handler-timeout, here in a continuation) is still acknowledged, once,
+// and the error names the record as STREAM:SEQUENCE; the records cut off
+// with the interrupted runtime are redelivered and handled.
+func TestStreamFailedHandlersAcked(t *testing.T) {
+	eachStreamKind(t, func(t *testing.T, f streamFeed) {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"w.js": `
+on("dns", (r) => { if (r.uid === "C000001") throw new Error("sync boom"); });
+on("dns", async (r) => {
+  await null;
+  if (r.uid === "C000002") throw new Error("async boom");
+  if (r.uid === "C000003") for (;;) {}
+  print("ok " + r.uid);
+});
+`})
+		f.publish(t, streamRecords(6))
+		p := startScriptd(t, dir, "run", "w.js", "--handler-timeout", "300ms", "--input", f.url("&redeliver_after=2s"))
+		testutil.Eventually(t, 30*time.Second, "every record acknowledged", func() bool {
+			ok, _ := f.settled(t)
+			return ok
+		})
+		time.Sleep(3 * time.Second) // a record wrongly left unacknowledged would come back now
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.waitExit(t, 20*time.Second); code != 0 {
+			t.Fatalf("exit %d: %s", code, p.Stderr.String())
+		}
+		stderr, stdout := p.Stderr.String(), p.Stdout.String()
+		base := regexp.QuoteMeta(strings.SplitN(f.url(""), "?", 2)[0])
+		for i, msg := range []string{"sync boom", "async boom", "interrupted"} {
+			seq := fmt.Sprintf(":%d", i+2) // C000001 is the stream's second message
+			if f.kind() == "redis" {
+				seq = `:\d+-\d+`
+			}
+			re := regexp.MustCompile(" on " + base + seq + ": .*" + msg)
+			if !re.MatchString(stderr) {
+				t.Errorf("no report of %q naming the record (%s) in stderr:\n%s", msg, re, stderr)
+			}
+		}
+		if n := len(regexp.MustCompile(`(?m)^error in handler .*: interrupted: ran past`).FindAllString(stderr, -1)); n != 1 {
+			t.Errorf("the runaway record ran %d times, want once (acknowledged, not redelivered):\n%s", n, stderr)
+		}
+		for _, uid := range []string{"C000000", "C000004", "C000005"} {
+			if !strings.Contains(stdout, "ok "+uid) {
+				t.Errorf("record %s not handled: %s", uid, stdout)
+			}
+		}
+		if ok, why := f.settled(t); !ok {
+			t.Errorf("not settled: %s", why)
+		}
+	})
+}

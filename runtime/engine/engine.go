@@ -133,6 +133,14 @@ type Engine struct {
 	// deferredReload is a reload requested while another was on trial.
 	deferredReload reloadReason
 
+	// Stream records (Run goroutine, which runs every loop): recordCtxs
+	// maps the awaiting context of an async handler still running for a
+	// stream record to the record, so that a handler interrupted in a
+	// continuation acknowledges its record; dispatching is the stream
+	// record being dispatched (see fireRecord).
+	recordCtxs  map[*eventloop.AwaitingContext]recordAck
+	dispatching *input.Event
+
 	readersMu sync.Mutex
 	readers   []inputSource  // file readers and stream sources, in Inputs order
 	streams   sync.WaitGroup // the Run goroutines of stream sources
@@ -502,6 +510,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func (e *Engine) reportCallbackError(v *version, ce eventloop.CallbackError) {
 	if ce.Interrupted && v.loading {
 		return
+	}
+	if ce.Interrupted {
+		e.ackInterrupted(v, &ce) // stream records
 	}
 	if !v.initSettled {
 		v.initErrors++

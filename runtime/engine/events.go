@@ -261,7 +261,7 @@ func (v *version) dispatch(name string, args []goja.Value, onSettled func()) {
 			continue
 		}
 		pending++
-		v.whenSettled(h.origin, ret, settle)
+		v.whenSettled(h.origin, ret, v.recordSettle(ctx, settle)) // recordSettle: stream records' acks (inputs.go)
 	}
 	settle()
 }
@@ -351,8 +351,19 @@ func (v *version) whenSettled(origin string, ret goja.Value, fn func()) {
 	obj := ret.(*goja.Object)
 	then, _ := goja.AssertFunction(obj.Get("then"))
 	onOK := v.loop.Func("settled", func(goja.FunctionCall) goja.Value { fn(); return goja.Undefined() })
+	var file string // a stream record's: its rejection names it, as a file record's does
+	var line int
+	if rec := v.e.dispatching; rec != nil {
+		file, line = rec.File, rec.Line
+	}
 	onErr := v.loop.Func("settled", func(c goja.FunctionCall) goja.Value {
+		if file != "" {
+			v.loop.SetSubject(file, line)
+		}
 		v.loop.ReportRejection(origin, c.Argument(0))
+		if file != "" {
+			v.loop.SetSubject("", 0)
+		}
 		fn()
 		return goja.Undefined()
 	})

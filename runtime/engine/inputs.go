@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/dop251/goja"
 
+	"github.com/scriptd/scriptd/eventloop"
 	"github.com/scriptd/scriptd/runtime/input"
 	"github.com/scriptd/scriptd/runtime/input/stream"
 )
@@ -204,23 +206,83 @@ func (v *version) dispatchBatch(batch []input.Event) int {
 		args[0] = newRecordValue(vm, ev.Record)
 		v.loop.SetSubject(ev.File, ev.Line)
 		v.e.inputEvents[ev.Name]++
-		v.fire(ev.Name, args, ev.Ack) // stream records: acknowledged once every handler has settled
-		if ev.Ack != nil {
-			v.ackInterrupted(ev.Ack)
-		}
+		v.fireRecord(ev, args)
 		batch[i] = input.Event{}
 	}
 	v.loop.SetSubject("", 0)
 	return n
 }
 
-// ackInterrupted acknowledges a stream record whose dispatch was cut
-// short by an interrupted handler (a runaway, reported): its settle
-// callback will never run, and a record whose handlers failed is
-// acknowledged, not redelivered for ever. (Ack is idempotent.)
-func (v *version) ackInterrupted(ack func()) {
+// fireRecord fires an input record's event. A stream record (ev.Ack set)
+// is acknowledged once every handler has settled, promises included
+// (fire's onSettled), or failed. A record whose handler is interrupted
+// (a runaway, reported) is acknowledged too, whether the interrupt hit the
+// handler itself (the loop is broken when fire returns) or one of its
+// continuations later (see ackInterrupted): redelivering it would only
+// interrupt the next process. Ack is idempotent.
+func (v *version) fireRecord(ev *input.Event, args []goja.Value) {
+	if ev.Ack == nil {
+		v.fire(ev.Name, args, nil)
+		return
+	}
+	v.e.dispatching = ev
+	v.fire(ev.Name, args, ev.Ack)
+	v.e.dispatching = nil
 	if v.loop.Broken() {
-		ack()
+		ev.Ack()
+	}
+}
+
+// recordAck is a stream record with an async handler still running.
+type recordAck struct {
+	v    *version
+	ack  func()
+	file string
+	line int
+}
+
+// recordSettle, while a stream record is being dispatched, remembers that
+// the async handler running in ctx works for it, until done (which it
+// wraps) runs at the handler's settlement.
+func (v *version) recordSettle(ctx *eventloop.AwaitingContext, done func()) func() {
+	e := v.e
+	ev := e.dispatching
+	if ev == nil || ctx == nil {
+		return done
+	}
+	if e.recordCtxs == nil {
+		e.recordCtxs = make(map[*eventloop.AwaitingContext]recordAck)
+	}
+	e.recordCtxs[ctx] = recordAck{v: v, ack: ev.Ack, file: ev.File, line: ev.Line}
+	return func() {
+		delete(e.recordCtxs, ctx)
+		done()
+	}
+}
+
+// ackInterrupted runs when a handler of version v was interrupted (v is
+// broken): if the code interrupted was a continuation of an async handler
+// of a stream record, that record is acknowledged and named in the
+// report. The other records whose handlers were running on v are
+// forgotten unacknowledged: they were cut off, not failed, and will be
+// redelivered.
+func (e *Engine) ackInterrupted(v *version, ce *eventloop.CallbackError) {
+	if len(e.recordCtxs) == 0 {
+		return
+	}
+	if r, ok := e.recordCtxs[v.loop.Current()]; ok {
+		r.ack()
+		if ce.Subject == "" {
+			ce.Subject = r.file
+			if r.line > 0 {
+				ce.Subject += ":" + strconv.Itoa(r.line)
+			}
+		}
+	}
+	for ctx, r := range e.recordCtxs {
+		if r.v == v {
+			delete(e.recordCtxs, ctx)
+		}
 	}
 }
 

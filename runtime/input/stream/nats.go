@@ -199,9 +199,6 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 			return
 		}
 		d := s.t.track(md.Sequence.Stream, m)
-		if d == nil {
-			return // redelivered while its handlers still run here
-		}
 		if md.NumDelivered > 1 {
 			s.redeliv.Add(1)
 		}

@@ -186,15 +186,7 @@ func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
 		s.recovered()
 		rd := redisRead{claimed: claimed, msgs: msgs[:0], ds: make([]*delivery[string, string], 0, len(msgs))}
 		for _, m := range msgs {
-			if claimed && s.t.has(m.ID) {
-				// Ours, still being handled here: the claim only reset its
-				// idle time, keeping it from the others a while longer.
-				continue
-			}
-			d := s.t.track(m.ID, m.ID)
-			if d == nil {
-				continue
-			}
+			d := s.t.track(m.ID, m.ID) // one of ours, claimed again: see track
 			if claimed {
 				s.redeliv.Add(1)
 			}

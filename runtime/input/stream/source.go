@@ -246,29 +246,21 @@ type delivery[K comparable, M any] struct {
 	done atomic.Bool
 }
 
-// track records a delivery; it returns nil when key is already
-// unacknowledged here (the stream redelivered a record whose handlers are
-// still running in this process: its first delivery's acknowledgement
-// will cover it).
+// track records a delivery. A key already unacknowledged here is a record
+// the stream redelivered after the redelivery time: its handlers here are
+// slow, or the engine abandoned them (an interrupted runtime). The new
+// delivery supersedes the old one, whose late acknowledgement, if it
+// comes, does nothing (the new one's acknowledges the record).
 func (t *tracker[K, M]) track(key K, msg M) *delivery[K, M] {
 	d := &delivery[K, M]{t: t, key: key, msg: msg}
 	t.mu.Lock()
-	if _, dup := t.out[key]; dup {
-		t.mu.Unlock()
-		return nil
-	}
+	old := t.out[key]
 	t.out[key] = d
 	t.mu.Unlock()
-	t.unacked.Add(1)
+	if old == nil || !old.done.CompareAndSwap(false, true) {
+		t.unacked.Add(1)
+	}
 	return d
-}
-
-// has reports whether key is delivered here and not yet acknowledged.
-func (t *tracker[K, M]) has(key K) bool {
-	t.mu.Lock()
-	_, ok := t.out[key]
-	t.mu.Unlock()
-	return ok
 }
 
 // ack queues the delivery's acknowledgement (once). Any goroutine; never
