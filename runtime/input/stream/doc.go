@@ -26,7 +26,9 @@
 // the redelivery time (RedeliverAfter, default 30 s) go to another process
 // of the group: JetStream's AckWait; for Redis, every process runs
 // XAUTOCLAIM of entries idle that long. Delivery is therefore at least
-// once.
+// once. A redelivered record may come back to the process that holds it
+// (its handlers are slow, or were abandoned with an interrupted runtime):
+// the new delivery then supersedes the old one.
 //
 // Backpressure: a process holds at most Options.MaxInFlight records
 // delivered and not yet acknowledged (and JetStream's MaxAckPending, for
