@@ -379,7 +379,7 @@ func (e *Engine) inputErrors() error {
 	var first error
 	for _, r := range e.readersSnapshot() {
 		if err := r.Err(); err != nil {
-			failed = append(failed, r.Spec().Path)
+			failed = append(failed, input.DisplayPath(r.Spec().Path))
 			first = cmp.Or(first, err)
 		}
 	}

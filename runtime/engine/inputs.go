@@ -314,7 +314,7 @@ func (e *Engine) printSummary() {
 	fmt.Fprintf(e.stderr, "scriptd: skipped %d bad record(s):", total)
 	for i, r := range e.readers {
 		if s := r.Stats().Skipped; s > 0 {
-			fmt.Fprintf(e.stderr, " %s: %d", e.cfg.Inputs[i].Path, s)
+			fmt.Fprintf(e.stderr, " %s: %d", input.DisplayPath(e.cfg.Inputs[i].Path), s)
 		}
 	}
 	fmt.Fprintln(e.stderr)

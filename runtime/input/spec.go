@@ -98,6 +98,19 @@ func (u *StreamURL) String() string {
 	return u.Scheme + "://" + u.Addr + "/" + u.Name
 }
 
+// DisplayPath is an --input path as messages, summaries and metrics
+// labels show it: a stream URL with its password, if any, replaced by
+// "xxxxx"; a file path as it is.
+func DisplayPath(path string) string {
+	if !IsStreamURL(path) {
+		return path
+	}
+	if u, err := url.Parse(path); err == nil {
+		return u.Redacted()
+	}
+	return path
+}
+
 // IsStreamURL reports whether an --input path names a stream rather than a
 // file: it starts "nats://" or "redis://".
 func IsStreamURL(path string) bool {
@@ -108,8 +121,13 @@ func IsStreamURL(path string) bool {
 // query parameters are errors, so that a misspelt option does not pass
 // silently.
 func ParseStreamURL(raw string) (*StreamURL, error) {
+	shown := DisplayPath(raw) // in errors: no password
 	u, err := url.Parse(raw)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a password
+		}
 		return nil, fmt.Errorf("stream URL: %w", err)
 	}
 	out := &StreamURL{Scheme: u.Scheme, User: u.User, RedeliverAfter: DefaultRedeliverAfter}
@@ -120,15 +138,15 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 	case "redis":
 		groupParam, port = "group", "6379"
 	default:
-		return nil, fmt.Errorf("stream URL %q: scheme must be nats or redis", raw)
+		return nil, fmt.Errorf("stream URL %q: scheme must be nats or redis", shown)
 	}
 	host := u.Hostname()
 	if host == "" {
-		return nil, fmt.Errorf("stream URL %q: no host", raw)
+		return nil, fmt.Errorf("stream URL %q: no host", shown)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-			return nil, fmt.Errorf("stream URL %q: bad port %q", raw, p)
+			return nil, fmt.Errorf("stream URL %q: bad port %q", shown, p)
 		}
 		port = p
 	}
@@ -136,41 +154,41 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 	out.Name = strings.TrimPrefix(u.Path, "/")
 	if out.Name == "" {
 		if u.Scheme == "nats" {
-			return nil, fmt.Errorf("stream URL %q: no stream name (nats://HOST:PORT/STREAM?durable=GROUP)", raw)
+			return nil, fmt.Errorf("stream URL %q: no stream name (nats://HOST:PORT/STREAM?durable=GROUP)", shown)
 		}
-		return nil, fmt.Errorf("stream URL %q: no stream key (redis://HOST:PORT/STREAMKEY?group=GROUP)", raw)
+		return nil, fmt.Errorf("stream URL %q: no stream key (redis://HOST:PORT/STREAMKEY?group=GROUP)", shown)
 	}
 	if u.Scheme == "nats" && strings.ContainsAny(out.Name, "/.*> \t") {
-		return nil, fmt.Errorf("stream URL %q: %q is not a JetStream stream name (no '.', '*', '>', '/' or spaces)", raw, out.Name)
+		return nil, fmt.Errorf("stream URL %q: %q is not a JetStream stream name (no '.', '*', '>', '/' or spaces)", shown, out.Name)
 	}
 	if u.Fragment != "" {
-		return nil, fmt.Errorf("stream URL %q: unexpected #fragment", raw)
+		return nil, fmt.Errorf("stream URL %q: unexpected #fragment", shown)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("stream URL %q: %w", raw, err)
+		return nil, fmt.Errorf("stream URL %q: %w", shown, err)
 	}
 	for k, vs := range q {
 		if len(vs) != 1 {
-			return nil, fmt.Errorf("stream URL %q: %s given %d times", raw, k, len(vs))
+			return nil, fmt.Errorf("stream URL %q: %s given %d times", shown, k, len(vs))
 		}
 		v := vs[0]
 		switch {
 		case k == groupParam:
 			if v == "" || strings.ContainsAny(v, ".*> \t") {
-				return nil, fmt.Errorf("stream URL %q: %s=%q: want a name without '.', '*', '>' or spaces", raw, k, v)
+				return nil, fmt.Errorf("stream URL %q: %s=%q: want a name without '.', '*', '>' or spaces", shown, k, v)
 			}
 			out.Group = v
 		case k == "redeliver_after":
 			d, err := parseSeconds(v)
 			if err != nil || d < 100*time.Millisecond {
-				return nil, fmt.Errorf("stream URL %q: redeliver_after=%q: want a duration of at least 100ms (\"30s\", \"2m\") or a number of seconds", raw, v)
+				return nil, fmt.Errorf("stream URL %q: redeliver_after=%q: want a duration of at least 100ms (\"30s\", \"2m\") or a number of seconds", shown, v)
 			}
 			out.RedeliverAfter = d
 		case k == "db" && u.Scheme == "redis":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return nil, fmt.Errorf("stream URL %q: db=%q: want a database number", raw, v)
+				return nil, fmt.Errorf("stream URL %q: db=%q: want a database number", shown, v)
 			}
 			out.DB = n
 		default:
@@ -178,11 +196,11 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 			if u.Scheme == "redis" {
 				known += ", db"
 			}
-			return nil, fmt.Errorf("stream URL %q: unknown parameter %q (known: %s)", raw, k, known)
+			return nil, fmt.Errorf("stream URL %q: unknown parameter %q (known: %s)", shown, k, known)
 		}
 	}
 	if out.Group == "" {
-		return nil, fmt.Errorf("stream URL %q: %s=GROUP is required (the processes sharing the feed name the same group)", raw, groupParam)
+		return nil, fmt.Errorf("stream URL %q: %s=GROUP is required (the processes sharing the feed name the same group)", shown, groupParam)
 	}
 	return out, nil
 }

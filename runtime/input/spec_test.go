@@ -103,3 +103,16 @@ func TestParseStreamURL(t *testing.T) {
 		t.Error("IsStreamURL of a file")
 	}
 }
+
+func TestDisplayPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"dns.json":                               "dns.json",
+		"nats://u:secret@h:4222/S?durable=g":     "nats://u:xxxxx@h:4222/S?durable=g",
+		"redis://:secret@h/k?group=g":            "redis://:xxxxx@h/k?group=g",
+		"redis://h/k?group=g&redeliver_after=5s": "redis://h/k?group=g&redeliver_after=5s",
+	} {
+		if got := DisplayPath(in); got != want {
+			t.Errorf("DisplayPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

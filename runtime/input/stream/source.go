@@ -99,7 +99,7 @@ func (o *Options) defaults() {
 func Open(spec input.Spec, opts Options) (Source, error) {
 	u, err := input.ParseStreamURL(spec.Path)
 	if err != nil {
-		return nil, fmt.Errorf("open input %s: %w", spec.Path, err)
+		return nil, fmt.Errorf("open input %s: %w", input.DisplayPath(spec.Path), err)
 	}
 	opts.defaults()
 	var src Source
