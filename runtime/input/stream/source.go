@@ -369,7 +369,7 @@ func (t *tracker[K, M]) waitRoom(ctx context.Context) error {
 	return nil
 }
 
-// room reports how many more records may be delivered now.
+// free reports how many more records may be delivered now.
 func (t *tracker[K, M]) free() int {
 	return t.limit - int(t.unacked.Load())
 }
