@@ -66,15 +66,15 @@ func (l *Loop) ReportRejection(origin string, reason goja.Value) {
 }
 
 // SetSubject names what the following callbacks handle: the input record
-// at file:line (file "" for none). Errors reported meanwhile — and later
+// at file:line (file "" for none; line 0: file alone names it). Errors reported meanwhile — and later
 // rejections of promises watched meanwhile — carry it (loop goroutine).
 func (l *Loop) SetSubject(file string, line int) {
 	l.subjFile, l.subjLine = file, line
 }
 
 func (l *Loop) subjectNow() string {
-	if l.subjFile == "" {
-		return ""
+	if l.subjFile == "" || l.subjLine <= 0 {
+		return l.subjFile // line 0: the file names the record itself (a stream entry)
 	}
 	return l.subjFile + ":" + strconv.Itoa(l.subjLine)
 }

@@ -93,7 +93,7 @@ func newServices(f *runFlags, specs []input.Spec, stdout, stderr io.Writer) (*se
 
 	names := make([]string, len(specs))
 	for i, sp := range specs {
-		names[i] = sp.Path
+		names[i] = input.DisplayPath(sp.Path) // no stream password in labels
 	}
 	s.metrics = metrics.New(metrics.Options{
 		Version:    buildVersion(),

@@ -25,8 +25,13 @@ type scrapeCollector struct {
 	skipped   *prometheus.Desc
 	readBytes *prometheus.Desc
 	size      *prometheus.Desc
-	buildInfo *prometheus.Desc
-	startTime *prometheus.Desc
+	// stream inputs only
+	streamLag     *prometheus.Desc
+	streamPending *prometheus.Desc
+	unacked       *prometheus.Desc
+	acked         *prometheus.Desc
+	buildInfo     *prometheus.Desc
+	startTime     *prometheus.Desc
 }
 
 func newScrapeCollector(opts Options, start time.Time) *scrapeCollector {
@@ -45,6 +50,14 @@ func newScrapeCollector(opts Options, start time.Time) *scrapeCollector {
 			"Bytes read from each --input (compressed bytes for .gz), across rotations.", input, nil),
 		size: prometheus.NewDesc("scriptd_input_size_bytes",
 			"Size of the file each --input reads (0 if unknown, e.g. stdin).", input, nil),
+		streamLag: prometheus.NewDesc("scriptd_input_stream_lag",
+			"Records of each stream --input not yet delivered to its consumer group (-1 unknown; polled every few seconds).", input, nil),
+		streamPending: prometheus.NewDesc("scriptd_input_stream_pending",
+			"Records of each stream --input delivered to its group's processes and not yet acknowledged (-1 unknown; polled every few seconds).", input, nil),
+		unacked: prometheus.NewDesc("scriptd_input_unacked",
+			"Records of each stream --input delivered to this process and not yet acknowledged (their handlers have not all settled).", input, nil),
+		acked: prometheus.NewDesc("scriptd_input_acked_total",
+			"Records of each stream --input this process acknowledged (bad records included).", input, nil),
 		buildInfo: prometheus.NewDesc("scriptd_build_info",
 			"Build information; the value is always 1.", []string{"version", "goversion"}, nil),
 		startTime: prometheus.NewDesc("scriptd_start_time_seconds",
@@ -54,7 +67,7 @@ func newScrapeCollector(opts Options, start time.Time) *scrapeCollector {
 
 // Describe implements prometheus.Collector.
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.inFlight, c.records, c.skipped, c.readBytes, c.size, c.buildInfo, c.startTime} {
+	for _, d := range []*prometheus.Desc{c.inFlight, c.records, c.skipped, c.readBytes, c.size, c.streamLag, c.streamPending, c.unacked, c.acked, c.buildInfo, c.startTime} {
 		ch <- d
 	}
 }
@@ -87,6 +100,12 @@ func (c *scrapeCollector) input(ch chan<- prometheus.Metric, s input.Stats, labe
 	ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(s.Skipped), label)
 	ch <- prometheus.MustNewConstMetric(c.readBytes, prometheus.CounterValue, float64(s.BytesRead), label)
 	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(s.Size), label)
+	if s.Stream {
+		ch <- prometheus.MustNewConstMetric(c.streamLag, prometheus.GaugeValue, float64(s.Lag), label)
+		ch <- prometheus.MustNewConstMetric(c.streamPending, prometheus.GaugeValue, float64(s.Pending), label)
+		ch <- prometheus.MustNewConstMetric(c.unacked, prometheus.GaugeValue, float64(s.Unacked), label)
+		ch <- prometheus.MustNewConstMetric(c.acked, prometheus.CounterValue, float64(s.Acked), label)
+	}
 }
 
 // maxLabelLen bounds a label value taken from data (event names).

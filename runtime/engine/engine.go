@@ -30,7 +30,9 @@ var ErrReservedEvent = errors.New("the event name is reserved for the engine (in
 type Config struct {
 	// Paths are script files or directories (docs/cli.md).
 	Paths []string
-	// Inputs are the --input specs; read once init has settled.
+	// Inputs are the --input specs; read once init has settled. A spec
+	// whose path is a stream URL (input.IsStreamURL) is read as a member
+	// of a consumer group (package stream); it implies Follow.
 	Inputs []input.Spec
 	// Follow keeps reading inputs as they grow (tail -F).
 	Follow bool
@@ -142,8 +144,17 @@ type Engine struct {
 	// deferredReload is a reload requested while another was on trial.
 	deferredReload reloadReason
 
+	// Stream records (Run goroutine, which runs every loop): recordCtxs
+	// maps the awaiting context of an async handler still running for a
+	// stream record to the record, so that a handler interrupted in a
+	// continuation acknowledges its record; dispatching is the stream
+	// record being dispatched (see fireRecord).
+	recordCtxs  map[*eventloop.AwaitingContext]recordAck
+	dispatching *input.Event
+
 	readersMu sync.Mutex
-	readers   []*input.Reader
+	readers   []inputSource  // file readers and stream sources, in Inputs order
+	streams   sync.WaitGroup // the Run goroutines of stream sources
 
 	ran bool
 }
@@ -272,27 +283,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.in.close()
 	v := e.cur.Load()
 
-	readers := make([]*input.Reader, 0, len(e.cfg.Inputs))
-	for _, spec := range e.cfg.Inputs {
-		r, err := input.Open(spec, input.Options{
-			Follow:      e.cfg.Follow,
-			Stdin:       e.cfg.Stdin,
-			OnBadRecord: e.badRecord,
-			OnWarning:   e.inputWarning,
-		})
-		if err != nil {
-			e.closeVersion(v)
-			return err
-		}
-		readers = append(readers, r)
-	}
-	e.readersMu.Lock()
-	e.readers = readers
-	e.readersMu.Unlock()
-
 	inputCtx, cancelInputs := context.WithCancel(context.Background())
 	e.inputCtx = inputCtx
 	defer cancelInputs() // the input goroutines end once their reads return
+	if err := e.openInputs(); err != nil {
+		e.closeVersion(v)
+		return err
+	}
+	// Last of all, once handlers have settled: stream sources send their
+	// final acknowledgements and disconnect.
+	defer e.closeStreams(cancelInputs)
 	e.keepAlive = e.cfg.KeepAlive
 
 	// Background goroutines: the watchdog, the file watcher, and the
@@ -390,7 +390,7 @@ func (e *Engine) inputErrors() error {
 	var first error
 	for _, r := range e.readersSnapshot() {
 		if err := r.Err(); err != nil {
-			failed = append(failed, r.Spec().Path)
+			failed = append(failed, input.DisplayPath(r.Spec().Path))
 			first = cmp.Or(first, err)
 		}
 	}
@@ -522,6 +522,9 @@ func (e *Engine) reportCallbackError(v *version, ce eventloop.CallbackError) {
 	if ce.Interrupted && v.loading {
 		return
 	}
+	if ce.Interrupted {
+		e.ackInterrupted(v, &ce) // stream records
+	}
 	if !v.initSettled {
 		v.initErrors++
 	}
@@ -536,7 +539,7 @@ func (e *Engine) reportUnhandled(_ goja.Value, stack string) {
 	fmt.Fprintf(e.stderr, "unhandled promise rejection: %s\n", stack)
 }
 
-func (e *Engine) readersSnapshot() []*input.Reader {
+func (e *Engine) readersSnapshot() []inputSource {
 	e.readersMu.Lock()
 	defer e.readersMu.Unlock()
 	return e.readers

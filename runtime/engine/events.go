@@ -253,7 +253,8 @@ func (v *version) callHandlers(list []*handler, args []goja.Value, wait *settleW
 			}
 			continue
 		}
-		ret, err := v.loop.CallHandler(h.origin, v.handlerContext(h), h.call, args...)
+		ctx := v.handlerContext(h)
+		ret, err := v.loop.CallHandler(h.origin, ctx, h.call, args...)
 		if err != nil {
 			v.handlerError(h.origin, err)
 			if v.loop.Broken() {
@@ -268,7 +269,7 @@ func (v *version) callHandlers(list []*handler, args []goja.Value, wait *settleW
 			v.loop.WatchPromise(h.origin, ret)
 			continue
 		}
-		v.whenSettled(h.origin, ret, wait.add())
+		v.whenSettled(h.origin, ret, v.recordSettle(ctx, wait.add())) // recordSettle: stream records' acks (inputs.go)
 	}
 	return true
 }
@@ -394,8 +395,19 @@ func (v *version) whenSettled(origin string, ret goja.Value, fn func()) {
 	obj := ret.(*goja.Object)
 	then, _ := goja.AssertFunction(obj.Get("then"))
 	onOK := v.loop.Func("settled", func(goja.FunctionCall) goja.Value { fn(); return goja.Undefined() })
+	var file string // a stream record's: its rejection names it, as a file record's does
+	var line int
+	if rec := v.e.dispatching; rec != nil {
+		file, line = rec.File, rec.Line
+	}
 	onErr := v.loop.Func("settled", func(c goja.FunctionCall) goja.Value {
+		if file != "" {
+			v.loop.SetSubject(file, line)
+		}
 		v.loop.ReportRejection(origin, c.Argument(0))
+		if file != "" {
+			v.loop.SetSubject("", 0)
+		}
 		fn()
 		return goja.Undefined()
 	})

@@ -87,8 +87,19 @@ type Event struct {
 	// ts is present but not a time from 1970 to the end of year 9999 (in
 	// milliseconds, say) is a bad record, never an event.
 	TS   float64
-	File string // the path as given in the Spec
-	Line int    // 1-based line number in the file
+	File string // the path as given in the Spec; for a stream, see Line
+	// Line is the 1-based line number in the file. A stream record is
+	// named "STREAM:SEQUENCE", like a file's "FILE:LINE": for JetStream,
+	// File is nats://HOST:PORT/STREAM and Line the stream sequence; for
+	// Redis, whose entry IDs are not numbers, File is the whole name
+	// (redis://HOST:PORT/KEY:ID) and Line is 0.
+	Line int
+	// Ack, set for stream records, acknowledges the record to its stream.
+	// The engine calls it once every handler of the record has settled
+	// (promises included) or failed; it may be called from any goroutine,
+	// more than once (later calls do nothing), and must not block. Nil
+	// for file records.
+	Ack func()
 }
 
 // Stats are a Reader's counters.
@@ -100,6 +111,16 @@ type Stats struct {
 
 	Warnings        int64 // warnings issued, whether or not Options.OnWarning is set
 	RotationsMissed int64 // rotations of a followed file whose files could not be read
+
+	// Stream inputs only (Stream is true): this process's share, and the
+	// group's position in the stream as last polled (every few seconds).
+	Stream      bool
+	Acked       int64 // records acknowledged (bad records included)
+	Unacked     int64 // records delivered to this process and not yet acknowledged
+	Redelivered int64 // records received that had been delivered before (to any process)
+	Reconnects  int64 // connections to the server lost and re-established
+	Lag         int64 // records in the stream not yet delivered to the group; -1 unknown
+	Pending     int64 // records delivered to the group's processes and not yet acknowledged; -1 unknown
 }
 
 // Reader reads the records of one [Spec].
@@ -814,16 +835,42 @@ func (r *Reader) handle(e *emitter, st *stream, line []byte, tooLong bool, ahead
 			return nil
 		}
 	}
-	if ReservedEvent(name) {
-		r.bad(st, fmt.Errorf("event %q is reserved for the engine (init, done, Storage.*, scriptd.*)", name))
-		return nil
-	}
-	ts, err := recordTS(rec)
+	ev, err := newEvent(name, rec)
 	if err != nil {
 		r.bad(st, err)
 		return nil
 	}
-	return e.add(Event{Name: name, Record: rec, TS: ts, File: r.spec.Path, Line: st.lineNo})
+	ev.File, ev.Line = r.spec.Path, st.lineNo
+	return e.add(ev)
+}
+
+// NewEvent checks a record of spec's input as a Reader checks a JSON line
+// and returns its event, File and Line left to the caller: the event is
+// spec.Event, else the record's "_path" string; a record with neither, one
+// naming a reserved event, or one whose ts is not a plausible time is an
+// error (a bad record).
+func NewEvent(spec Spec, rec *Record) (Event, error) {
+	name := spec.Event
+	if name == "" {
+		if v, ok := rec.Get("_path"); ok {
+			name, _ = v.(string)
+		}
+		if name == "" {
+			return Event{}, errors.New("no event name: no NAME= given and no _path field")
+		}
+	}
+	return newEvent(name, rec)
+}
+
+func newEvent(name string, rec *Record) (Event, error) {
+	if ReservedEvent(name) {
+		return Event{}, fmt.Errorf("event %q is reserved for the engine (init, done, Storage.*, scriptd.*)", name)
+	}
+	ts, err := recordTS(rec)
+	if err != nil {
+		return Event{}, err
+	}
+	return Event{Name: name, Record: rec, TS: ts}, nil
 }
 
 // Repeated bad records: the first with a given reason is reported in full;

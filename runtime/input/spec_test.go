@@ -1,6 +1,10 @@
 package input
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestParseSpec(t *testing.T) {
 	tests := []struct {
@@ -37,6 +41,78 @@ func TestParseSpec(t *testing.T) {
 			if back, _ := ParseSpec(got.String()); back != got {
 				t.Errorf("String round trip of %+v gives %+v", got, back)
 			}
+		}
+	}
+}
+
+func TestParseStreamURL(t *testing.T) {
+	good := []struct {
+		arg  string
+		want StreamURL
+	}{
+		{"nats://127.0.0.1:4222/ZEEK?durable=g", StreamURL{Scheme: "nats", Addr: "127.0.0.1:4222", Name: "ZEEK", Group: "g", RedeliverAfter: DefaultRedeliverAfter}},
+		{"nats://nats.example/ZEEK?durable=g&redeliver_after=45s", StreamURL{Scheme: "nats", Addr: "nats.example:4222", Name: "ZEEK", Group: "g", RedeliverAfter: 45 * time.Second}},
+		{"redis://10.0.0.1/zeek:dns?group=workers&redeliver_after=1.5", StreamURL{Scheme: "redis", Addr: "10.0.0.1:6379", Name: "zeek:dns", Group: "workers", RedeliverAfter: 1500 * time.Millisecond}},
+		{"redis://[::1]:7000/a/b%20c?group=g&db=3", StreamURL{Scheme: "redis", Addr: "[::1]:7000", Name: "a/b c", Group: "g", DB: 3, RedeliverAfter: DefaultRedeliverAfter}},
+	}
+	for _, tt := range good {
+		got, err := ParseStreamURL(tt.arg)
+		if err != nil {
+			t.Errorf("ParseStreamURL(%q): %v", tt.arg, err)
+			continue
+		}
+		got.User = nil
+		if *got != tt.want {
+			t.Errorf("ParseStreamURL(%q) = %+v, want %+v", tt.arg, *got, tt.want)
+		}
+	}
+	bad := map[string]string{
+		"nats://h/S":                                "durable=GROUP is required",
+		"redis://h/k?durable=g":                     "unknown parameter \"durable\"",
+		"nats://h/S?durable=g&db=1":                 "unknown parameter \"db\"",
+		"nats://h/?durable=g":                       "no stream name",
+		"redis://h?group=g":                         "no stream key",
+		"nats://h/A.B?durable=g":                    "not a JetStream stream name",
+		"nats://h/S?durable=g&redeliver_after=10ms": "redeliver_after",
+		"nats://h/S?durable=g&redeliver_after=soon": "redeliver_after",
+		"nats://h:99999/S?durable=g":                "port",
+		"redis://h/k?group=a&group=b":               "given 2 times",
+		"redis://h/k?group=g&db=-1":                 "db=",
+		"nats://:4222/S?durable=g":                  "no host",
+		"nats://h/S?durable=a.b":                    "durable=",
+	}
+	for arg, want := range bad {
+		_, err := ParseStreamURL(arg)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseStreamURL(%q) = %v, want an error containing %q", arg, err, want)
+		}
+		if _, err := ParseSpec("dns=" + arg); err == nil {
+			t.Errorf("ParseSpec(dns=%s) accepted it", arg)
+		}
+	}
+	// A stream URL is a path even though its query has '='.
+	sp, err := ParseSpec("nats://h/S?durable=g")
+	if err != nil || sp.Event != "" || sp.Path != "nats://h/S?durable=g" {
+		t.Errorf("ParseSpec = %+v, %v", sp, err)
+	}
+	sp, err = ParseSpec("dns=redis://h/k?group=g")
+	if err != nil || sp.Event != "dns" || sp.Path != "redis://h/k?group=g" || !IsStreamURL(sp.Path) {
+		t.Errorf("ParseSpec = %+v, %v", sp, err)
+	}
+	if IsStreamURL("./nats://x") || IsStreamURL("dns.json") {
+		t.Error("IsStreamURL of a file")
+	}
+}
+
+func TestDisplayPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"dns.json":                               "dns.json",
+		"nats://u:secret@h:4222/S?durable=g":     "nats://u:xxxxx@h:4222/S?durable=g",
+		"redis://:secret@h/k?group=g":            "redis://:xxxxx@h/k?group=g",
+		"redis://h/k?group=g&redeliver_after=5s": "redis://h/k?group=g&redeliver_after=5s",
+	} {
+		if got := DisplayPath(in); got != want {
+			t.Errorf("DisplayPath(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -10,6 +10,10 @@
 // P6 peak RSS with 10,000 operations in flight and over a 5-million-record
 // input; P7 put_many/get_many batches and increments vs raw go-sqlite3. It builds the scriptd binary itself and starts its own
 // redis-server; rows whose tools are missing are skipped with a note.
+// input; S1 stream intake (JetStream, Redis Streams; 1 and 2 workers) vs
+// the same records from a file. It builds the scriptd binary itself and
+// starts its own redis-server and nats-server; rows whose tools are
+// missing are skipped with a note.
 package main
 
 import (
@@ -78,6 +82,7 @@ func main() {
 		{"P5", b.p5},
 		{"P6", b.p6},
 		{"P7", b.p7},
+		{"S1", b.s1}, // tests/bench/streams.go
 	}
 	for _, s := range steps {
 		if !want(s.id) {

@@ -1,0 +1,391 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scriptd/scriptd/runtime/input"
+)
+
+// redisSource reads a Redis stream as a member of a consumer group:
+// XREADGROUP under a consumer name unique to the process (HOSTNAME-PID),
+// XACK once a record's handlers have settled, and XAUTOCLAIM of entries
+// that other consumers (typically dead processes) have held unacknowledged
+// for RedeliverAfter. Each entry carries the record as JSON in its field
+// "record".
+//
+// go-redis reconnects on its own; a failed command is retried here with
+// backoff, and acknowledgements that cannot be sent wait in the queue
+// until they can.
+type redisSource struct {
+	common
+	rdb        *redis.Client
+	t          *tracker[string, string] // entry IDs
+	claimEvery time.Duration
+
+	ackStop chan struct{}
+	ackDone chan struct{}
+	closed  atomic.Bool
+	down    atomic.Bool // the last command failed on the connection
+	fails   atomic.Int64
+}
+
+// recordField is the field of a stream entry that holds the record.
+const recordField = "record"
+
+func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource, error) {
+	ropts := &redis.Options{
+		Addr:         u.Addr,
+		DB:           u.DB,
+		DialTimeout:  opts.DialTimeout,
+		ReadTimeout:  10 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		MaxRetries:   -1, // retries are ours, with backoff and reporting
+	}
+	if u.User != nil {
+		ropts.Username = u.User.Username()
+		ropts.Password, _ = u.User.Password()
+	}
+	s := &redisSource{
+		rdb:        redis.NewClient(ropts),
+		t:          newTracker[string, string](opts.MaxInFlight),
+		claimEvery: min(max(u.RedeliverAfter/4, 100*time.Millisecond), 5*time.Second),
+		ackStop:    make(chan struct{}),
+		ackDone:    make(chan struct{}),
+	}
+	s.init(spec, u, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), opts.DialTimeout)
+	defer cancel()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		s.rdb.Close()
+		return nil, err
+	}
+	if err := s.createGroup(ctx); err != nil {
+		s.rdb.Close()
+		return nil, err
+	}
+	go s.acker()
+	return s, nil
+}
+
+// createGroup creates the stream (if missing) and the group, starting at
+// the stream's first entry; a group that exists is left as it is.
+func (s *redisSource) createGroup(ctx context.Context) error {
+	err := s.rdb.XGroupCreateMkStream(ctx, s.url.Name, s.url.Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("XGROUP CREATE %s %s: %w", s.url.Name, s.url.Group, err)
+	}
+	return nil
+}
+
+// where names an entry for messages: "STREAM:ID" as the file, line 0
+// (see input.Event.Line).
+func (s *redisSource) where(id string) (string, int) {
+	return s.label + ":" + id, 0
+}
+
+func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
+	if err := s.start(out); err != nil {
+		return err
+	}
+	defer s.bad.flush(s.warn)
+	statsDone := make(chan struct{})
+	statsCtx, stopStats := context.WithCancel(ctx)
+	go func() { defer close(statsDone); s.pollStats(statsCtx) }()
+	defer func() { stopStats(); <-statsDone }()
+
+	// One goroutine reads (a round trip to Redis and go-redis's decoding)
+	// while this one parses the records and hands them over, so that the
+	// two overlap.
+	reads := make(chan redisRead, 2)
+	go s.reader(ctx, reads)
+	for rd := range reads {
+		if ctx.Err() != nil || !s.dispatch(ctx, out, rd) {
+			s.giveBack(dropAll(rd.ds))
+		}
+	}
+	return ctx.Err()
+}
+
+// redisRead is one XREADGROUP's or XAUTOCLAIM's entries, already tracked
+// (ds[i] is msgs[i]'s delivery).
+type redisRead struct {
+	msgs    []redis.XMessage
+	ds      []*delivery[string, string]
+	claimed bool
+}
+
+// reader reads entries while fewer than MaxInFlight are unacknowledged,
+// until ctx ends; then it closes reads.
+func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
+	defer close(reads)
+	u := s.url
+	cursor := "0-0"
+	nextClaim := time.Now() // at once: entries a dead process left may have waited long enough
+	for attempt := 0; ; {
+		if err := s.t.waitRoom(ctx); err != nil {
+			return
+		}
+		n := int64(min(s.opts.BatchSize, max(s.t.free(), 1)))
+		var msgs []redis.XMessage
+		var err error
+		claimed := !time.Now().Before(nextClaim)
+		if claimed {
+			var next string
+			msgs, next, err = s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+				Stream: u.Name, Group: u.Group, Consumer: s.opts.Consumer,
+				MinIdle: u.RedeliverAfter, Start: cursor, Count: n,
+			}).Result()
+			if err == nil {
+				cursor = next
+				if next == "0-0" || next == "" {
+					cursor = "0-0"
+					nextClaim = time.Now().Add(s.claimEvery)
+				}
+			}
+		} else {
+			block := min(max(time.Until(nextClaim), 10*time.Millisecond), time.Second)
+			var res []redis.XStream
+			res, err = s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+				Group: u.Group, Consumer: s.opts.Consumer, Streams: []string{u.Name, ">"},
+				Count: n, Block: block,
+			}).Result()
+			if errors.Is(err, redis.Nil) {
+				err = nil
+			}
+			for _, st := range res {
+				msgs = append(msgs, st.Messages...)
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if strings.HasPrefix(err.Error(), "NOGROUP") {
+				s.warn(fmt.Sprintf("group %s is missing (the server lost its data?); creating it again at the stream's start", u.Group))
+				if cerr := s.createGroup(ctx); cerr != nil {
+					s.failed(cerr)
+				}
+			} else {
+				s.failed(err)
+			}
+			if !sleep(ctx, backoff(attempt)) {
+				return
+			}
+			attempt++
+			continue
+		}
+		attempt = 0
+		s.recovered()
+		rd := redisRead{claimed: claimed, msgs: msgs[:0], ds: make([]*delivery[string, string], 0, len(msgs))}
+		for _, m := range msgs {
+			d := s.t.track(m.ID, m.ID) // one of ours, claimed again: see track
+			if claimed {
+				s.redeliv.Add(1)
+			}
+			rd.msgs = append(rd.msgs, m)
+			rd.ds = append(rd.ds, d)
+		}
+		if len(rd.msgs) == 0 {
+			continue
+		}
+		select {
+		case reads <- rd:
+		case <-ctx.Done():
+			s.giveBack(dropAll(rd.ds))
+			return
+		}
+	}
+}
+
+// dropAll drops the deliveries not yet acknowledged and returns their IDs.
+func dropAll(ds []*delivery[string, string]) []string {
+	var ids []string
+	for _, d := range ds {
+		if d.drop() {
+			ids = append(ids, d.msg)
+		}
+	}
+	return ids
+}
+
+// dispatch turns a read's entries into a batch and sends it; false once
+// ctx ended (the caller gives the entries back).
+func (s *redisSource) dispatch(ctx context.Context, out chan<- []input.Event, rd redisRead) bool {
+	batch := make([]input.Event, 0, len(rd.msgs))
+	for i, m := range rd.msgs {
+		d := rd.ds[i]
+		if m.Values == nil {
+			d.ack() // deleted from the stream meanwhile
+			continue
+		}
+		file, line := s.where(m.ID)
+		body, ok := m.Values[recordField].(string)
+		if !ok {
+			s.skipped.Add(1)
+			s.bad.report(file, line, fmt.Errorf("entry has no field %q holding the record as JSON", recordField), s.warn)
+			d.ack()
+			continue
+		}
+		// The parser does not keep its input: no need to copy body.
+		ev, ok := s.event(unsafe.Slice(unsafe.StringData(body), len(body)), file, line)
+		if !ok {
+			d.ack() // a bad record is acknowledged: never redelivered
+			continue
+		}
+		ev.Ack = d.ack
+		batch = append(batch, ev)
+	}
+	return s.send(ctx, out, batch)
+}
+
+// giveBack makes entries delivered here and never handled claimable by
+// the group's other processes at once: XCLAIM to this consumer with IDLE
+// set to the redelivery time, so that their next XAUTOCLAIM takes them.
+func (s *redisSource) giveBack(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for len(ids) > 0 {
+		k := min(len(ids), 1000)
+		args := []any{"XCLAIM", s.url.Name, s.url.Group, s.opts.Consumer, 0}
+		for _, id := range ids[:k] {
+			args = append(args, id)
+		}
+		args = append(args, "IDLE", s.url.RedeliverAfter.Milliseconds(), "JUSTID")
+		if err := s.rdb.Do(ctx, args...).Err(); err != nil {
+			return // they are redelivered after RedeliverAfter anyway
+		}
+		ids = ids[k:]
+	}
+}
+
+// failed reports the first of a run of failures.
+func (s *redisSource) failed(err error) {
+	s.fails.Add(1)
+	if s.down.CompareAndSwap(false, true) {
+		s.warn(fmt.Sprintf("%v; retrying with backoff; unacknowledged records are redelivered after %v if the server does not come back", err, s.url.RedeliverAfter))
+	}
+}
+
+// recovered reports the end of a run of failures.
+func (s *redisSource) recovered() {
+	if s.down.CompareAndSwap(true, false) {
+		s.reconn.Add(1)
+		s.warn("reconnected")
+	}
+}
+
+// acker sends queued acknowledgements (XACK, up to 1,000 IDs a command)
+// until Close.
+func (s *redisSource) acker() {
+	defer close(s.ackDone)
+	attempt := 0
+	for {
+		select {
+		case <-s.t.wake:
+		case <-s.ackStop:
+			return
+		}
+		for s.t.queued() > 0 {
+			if err := s.sendAcks(context.Background()); err != nil {
+				s.failed(err)
+				select {
+				case <-time.After(backoff(attempt)):
+					attempt++
+					continue
+				case <-s.ackStop:
+					return
+				}
+			}
+			attempt = 0
+			s.recovered()
+		}
+	}
+}
+
+func (s *redisSource) sendAcks(ctx context.Context) error {
+	ids := s.t.take(1000)
+	if len(ids) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.rdb.XAck(ctx, s.url.Name, s.url.Group, ids...).Err(); err != nil {
+		s.t.requeue(ids)
+		return err
+	}
+	s.t.acked.Add(int64(len(ids)))
+	return nil
+}
+
+func (s *redisSource) pollStats(ctx context.Context) {
+	tick := time.NewTicker(s.opts.StatsInterval)
+	defer tick.Stop()
+	for {
+		groups, err := s.rdb.XInfoGroups(ctx, s.url.Name).Result()
+		lag, pending := int64(-1), int64(-1)
+		if err == nil {
+			for _, g := range groups {
+				if g.Name == s.url.Group {
+					lag, pending = g.Lag, g.Pending
+				}
+			}
+		}
+		if err == nil || ctx.Err() == nil {
+			s.lag.Store(lag)
+			s.pending.Store(pending)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (s *redisSource) Stats() input.Stats {
+	return s.stats(s.t.acked.Load(), s.t.unacked.Load())
+}
+
+func (s *redisSource) Close(ctx context.Context) error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(s.ackStop)
+	<-s.ackDone
+	var err error
+	for s.t.queued() > 0 && ctx.Err() == nil {
+		if err = s.sendAcks(ctx); err != nil {
+			sleep(ctx, 100*time.Millisecond)
+		}
+	}
+	if n := s.t.queued(); n > 0 {
+		err = fmt.Errorf("close input %s: %d acknowledgement(s) could not be sent (%v); their records will be redelivered", s.label, n, err)
+	} else {
+		err = nil
+	}
+	s.giveBack(s.t.release())
+	if err == nil && s.started.Load() {
+		// Leave the group tidy: forget this process's consumer name once
+		// it holds no entry (deleting one that holds entries would lose
+		// them).
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		p, perr := s.rdb.XPendingExt(dctx, &redis.XPendingExtArgs{Stream: s.url.Name, Group: s.url.Group, Start: "-", End: "+", Count: 1, Consumer: s.opts.Consumer}).Result()
+		if perr == nil && len(p) == 0 {
+			_ = s.rdb.XGroupDelConsumer(dctx, s.url.Name, s.url.Group, s.opts.Consumer).Err()
+		}
+		cancel()
+	}
+	s.rdb.Close()
+	return err
+}

@@ -1,0 +1,534 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scriptd/scriptd/internal/testutil"
+	"github.com/scriptd/scriptd/runtime/input"
+)
+
+// feed is a stream the test writes to.
+type feed interface {
+	url(group string, params string) string
+	publish(t testing.TB, bodies ...string)
+	// pendingAndLag: the group's unacknowledged and undelivered counts.
+	pendingAndLag(t testing.TB, group string) (pending, lag int64)
+}
+
+type natsFeed struct {
+	srv  *testutil.Server
+	js   jetstream.JetStream
+	name string
+}
+
+func newNATSFeed(t testing.TB) *natsFeed {
+	srv := testutil.StartNATS(t)
+	nc, err := nats.Connect("nats://"+srv.Addr(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &natsFeed{srv: srv, js: js, name: "ZEEK"}
+}
+
+func (f *natsFeed) url(group, params string) string {
+	return "nats://" + f.srv.Addr() + "/" + f.name + "?durable=" + group + params
+}
+
+func (f *natsFeed) publish(t testing.TB, bodies ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.js.Stream(ctx, f.name); errors.Is(err, jetstream.ErrStreamNotFound) {
+		if _, err := f.js.CreateStream(ctx, jetstream.StreamConfig{Name: f.name, Subjects: []string{f.name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range bodies {
+		if _, err := f.js.Publish(ctx, f.name, []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (f *natsFeed) pendingAndLag(t testing.TB, group string) (int64, int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := f.js.Consumer(ctx, f.name, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(info.NumAckPending), int64(info.NumPending)
+}
+
+type redisFeed struct {
+	srv *testutil.Server
+	rdb *redis.Client
+	key string
+}
+
+func newRedisFeed(t testing.TB, persist bool) *redisFeed {
+	srv := testutil.StartRedis(t, persist)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return &redisFeed{srv: srv, rdb: rdb, key: "zeek"}
+}
+
+func (f *redisFeed) url(group, params string) string {
+	return "redis://" + f.srv.Addr() + "/" + f.key + "?group=" + group + params
+}
+
+func (f *redisFeed) publish(t testing.TB, bodies ...string) {
+	t.Helper()
+	for _, b := range bodies {
+		if err := f.rdb.XAdd(context.Background(), &redis.XAddArgs{Stream: f.key, Values: []any{"record", b}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (f *redisFeed) pendingAndLag(t testing.TB, group string) (int64, int64) {
+	gs, err := f.rdb.XInfoGroups(context.Background(), f.key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		if g.Name == group {
+			return g.Pending, g.Lag
+		}
+	}
+	t.Fatalf("no group %s", group)
+	return 0, 0
+}
+
+// running is a Source being run by a test.
+type running struct {
+	src    Source
+	cancel context.CancelFunc
+	done   chan error
+	out    chan []input.Event
+
+	mu   sync.Mutex
+	bad  []string
+	warn []string
+}
+
+func run(t testing.TB, spec string, opts Options) *running {
+	t.Helper()
+	sp, err := input.ParseSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &running{out: make(chan []input.Event, 4), done: make(chan error, 1)}
+	opts.OnBadRecord = func(file string, line int, err error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		where := file
+		if line > 0 {
+			where = fmt.Sprintf("%s:%d", file, line)
+		}
+		r.bad = append(r.bad, where+": "+err.Error())
+	}
+	opts.OnWarning = func(file string, line int, msg string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.warn = append(r.warn, msg)
+	}
+	if opts.StatsInterval == 0 {
+		opts.StatsInterval = 100 * time.Millisecond
+	}
+	r.src, err = Open(sp, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- r.src.Run(ctx, r.out) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// halt ends Run (the process stops pulling, as if it had died: what it
+// took stays unacknowledged).
+func (r *running) halt(t testing.TB) {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	out := r.out
+	go func() {
+		for range out {
+		}
+	}()
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Error("Run did not return within 10s of its context's end")
+	}
+}
+
+// stop ends Run and closes the source.
+func (r *running) stop(t testing.TB) {
+	if r.out == nil {
+		return
+	}
+	r.halt(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.src.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	close(r.out)
+	r.out = nil
+}
+
+// take receives events until n have arrived (or timeout).
+func (r *running) take(t *testing.T, n int, timeout time.Duration) []input.Event {
+	t.Helper()
+	var evs []input.Event
+	deadline := time.After(timeout)
+	for len(evs) < n {
+		select {
+		case b := <-r.out:
+			evs = append(evs, b...)
+		case <-deadline:
+			t.Fatalf("got %d events within %v, want %d", len(evs), timeout, n)
+		}
+	}
+	return evs
+}
+
+// quiet checks that nothing arrives for d.
+func (r *running) quiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case b := <-r.out:
+		t.Fatalf("got %d more events, want none (first %+v)", len(b), b[0])
+	case <-time.After(d):
+	}
+}
+
+func records(from, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf(`{"_path":"dns","ts":%d.5,"id":%d}`, 1521900000+from+i, from+i)
+	}
+	return out
+}
+
+func ids(t *testing.T, evs []input.Event) map[int]int {
+	t.Helper()
+	m := map[int]int{}
+	for _, ev := range evs {
+		v, _ := ev.Record.Get("id")
+		f, ok := v.(float64)
+		if !ok {
+			t.Fatalf("event without id: %+v", ev)
+		}
+		m[int(f)]++
+	}
+	return m
+}
+
+func bothKinds(t *testing.T, fn func(t *testing.T, f feed)) {
+	t.Run("nats", func(t *testing.T) { fn(t, newNATSFeed(t)) })
+	t.Run("redis", func(t *testing.T) { fn(t, newRedisFeed(t, false)) })
+}
+
+// Records arrive as events named by _path (or NAME=), with ts, a name for
+// errors, and an Ack; bad messages are reported with stream and sequence
+// and acknowledged; once every Ack is called the group has nothing
+// pending.
+func TestDeliverAndAck(t *testing.T) {
+	bothKinds(t, func(t *testing.T, f feed) {
+		f.publish(t, records(0, 500)...)
+		f.publish(t, `not json`, `[1,2]`, `{"_path":"init"}`, `{"_path":"dns","ts":1521900000000}`, `{"no_path":1}`)
+		f.publish(t, records(500, 500)...)
+		r := run(t, f.url("g", ""), Options{BatchSize: 64})
+		evs := r.take(t, 1000, 20*time.Second)
+		got := ids(t, evs)
+		for i := 0; i < 1000; i++ {
+			if got[i] != 1 {
+				t.Fatalf("record %d delivered %d times", i, got[i])
+			}
+		}
+		for _, ev := range evs {
+			if ev.Name != "dns" || ev.TS < 1521900000 || ev.Ack == nil || !strings.HasPrefix(ev.File, f.url("", "")[:strings.Index(f.url("", ""), "?")]) {
+				t.Fatalf("bad event %+v", ev)
+			}
+			if len(evs) > 0 && len(ev.Record.Fields) != 3 {
+				t.Fatalf("record %+v", ev.Record)
+			}
+		}
+		r.mu.Lock()
+		bad := append([]string(nil), r.bad...)
+		r.mu.Unlock()
+		if len(bad) != 5 {
+			t.Fatalf("bad records reported: %q, want 5", bad)
+		}
+		for _, b := range bad {
+			// STREAM:SEQ: nats://127.0.0.1:P/ZEEK:501, redis://127.0.0.1:P/zeek:1700000000000-0
+			if !strings.Contains(b, ":50") && !strings.Contains(b, "-") {
+				t.Errorf("bad record %q does not name its sequence", b)
+			}
+		}
+		if s := r.src.Stats(); s.Skipped != 5 || s.Records != 1000 || !s.Stream {
+			t.Errorf("stats %+v", s)
+		}
+		// Nothing is acknowledged but the bad records until Ack is called.
+		testutil.Eventually(t, 5*time.Second, "the bad records acknowledged", func() bool {
+			return r.src.Stats().Acked == 5
+		})
+		if p, _ := f.pendingAndLag(t, "g"); p != 1000 {
+			t.Fatalf("pending %d before acks, want 1000", p)
+		}
+		if s := r.src.Stats(); s.Unacked != 1000 {
+			t.Fatalf("unacked %d, want 1000", s.Unacked)
+		}
+		for _, ev := range evs {
+			ev.Ack()
+			ev.Ack() // idempotent
+		}
+		testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
+			p, lag := f.pendingAndLag(t, "g")
+			return p == 0 && lag == 0
+		})
+		testutil.Eventually(t, 5*time.Second, "stats to show it", func() bool {
+			s := r.src.Stats()
+			return s.Acked == 1005 && s.Unacked == 0 && s.Pending == 0 && s.Lag == 0
+		})
+		r.quiet(t, 300*time.Millisecond)
+	})
+}
+
+// With NAME=, the event is NAME whatever _path says.
+func TestNamedStream(t *testing.T) {
+	bothKinds(t, func(t *testing.T, f feed) {
+		f.publish(t, `{"_path":"x","id":1}`, `{"id":2}`)
+		r := run(t, "conn="+f.url("g", ""), Options{})
+		for _, ev := range r.take(t, 2, 10*time.Second) {
+			if ev.Name != "conn" {
+				t.Errorf("event %q, want conn", ev.Name)
+			}
+			ev.Ack()
+		}
+	})
+}
+
+// Records a process took and never acknowledged go to another process of
+// the group after redeliver_after; acknowledged ones never do.
+func TestRedeliveryToAnotherProcess(t *testing.T) {
+	bothKinds(t, func(t *testing.T, f feed) {
+		f.publish(t, records(0, 100)...)
+		params := "&redeliver_after=1s"
+		a := run(t, f.url("g", params), Options{Consumer: "a", BatchSize: 10})
+		evs := a.take(t, 100, 10*time.Second)
+		for _, ev := range evs[:60] {
+			ev.Ack()
+		}
+		// a "dies" holding 40: b gets exactly those, after about a second.
+		a.halt(t)
+		start := time.Now()
+		b := run(t, f.url("g", params), Options{Consumer: "b"})
+		got := b.take(t, 40, 15*time.Second)
+		if d := time.Since(start); d < 500*time.Millisecond {
+			t.Errorf("redelivered after %v, before redeliver_after", d)
+		}
+		want := ids(t, evs[60:])
+		gotIDs := ids(t, got)
+		for id := range want {
+			if gotIDs[id] != 1 {
+				t.Errorf("record %d redelivered %d times, want once", id, gotIDs[id])
+			}
+		}
+		if len(gotIDs) != 40 {
+			t.Errorf("redelivered %d records, want 40", len(gotIDs))
+		}
+		if s := b.src.Stats(); s.Redelivered != 40 {
+			t.Errorf("b's Redelivered %d, want 40", s.Redelivered)
+		}
+		for _, ev := range got {
+			ev.Ack()
+		}
+		testutil.Eventually(t, 10*time.Second, "every record acknowledged", func() bool {
+			p, lag := f.pendingAndLag(t, "g")
+			return p == 0 && lag == 0
+		})
+		// a's late acks of records it lost are harmless.
+		for _, ev := range evs[60:] {
+			ev.Ack()
+		}
+		b.quiet(t, 1500*time.Millisecond)
+	})
+}
+
+// A process holds at most MaxInFlight unacknowledged records; acks make
+// room for more.
+func TestBackpressure(t *testing.T) {
+	bothKinds(t, func(t *testing.T, f feed) {
+		f.publish(t, records(0, 200)...)
+		r := run(t, f.url("g", ""), Options{MaxInFlight: 20})
+		evs := r.take(t, 20, 10*time.Second)
+		r.quiet(t, 500*time.Millisecond)
+		if s := r.src.Stats(); s.Unacked != 20 {
+			t.Fatalf("unacked %d, want 20", s.Unacked)
+		}
+		seen := len(evs)
+		for seen < 200 {
+			for _, ev := range evs {
+				ev.Ack()
+			}
+			evs = r.take(t, 1, 10*time.Second)
+			seen += len(evs)
+			if u := r.src.Stats().Unacked; u > 20 {
+				t.Fatalf("unacked %d > MaxInFlight", u)
+			}
+		}
+		if seen != 200 {
+			t.Errorf("got %d records, want 200", seen)
+		}
+		for _, ev := range evs {
+			ev.Ack()
+		}
+	})
+}
+
+// Ending Run gives back what was never handed over, and Close gives back
+// what was not acknowledged: another process gets those at once (NATS),
+// or at its next claim (Redis: idle time set past redeliver_after), not
+// after redeliver_after; acknowledged ones stay acknowledged.
+func TestShutdownGivesBack(t *testing.T) {
+	bothKinds(t, func(t *testing.T, f feed) {
+		f.publish(t, records(0, 50)...)
+		params := "&redeliver_after=20s"
+		a := run(t, f.url("g", params), Options{Consumer: "a"})
+		evs := a.take(t, 50, 10*time.Second)
+		for _, ev := range evs[:30] {
+			ev.Ack()
+		}
+		a.stop(t)
+		start := time.Now()
+		b := run(t, f.url("g", params), Options{Consumer: "b"})
+		got := b.take(t, 20, 15*time.Second)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("given-back records took %v", d)
+		}
+		gotIDs := ids(t, got)
+		for id := range ids(t, evs[30:]) {
+			if gotIDs[id] != 1 {
+				t.Errorf("record %d delivered to b %d times, want once", id, gotIDs[id])
+			}
+		}
+		for _, ev := range got {
+			ev.Ack()
+		}
+		b.quiet(t, 500*time.Millisecond)
+	})
+}
+
+// A server that goes away mid-stream (stopped and started again) is
+// reconnected to; acknowledged records stay acknowledged and every record
+// arrives. (A server killed with -9 may lose acknowledgements it had not
+// written yet — NATS writes consumer state asynchronously — and deliver
+// those records again: at least once still holds.)
+func TestServerRestart(t *testing.T) {
+	t.Run("nats", func(t *testing.T) {
+		serverRestart(t, newNATSFeed(t), func(f feed) *testutil.Server { return f.(*natsFeed).srv })
+	})
+	t.Run("redis", func(t *testing.T) {
+		serverRestart(t, newRedisFeed(t, true), func(f feed) *testutil.Server { return f.(*redisFeed).srv })
+	})
+}
+
+func serverRestart(t *testing.T, f feed, srv func(feed) *testutil.Server) {
+	f.publish(t, records(0, 300)...)
+	r := run(t, f.url("g", "&redeliver_after=2s"), Options{BatchSize: 50})
+	seen := map[int]int{}
+	evs := r.take(t, 300, 10*time.Second)
+	for id, n := range ids(t, evs) {
+		seen[id] += n
+	}
+	for _, ev := range evs[:150] {
+		ev.Ack()
+	}
+	testutil.Eventually(t, 5*time.Second, "150 acks sent", func() bool { return r.src.Stats().Acked >= 150 })
+	time.Sleep(200 * time.Millisecond) // for the server to have processed them (NATS acks are not confirmed)
+	srv(f).Restart(t, true)
+	for _, ev := range evs[150:] {
+		ev.Ack() // queued while the server is away or just back
+	}
+	f.publish(t, records(300, 100)...)
+	testutil.Eventually(t, 30*time.Second, "the new records, after the reconnection", func() bool {
+		select {
+		case b := <-r.out:
+			for _, ev := range b {
+				v, _ := ev.Record.Get("id")
+				seen[int(v.(float64))]++
+				ev.Ack()
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+		for i := 0; i < 400; i++ {
+			if seen[i] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for i := 0; i < 150; i++ {
+		if seen[i] != 1 {
+			t.Errorf("acknowledged record %d delivered %d times", i, seen[i])
+		}
+	}
+	testutil.Eventually(t, 15*time.Second, "nothing pending", func() bool {
+		select {
+		case b := <-r.out:
+			for _, ev := range b {
+				ev.Ack()
+			}
+		default:
+		}
+		p, lag := f.pendingAndLag(t, "g")
+		return p == 0 && lag == 0
+	})
+	if s := r.src.Stats(); s.Reconnects < 1 {
+		t.Errorf("stats %+v: no reconnection counted", s)
+	}
+	r.mu.Lock()
+	t.Logf("warnings: %q", r.warn)
+	r.mu.Unlock()
+}
+
+// Open fails, naming the input, when the server is not there.
+func TestOpenUnreachable(t *testing.T) {
+	port := testutil.FreePort(t)
+	for _, u := range []string{
+		fmt.Sprintf("nats://127.0.0.1:%d/S?durable=g", port),
+		fmt.Sprintf("redis://127.0.0.1:%d/k?group=g", port),
+	} {
+		sp, _ := input.ParseSpec(u)
+		_, err := Open(sp, Options{DialTimeout: time.Second})
+		if err == nil || !strings.Contains(err.Error(), "open input "+strings.Split(u, "?")[0]) {
+			t.Errorf("Open(%s) = %v", u, err)
+		}
+	}
+}
