@@ -87,7 +87,9 @@ func TestRecoveryBacksOff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
-	testutil.Eventually(t, 20*time.Second, "a back-off", func() bool { return strings.Contains(errb.String(), "rebuilding the scripts' runtime in") })
+	testutil.Eventually(t, 20*time.Second, "a rebuilt init and a back-off", func() bool {
+		return strings.Count(out.String(), "init\n") >= 2 && strings.Contains(errb.String(), "rebuilding the scripts' runtime in")
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
