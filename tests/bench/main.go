@@ -59,8 +59,9 @@ type bench struct {
 func main() {
 	only := flag.String("only", "", "run only these rows (comma-separated, e.g. P1,P3)")
 	copies := flag.Int("copies", 5, "P1: copies of dns.json concatenated")
+	bin := flag.String("bin", "", "use this scriptd binary instead of building one (e.g. to alternate old and new builds)")
 	flag.Parse()
-	b, err := setup()
+	b, err := setup(*bin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -91,7 +92,7 @@ func main() {
 	b.print(os.Stdout)
 }
 
-func setup() (*bench, error) {
+func setup(bin string) (*bench, error) {
 	wd, _ := os.Getwd()
 	root := wd
 	for !exists(filepath.Join(root, "go.mod")) {
@@ -106,6 +107,12 @@ func setup() (*bench, error) {
 		return nil, err
 	}
 	b := &bench{work: work, shared: filepath.Join(root, "..", "shared", "data", "zeek-wrccdc-2018"), bin: filepath.Join(work, "scriptd")}
+	if bin != "" {
+		if b.bin, err = filepath.Abs(bin); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	build := exec.Command("go", "build", "-o", b.bin, "./cmd/scriptd")
 	build.Dir = root
 	build.Stderr = os.Stderr
