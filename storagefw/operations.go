@@ -53,6 +53,7 @@ type opEntry struct {
 	key     any           // rendered into info.Key only when read: the hot path never formats it
 	waiters chan struct{} // closed when done; created on first Wait
 	cancel  func() bool   // cancels the operation if not yet sent (nil: cannot be cancelled)
+	req     *Request      // or: the request whose Cancel does it
 }
 
 // snapshot returns the entry's info with its key rendered (mutex held).
@@ -77,8 +78,14 @@ func newOperationLog(retention time.Duration, maxFinished int) *OperationLog {
 // start registers a running operation; key (nil for none) is rendered
 // only if the operation is read.
 func (o *OperationLog) start(method, backend string, key any) *opEntry {
+	return o.startRequest(method, backend, key, nil)
+}
+
+// startRequest is start for an operation that req's Cancel cancels (nil:
+// none yet, see setCancel).
+func (o *OperationLog) startRequest(method, backend string, key any, req *Request) *opEntry {
 	now := o.now()
-	e := &opEntry{key: key, info: OperationInfo{Method: method, Backend: backend, Started: now, State: StateRunning}}
+	e := &opEntry{key: key, req: req, info: OperationInfo{Method: method, Backend: backend, Started: now, State: StateRunning}}
 	o.mu.Lock()
 	o.nextID++
 	e.id = o.nextID
@@ -87,8 +94,9 @@ func (o *OperationLog) start(method, backend string, key any) *opEntry {
 	return e
 }
 
-// finish records the outcome and wakes waiters.
-func (o *OperationLog) finish(e *opEntry, r OperationResult) {
+// finish records the outcome, wakes waiters and returns the time it
+// finished.
+func (o *OperationLog) finish(e *opEntry, r OperationResult) time.Time {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := o.now()
@@ -100,12 +108,13 @@ func (o *OperationLog) finish(e *opEntry, r OperationResult) {
 	}
 	e.info.Error = r.Error
 	e.key = retainedKey(e)
-	e.cancel = nil
+	e.cancel, e.req = nil, nil
 	if e.waiters != nil {
 		close(e.waiters)
 	}
 	o.finished = append(o.finished, e)
 	o.expireLocked(now)
+	return now
 }
 
 func (o *OperationLog) expireLocked(now time.Time) {
@@ -252,7 +261,7 @@ func truncateUTF8(s string, n int) string {
 func (o *OperationLog) setCancel(e *opEntry, f func() bool) {
 	o.mu.Lock()
 	if e.info.State == StateRunning {
-		e.cancel = f
+		e.cancel, e.req = f, nil
 	}
 	o.mu.Unlock()
 }
@@ -281,6 +290,9 @@ func (o *OperationLog) Cancel(id string) error {
 	var f func() bool
 	if ok {
 		f = e.cancel
+		if f == nil && e.req != nil {
+			f = e.req.Cancel
+		}
 	}
 	o.mu.Unlock()
 	switch {
