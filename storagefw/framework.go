@@ -483,6 +483,15 @@ func (h *Handle) release() {
 }
 
 func (h *Handle) decode(b []byte) OperationResult {
+	if k := h.valType.Kind; k == kindString || k == kindEnum || k == kindAny {
+		if _, isJSON := h.ser.(JSONSerializer); isJSON {
+			// What Unserialize and Normalize make of a plain stored string,
+			// without the steps between.
+			if s, ok := plainString(b); ok {
+				return OperationResult{Code: Success, Value: s}
+			}
+		}
+	}
 	v, err := h.ser.Unserialize(b)
 	if err != nil {
 		return fail(UnserializationFailed, "%v", err)
