@@ -83,8 +83,12 @@ type Loop struct {
 	// belowWaiters run once reserved drops under their threshold.
 	belowWaiters []belowWaiter
 	// pendingByOrigin counts outstanding reservations by the origin of the
-	// awaiting context that made them, to say whose work was abandoned.
-	pendingByOrigin map[string]int
+	// awaiting context that made them, to say whose work was abandoned;
+	// lastOrigin/lastCount cache the entry used last (reservations come in
+	// runs from one origin).
+	pendingByOrigin map[string]*int
+	lastOrigin      string
+	lastCount       *int
 	callOrigin      string // the callback Dispatch is running, async or not
 	subjFile        string // see SetSubject
 	subjLine        int
@@ -140,7 +144,7 @@ func New(opts Options) *Loop {
 		wake:     make(chan struct{}, 1),
 		rejected: make(map[*goja.Promise]struct{}),
 
-		pendingByOrigin: make(map[string]int),
+		pendingByOrigin: make(map[string]*int),
 	}
 	l.tracker.loop = l
 	vm.SetAsyncContextTracker(&l.tracker)
@@ -195,7 +199,7 @@ func (l *Loop) Hold() (release func(fn func())) {
 func (l *Loop) reserve(origin string, counted bool) func(fn func()) {
 	l.reserved++
 	if counted {
-		l.pendingByOrigin[origin]++
+		l.countPending(origin, 1)
 	} else {
 		origin = holdOrigin
 	}
@@ -226,6 +230,26 @@ func (l *Loop) reserve(origin string, counted bool) func(fn func()) {
 	}
 }
 
+// countPending adds d to origin's count of outstanding reservations
+// (loop goroutine).
+func (l *Loop) countPending(origin string, d int) {
+	c := l.lastCount
+	if c == nil || origin != l.lastOrigin {
+		if c = l.pendingByOrigin[origin]; c == nil {
+			if d <= 0 {
+				return
+			}
+			c = new(int)
+			l.pendingByOrigin[origin] = c
+		}
+		l.lastOrigin, l.lastCount = origin, c
+	}
+	if *c += d; *c <= 0 {
+		delete(l.pendingByOrigin, origin)
+		l.lastOrigin, l.lastCount = "", nil
+	}
+}
+
 // holdOrigin marks reservations made with Hold.
 const holdOrigin = "\x00hold"
 
@@ -252,11 +276,7 @@ func (l *Loop) runCompletions() {
 		list[i] = completion{}
 		l.reserved--
 		if c.origin != holdOrigin {
-			if n := l.pendingByOrigin[c.origin] - 1; n > 0 {
-				l.pendingByOrigin[c.origin] = n
-			} else {
-				delete(l.pendingByOrigin, c.origin)
-			}
+			l.countPending(c.origin, -1)
 		}
 		if c.fn != nil {
 			l.callRecovered(c.fn)

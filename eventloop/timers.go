@@ -203,7 +203,7 @@ func (l *Loop) Pending() []Pending {
 		return p
 	}
 	for o, n := range l.pendingByOrigin {
-		get(o).Ops += n
+		get(o).Ops += *n
 	}
 	for _, t := range l.timers.items {
 		get(t.origin).Timers++

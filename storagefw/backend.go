@@ -199,6 +199,10 @@ type Request struct {
 	state     atomic.Uint32 // reqQueued, reqTaken or reqCancelled
 	completed atomic.Bool
 	done      func(Reply)
+	// A single put, get or erase (Handle.submit) completes through result
+	// instead of done: no closure per operation.
+	result func(OperationResult)
+	entry  *opEntry // its registry entry
 }
 
 // Request states for cancellation.
@@ -221,6 +225,9 @@ func (op *Request) Complete(r Reply) {
 	if d := op.done; d != nil {
 		op.done = nil
 		d(r)
+	} else if f := op.result; f != nil {
+		op.result = nil
+		op.h.completeSingle(op, r, f)
 	}
 }
 

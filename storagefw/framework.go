@@ -407,27 +407,31 @@ func (h *Handle) EraseAsync(now float64, key any, done func(OperationResult)) {
 }
 
 func (h *Handle) submit(op *Request, key any, done func(OperationResult)) {
-	method := op.Kind.String()
-	entry := h.fw.ops.start(method, h.typ.Name, key)
-	start := time.Now()
 	op.h = h
-	op.done = func(r Reply) {
-		res := OperationResult{Code: r.Code, Error: r.Error}
-		if r.Code == Success && op.Kind == GetRequest {
-			res = h.decode(r.Value)
-		}
-		h.finish(entry, method, start, res)
-		done(res)
-	}
-	h.fw.ops.setCancel(entry, op.Cancel)
+	op.result = done
+	op.entry = h.fw.ops.startRequest(op.Kind.String(), h.typ.Name, key, op)
 	h.send(op)
 }
 
-// finish records a finished operation in the registry and the observer.
+// completeSingle finishes what submit started: decodes a get's value,
+// records the outcome and reports it.
+func (h *Handle) completeSingle(op *Request, r Reply, done func(OperationResult)) {
+	res := OperationResult{Code: r.Code, Error: r.Error}
+	if r.Code == Success && op.Kind == GetRequest {
+		res = h.decode(r.Value)
+	}
+	entry := op.entry
+	op.entry = nil
+	h.finish(entry, op.Kind.String(), entry.info.Started, res)
+	done(res)
+}
+
+// finish records a finished operation in the registry and the observer
+// (start is when it began, on the registry's clock).
 func (h *Handle) finish(entry *opEntry, method string, start time.Time, res OperationResult) {
-	h.fw.ops.finish(entry, res)
+	now := h.fw.ops.finish(entry, res)
 	if h.fw.observe != nil {
-		h.fw.observe(h.typ.Name, method, res.Code, time.Since(start))
+		h.fw.observe(h.typ.Name, method, res.Code, now.Sub(start))
 	}
 }
 
@@ -527,6 +531,15 @@ func (h *Handle) release() {
 }
 
 func (h *Handle) decode(b []byte) OperationResult {
+	if k := h.valType.Kind; k == kindString || k == kindEnum || k == kindAny {
+		if _, isJSON := h.ser.(JSONSerializer); isJSON {
+			// What Unserialize and Normalize make of a plain stored string,
+			// without the steps between.
+			if s, ok := plainString(b); ok {
+				return OperationResult{Code: Success, Value: s}
+			}
+		}
+	}
 	v, err := h.ser.Unserialize(b)
 	if err != nil {
 		return fail(UnserializationFailed, "%v", err)

@@ -42,7 +42,7 @@ type OperationLog struct {
 	retention   time.Duration
 	maxFinished int
 	nextID      uint64
-	byID        map[uint64]*opEntry
+	byID        opIndex
 	finished    []*opEntry // in finish order, for expiry
 	now         func() time.Time
 }
@@ -53,6 +53,7 @@ type opEntry struct {
 	key     any           // rendered into info.Key only when read: the hot path never formats it
 	waiters chan struct{} // closed when done; created on first Wait
 	cancel  func() bool   // cancels the operation if not yet sent (nil: cannot be cancelled)
+	req     *Request      // or: the request whose Cancel does it
 }
 
 // snapshot returns the entry's info with its key rendered (mutex held).
@@ -71,24 +72,31 @@ func newOperationLog(retention time.Duration, maxFinished int) *OperationLog {
 	if maxFinished <= 0 {
 		maxFinished = 10000
 	}
-	return &OperationLog{retention: retention, maxFinished: maxFinished, byID: map[uint64]*opEntry{}, now: time.Now}
+	return &OperationLog{retention: retention, maxFinished: maxFinished, now: time.Now}
 }
 
 // start registers a running operation; key (nil for none) is rendered
 // only if the operation is read.
 func (o *OperationLog) start(method, backend string, key any) *opEntry {
+	return o.startRequest(method, backend, key, nil)
+}
+
+// startRequest is start for an operation that req's Cancel cancels (nil:
+// none yet, see setCancel).
+func (o *OperationLog) startRequest(method, backend string, key any, req *Request) *opEntry {
 	now := o.now()
-	e := &opEntry{key: key, info: OperationInfo{Method: method, Backend: backend, Started: now, State: StateRunning}}
+	e := &opEntry{key: key, req: req, info: OperationInfo{Method: method, Backend: backend, Started: now, State: StateRunning}}
 	o.mu.Lock()
 	o.nextID++
 	e.id = o.nextID
-	o.byID[e.id] = e
+	o.byID.add(e)
 	o.mu.Unlock()
 	return e
 }
 
-// finish records the outcome and wakes waiters.
-func (o *OperationLog) finish(e *opEntry, r OperationResult) {
+// finish records the outcome, wakes waiters and returns the time it
+// finished.
+func (o *OperationLog) finish(e *opEntry, r OperationResult) time.Time {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := o.now()
@@ -100,12 +108,13 @@ func (o *OperationLog) finish(e *opEntry, r OperationResult) {
 	}
 	e.info.Error = r.Error
 	e.key = retainedKey(e)
-	e.cancel = nil
+	e.cancel, e.req = nil, nil
 	if e.waiters != nil {
 		close(e.waiters)
 	}
 	o.finished = append(o.finished, e)
 	o.expireLocked(now)
+	return now
 }
 
 func (o *OperationLog) expireLocked(now time.Time) {
@@ -115,7 +124,7 @@ func (o *OperationLog) expireLocked(now time.Time) {
 		if len(o.finished)-n <= o.maxFinished && now.Sub(e.info.Finished) < o.retention {
 			break
 		}
-		delete(o.byID, e.id)
+		o.byID.remove(e.id)
 		o.finished[n] = nil
 		n++
 	}
@@ -129,10 +138,8 @@ func (o *OperationLog) List() []OperationInfo {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.expireLocked(o.now())
-	out := make([]OperationInfo, 0, len(o.byID))
-	for _, e := range o.byID {
-		out = append(out, e.withID())
-	}
+	out := make([]OperationInfo, 0, o.byID.n)
+	o.byID.each(func(e *opEntry) { out = append(out, e.withID()) })
 	sortByID(out)
 	return out
 }
@@ -141,7 +148,7 @@ func (o *OperationLog) List() []OperationInfo {
 func (o *OperationLog) InFlight() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return len(o.byID) - len(o.finished)
+	return o.byID.n - len(o.finished)
 }
 
 // Get returns one operation by id.
@@ -152,7 +159,7 @@ func (o *OperationLog) Get(id string) (OperationInfo, bool) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	e, ok := o.byID[n]
+	e, ok := o.byID.get(n)
 	if !ok {
 		return OperationInfo{}, false
 	}
@@ -167,7 +174,7 @@ func (o *OperationLog) Wait(ctx context.Context, id string) (info OperationInfo,
 		return OperationInfo{}, false
 	}
 	o.mu.Lock()
-	e, found := o.byID[n]
+	e, found := o.byID.get(n)
 	if !found {
 		o.mu.Unlock()
 		return OperationInfo{}, false
@@ -252,7 +259,7 @@ func truncateUTF8(s string, n int) string {
 func (o *OperationLog) setCancel(e *opEntry, f func() bool) {
 	o.mu.Lock()
 	if e.info.State == StateRunning {
-		e.cancel = f
+		e.cancel, e.req = f, nil
 	}
 	o.mu.Unlock()
 }
@@ -277,10 +284,13 @@ func (o *OperationLog) Cancel(id string) error {
 		return ErrUnknownOperation
 	}
 	o.mu.Lock()
-	e, ok := o.byID[n]
+	e, ok := o.byID.get(n)
 	var f func() bool
 	if ok {
 		f = e.cancel
+		if f == nil && e.req != nil {
+			f = e.req.Cancel
+		}
 	}
 	o.mu.Unlock()
 	switch {
@@ -301,14 +311,14 @@ func (o *OperationLog) Forget(id string) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	e, ok := o.byID[n]
+	e, ok := o.byID.get(n)
 	switch {
 	case !ok:
 		return ErrUnknownOperation
 	case e.info.State != StateDone:
 		return ErrOperationRunning
 	}
-	delete(o.byID, n)
+	o.byID.remove(n)
 	for i, f := range o.finished {
 		if f == e {
 			o.finished = append(o.finished[:i:i], o.finished[i+1:]...)
@@ -316,4 +326,90 @@ func (o *OperationLog) Forget(id string) error {
 		}
 	}
 	return nil
+}
+
+// opIndex finds registry entries by id. Ids are handed out in sequence,
+// so entries live in a window indexed by id - base (no hashing on the
+// hot path); an entry still held when the window has to slide past it (a
+// long-running operation among many short ones) moves to a map. The
+// window holds at most about twice the entries held, plus a constant.
+type opIndex struct {
+	base   uint64
+	window []*opEntry // window[i] has id base+i; nil once removed
+	spill  map[uint64]*opEntry
+	n      int // entries held
+}
+
+// add inserts e, whose id must follow every id added before.
+func (x *opIndex) add(e *opEntry) {
+	if len(x.window) == 0 {
+		x.window = x.window[:0]
+		x.base = e.id
+	}
+	x.window = append(x.window, e)
+	x.n++
+	if len(x.window) > 2*x.n+1024 {
+		// Mostly holes: move what the first half still holds to the map.
+		half := len(x.window) / 2
+		for i, e := range x.window[:half] {
+			if e != nil {
+				if x.spill == nil {
+					x.spill = make(map[uint64]*opEntry)
+				}
+				x.spill[e.id] = e
+				x.window[i] = nil
+			}
+		}
+		x.window = x.window[half:]
+		x.base += uint64(half)
+		x.trim()
+	}
+}
+
+func (x *opIndex) get(id uint64) (*opEntry, bool) {
+	if id >= x.base && id-x.base < uint64(len(x.window)) {
+		e := x.window[id-x.base]
+		return e, e != nil
+	}
+	e, ok := x.spill[id]
+	return e, ok
+}
+
+func (x *opIndex) remove(id uint64) {
+	if id >= x.base && id-x.base < uint64(len(x.window)) {
+		if x.window[id-x.base] != nil {
+			x.window[id-x.base] = nil
+			x.n--
+			x.trim()
+		}
+		return
+	}
+	if _, ok := x.spill[id]; ok {
+		delete(x.spill, id)
+		x.n--
+	}
+}
+
+// trim drops the holes at the front of the window.
+func (x *opIndex) trim() {
+	i := 0
+	for i < len(x.window) && x.window[i] == nil {
+		i++
+	}
+	if i > 0 {
+		x.window = x.window[i:]
+		x.base += uint64(i)
+	}
+}
+
+// each calls fn for every entry held.
+func (x *opIndex) each(fn func(*opEntry)) {
+	for _, e := range x.spill {
+		fn(e)
+	}
+	for _, e := range x.window {
+		if e != nil {
+			fn(e)
+		}
+	}
 }

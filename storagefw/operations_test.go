@@ -47,3 +47,47 @@ func TestOperationLogDoesNotRetainLargeKeys(t *testing.T) {
 		t.Errorf("composite key rendered as %q", got.Key)
 	}
 }
+
+// A long-running operation does not pin the registry's index: while it
+// runs, many short ones come and go, the index stays small, and the long
+// one is still found, listed, cancelled-or-not and finished by id.
+func TestOperationLogLongRunnerAmongShortOnes(t *testing.T) {
+	log := newOperationLog(time.Hour, 100)
+	long := log.start("get", "SQLITE", "slow")
+	mid := log.start("put", "SQLITE", "mid")
+	for i := 0; i < 100000; i++ {
+		log.finish(log.start("put", "SQLITE", "k"), OperationResult{Code: Success})
+		if i == 50000 {
+			log.finish(mid, OperationResult{Code: Success})
+		}
+	}
+	if n := len(log.byID.window); n > 2*log.byID.n+1024 {
+		t.Fatalf("index window holds %d slots for %d entries", n, log.byID.n)
+	}
+	if got := log.InFlight(); got != 1 {
+		t.Fatalf("InFlight = %d, want 1", got)
+	}
+	if info, ok := log.Get("1"); !ok || info.State != StateRunning || info.Key != `"slow"` {
+		t.Fatalf("Get(1) = %+v, %v", info, ok)
+	}
+	if _, ok := log.Get("2"); ok {
+		t.Fatal("the finished operation 2 is still listed after 100 more finished")
+	}
+	list := log.List()
+	if len(list) != 101 || list[0].ID != "1" || list[1].ID != "99903" || list[100].ID != "100002" {
+		t.Fatalf("List: %d entries, first %+v, second %+v", len(list), list[0], list[1])
+	}
+	if err := log.Forget("1"); err != ErrOperationRunning {
+		t.Fatalf("Forget(running) = %v", err)
+	}
+	log.finish(long, OperationResult{Code: KeyNotFound})
+	if info, ok := log.Get("1"); !ok || info.State != StateDone || info.Code != KeyNotFound {
+		t.Fatalf("Get(1) after finish = %+v, %v", info, ok)
+	}
+	if err := log.Forget("1"); err != nil {
+		t.Fatalf("Forget(1) = %v", err)
+	}
+	if _, ok := log.Get("1"); ok || log.byID.n != 99 {
+		t.Fatalf("after Forget: found, or %d entries held", log.byID.n)
+	}
+}

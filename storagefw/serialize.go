@@ -397,6 +397,25 @@ func appendRapidEscape(buf []byte, c byte) []byte {
 // fastScalar decodes the most common stored values without the parser:
 // a string with no escapes, or a small decimal integer. ok is false for
 // anything else, which then takes the general path.
+// plainString is what Unserialize reads from b when it holds a JSON string
+// without escapes (fastScalar's wireString), as a string.
+func plainString(b []byte) (string, bool) {
+	if !bytes.HasPrefix(b, []byte(serialPrefix)) {
+		return "", false
+	}
+	b = b[len(serialPrefix):]
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	inner := b[1 : len(b)-1]
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	return string(inner), true
+}
+
 func fastScalar(b []byte) (any, bool) {
 	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
 		inner := b[1 : len(b)-1]

@@ -237,8 +237,8 @@ func (t *dataType) fromGo(v any) (any, error) {
 	case kindAny:
 		return v, nil
 	case kindString, kindEnum:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil // as given: re-boxing the string would allocate
 		}
 	case kindBool:
 		if b, ok := v.(bool); ok {

@@ -476,14 +476,14 @@ func (b *binding) extResultJS(res storagefw.OperationResult) goja.Value {
 	switch v := res.Value.(type) {
 	case []storagefw.EntryResult:
 		o := b.vm.NewObject()
-		_ = o.Set("code", string(res.Code))
+		_ = o.Set("code", b.code(res.Code))
 		if res.Error != "" {
 			_ = o.Set("error_str", res.Error)
 		}
 		items := make([]any, len(v))
 		for i, e := range v {
 			eo := b.vm.NewObject()
-			_ = eo.Set("code", string(e.Code))
+			_ = eo.Set("code", b.code(e.Code))
 			if e.Error != "" {
 				_ = eo.Set("error_str", e.Error)
 			}
@@ -496,7 +496,7 @@ func (b *binding) extResultJS(res storagefw.OperationResult) goja.Value {
 		return o
 	case storagefw.ScanPage:
 		o := b.vm.NewObject()
-		_ = o.Set("code", string(res.Code))
+		_ = o.Set("code", b.code(res.Code))
 		page := b.vm.NewObject()
 		items := make([]any, len(v.Entries))
 		for i, e := range v.Entries {

@@ -71,6 +71,14 @@ type binding struct {
 	host ext.Host
 	vm   *goja.Runtime
 	fw   *storagefw.Framework
+
+	// codes holds each return code as a JS string, converted once.
+	codes map[storagefw.Code]goja.Value
+	// lastHandle caches handleArg's last answer: the wrapper objects of
+	// backend handles never change what they wrap, and exporting one
+	// allocates.
+	lastHandleObj *goja.Object
+	lastHandle    *BackendHandle
 }
 
 // BackendHandle is what open_backend gives scripts: an opaque object.
@@ -84,8 +92,10 @@ func tagName(backend string) string { return "STORAGE_BACKEND_" + backend }
 func (b *binding) install() error {
 	vm := b.vm
 	st := vm.NewObject()
+	b.codes = make(map[storagefw.Code]goja.Value)
 	for _, c := range storagefw.Codes() {
-		_ = st.Set(string(c), string(c))
+		b.codes[c] = vm.ToValue(string(c))
+		_ = st.Set(string(c), b.codes[c])
 	}
 	for _, n := range b.fw.BackendNames() {
 		_ = st.Set(tagName(n), tagName(n))
@@ -122,8 +132,12 @@ func (b *binding) install() error {
 
 // handleArg extracts a BackendHandle or throws a TypeError.
 func (b *binding) handleArg(fn string, v goja.Value) *BackendHandle {
-	if v != nil {
-		if h, ok := v.Export().(*BackendHandle); ok && h != nil {
+	if o, ok := v.(*goja.Object); ok {
+		if o == b.lastHandleObj {
+			return b.lastHandle
+		}
+		if h, ok := o.Export().(*BackendHandle); ok && h != nil {
+			b.lastHandleObj, b.lastHandle = o, h
 			return h
 		}
 	}
@@ -257,36 +271,54 @@ func (b *binding) syncClose(c goja.FunctionCall) goja.Value {
 	return b.closed(bh, bh.h.Close(context.Background()))
 }
 
-// keyedCall starts put/get/erase with done as its completion. Inside an
-// awaiting context the operation is issued at the network time of the
-// event that began the context.
-func (b *binding) keyedCall(fn, method string, c goja.FunctionCall, bh *BackendHandle, done func(storagefw.OperationResult)) {
-	now := 0.0
+// keyedArgs are a put/get/erase call's arguments, read before anything
+// starts.
+type keyedArgs struct {
+	now        float64
+	key, value any
+	put        storagefw.PutArgs
+}
+
+// keyedArgs reads the arguments of put/get/erase (throwing a TypeError for
+// bad ones). Inside an awaiting context the operation is issued at the
+// network time of the event that began the context.
+func (b *binding) keyedArgs(fn, method string, c goja.FunctionCall) keyedArgs {
+	var a keyedArgs
 	if ctx := b.host.CurrentContext(); ctx != nil {
-		now = ctx.NetworkTime
+		a.now = ctx.NetworkTime
 	}
+	if method != "put" {
+		a.key = exportArg(c.Argument(1))
+		return a
+	}
+	args, ok := c.Argument(1).(*goja.Object)
+	if !ok {
+		ext.ThrowTypeError(b.vm, "%s: the second argument must be {key, value, overwrite, expire_time}", fn)
+	}
+	a.put.Overwrite = true
+	if v := args.Get("overwrite"); v != nil && !goja.IsUndefined(v) {
+		a.put.Overwrite = v.ToBoolean()
+	}
+	if v := args.Get("expire_time"); v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
+		d, err := storagefw.ParseInterval(v.Export(), 0)
+		if err != nil {
+			ext.ThrowTypeError(b.vm, "%s: expire_time: %v", fn, err)
+		}
+		a.put.ExpireTime = d
+	}
+	a.key, a.value = exportArg(args.Get("key")), exportArg(args.Get("value"))
+	return a
+}
+
+// startKeyed starts put/get/erase with done as its completion.
+func startKeyed(method string, bh *BackendHandle, a *keyedArgs, done func(storagefw.OperationResult)) {
 	switch method {
 	case "put":
-		args, ok := c.Argument(1).(*goja.Object)
-		if !ok {
-			ext.ThrowTypeError(b.vm, "%s: the second argument must be {key, value, overwrite, expire_time}", fn)
-		}
-		put := storagefw.PutArgs{Overwrite: true}
-		if v := args.Get("overwrite"); v != nil && !goja.IsUndefined(v) {
-			put.Overwrite = v.ToBoolean()
-		}
-		if v := args.Get("expire_time"); v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
-			d, err := storagefw.ParseInterval(v.Export(), 0)
-			if err != nil {
-				ext.ThrowTypeError(b.vm, "%s: expire_time: %v", fn, err)
-			}
-			put.ExpireTime = d
-		}
-		bh.h.PutAsync(now, exportArg(args.Get("key")), exportArg(args.Get("value")), put, done)
+		bh.h.PutAsync(a.now, a.key, a.value, a.put, done)
 	case "get":
-		bh.h.GetAsync(now, exportArg(c.Argument(1)), done)
+		bh.h.GetAsync(a.now, a.key, done)
 	case "erase":
-		bh.h.EraseAsync(now, exportArg(c.Argument(1)), done)
+		bh.h.EraseAsync(a.now, a.key, done)
 	}
 }
 
@@ -297,20 +329,14 @@ func (b *binding) asyncKeyed(method string) func(goja.FunctionCall) goja.Value {
 		if !bh.h.IsForcedSync() {
 			b.host.AssertAwaiting(fn)
 		}
+		// The arguments first: a bad one throws before anything is
+		// reserved.
+		a := b.keyedArgs(fn, method, c)
 		promise, resolve, _ := b.vm.NewPromise()
 		complete := b.host.RegisterCallback()
-		started := false
-		defer func() {
-			// A bad argument throws before the operation starts: release
-			// the reservation so the loop does not wait for it forever.
-			if !started {
-				complete(nil)
-			}
-		}()
-		b.keyedCall(fn, method, c, bh, func(res storagefw.OperationResult) {
+		startKeyed(method, bh, &a, func(res storagefw.OperationResult) {
 			complete(func() { _ = resolve(b.resultJS(res)) })
 		})
-		started = true
 		return b.vm.ToValue(promise)
 	}
 }
@@ -319,16 +345,25 @@ func (b *binding) syncKeyed(method string) func(goja.FunctionCall) goja.Value {
 	fn := "Storage.Sync." + method
 	return func(c goja.FunctionCall) goja.Value {
 		bh := b.handleArg(fn, c.Argument(0))
+		a := b.keyedArgs(fn, method, c)
 		ch := make(chan storagefw.OperationResult, 1)
-		b.keyedCall(fn, method, c, bh, func(res storagefw.OperationResult) { ch <- res })
+		startKeyed(method, bh, &a, func(res storagefw.OperationResult) { ch <- res })
 		return b.resultJS(<-ch)
 	}
+}
+
+// code is a return code as a JS string.
+func (b *binding) code(c storagefw.Code) goja.Value {
+	if v, ok := b.codes[c]; ok {
+		return v
+	}
+	return b.vm.ToValue(string(c))
 }
 
 // resultJS builds {code, error_str?, value?}.
 func (b *binding) resultJS(res storagefw.OperationResult) goja.Value {
 	o := b.vm.NewObject()
-	_ = o.Set("code", string(res.Code))
+	_ = o.Set("code", b.code(res.Code))
 	if res.Error != "" {
 		_ = o.Set("error_str", res.Error)
 	}

@@ -8,7 +8,10 @@
 // EventEmitter); P2/P3 async SQLite puts/gets from a script vs raw
 // go-sqlite3; P4 async Redis operations vs go-redis; P5 hot-reload latency;
 // P6 peak RSS with 10,000 operations in flight and over a 5-million-record
-// input; P7 put_many/get_many batches and increments vs raw go-sqlite3. It builds the scriptd binary itself and starts its own
+// input; P7 put_many/get_many batches and increments vs raw go-sqlite3.
+// P2, P3 and P7 end with a row against a peer, Node.js + better-sqlite3 12
+// (node-sqlite.js; installed with npm into the run's temporary folder).
+// It builds the scriptd binary itself (or runs -bin) and starts its own
 // redis-server; rows whose tools are missing are skipped with a note.
 // input; S1 stream intake (JetStream, Redis Streams; 1 and 2 workers) vs
 // the same records from a file. It builds the scriptd binary itself and
@@ -58,13 +61,18 @@ type row struct {
 type bench struct {
 	bin, work, shared string
 	rows              []row
+
+	peerOnce              sync.Once
+	peerNode, peerDir     string // node and the folder holding node_modules/better-sqlite3
+	peerWhy, peerNodeVers string // why there is no peer; node's version
 }
 
 func main() {
 	only := flag.String("only", "", "run only these rows (comma-separated, e.g. P1,P3)")
 	copies := flag.Int("copies", 5, "P1: copies of dns.json concatenated")
+	bin := flag.String("bin", "", "use this scriptd binary instead of building one (e.g. to alternate old and new builds)")
 	flag.Parse()
-	b, err := setup()
+	b, err := setup(*bin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -96,7 +104,7 @@ func main() {
 	b.print(os.Stdout)
 }
 
-func setup() (*bench, error) {
+func setup(bin string) (*bench, error) {
 	wd, _ := os.Getwd()
 	root := wd
 	for !exists(filepath.Join(root, "go.mod")) {
@@ -111,6 +119,12 @@ func setup() (*bench, error) {
 		return nil, err
 	}
 	b := &bench{work: work, shared: filepath.Join(root, "..", "shared", "data", "zeek-wrccdc-2018"), bin: filepath.Join(work, "scriptd")}
+	if bin != "" {
+		if b.bin, err = filepath.Abs(bin); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
 	build := exec.Command("go", "build", "-o", b.bin, "./cmd/scriptd")
 	build.Dir = root
 	build.Stderr = os.Stderr
@@ -257,15 +271,18 @@ func (b *bench) p1(copies int) error {
 	return nil
 }
 
-func nodeScript() string {
+func nodeScript() string { return benchFile("node-dispatch.js") }
+
+// benchFile finds a file of tests/bench from the working directory up.
+func benchFile(name string) string {
 	wd, _ := os.Getwd()
 	for d := wd; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "tests", "bench", "node-dispatch.js")
+		p := filepath.Join(d, "tests", "bench", name)
 		if exists(p) {
 			return p
 		}
 		if filepath.Dir(d) == d {
-			return "tests/bench/node-dispatch.js"
+			return filepath.Join("tests", "bench", name)
 		}
 	}
 }
@@ -423,6 +440,10 @@ func (b *bench) p7() error {
 	}
 	b.rows = append(b.rows, row{id: "P7", what: "SQLite put_many from JS, batches of 100, 10 in flight", value: pm, unit: "entries/s",
 		baseline: tx, baseName: "raw 1,000-row transactions puts/s", target: "≥ 0.5× raw transactions", ok: verdict(pm >= 0.5*tx)})
+	if err := b.peerRow("P7", "put_many", 400000, "tx", 200000, "1,000-row transaction puts/s", 0.5,
+		"SQLite put_many from JS, batches of 100, 10 in flight, vs the Node.js peer's 1,000-row transactions (medians of 3 alternating runs)", "entries/s"); err != nil {
+		return err
+	}
 	gm, err := b.v2Rate("SQLITE", "get_many", 600000, 10, 100)
 	if err != nil {
 		return err
@@ -554,7 +575,8 @@ func (b *bench) p2() error {
 	}
 	b.rows = append(b.rows, row{id: "P2", what: "SQLite async puts from the Go API (storagefw.Handle, no JS), 1000 in flight", value: goapi, unit: "puts/s", baseline: auto, baseName: "raw autocommit puts/s", target: "≥ 4× raw autocommit", ok: verdict(goapi >= 4*auto)})
 	b.rows = append(b.rows, row{id: "P2", what: "raw go-sqlite3, 1,000-row transactions (reference)", value: tx, unit: "puts/s", baseline: auto, baseName: "raw autocommit puts/s"})
-	return nil
+	return b.peerRow("P2", "put", 200000, "put", 20000, "autocommit puts/s", 3,
+		"SQLite async puts from JS, 1000 in flight, vs the Node.js peer's autocommit puts (medians of 3 alternating runs)", "puts/s")
 }
 
 func (b *bench) p3() error {
@@ -582,7 +604,8 @@ func (b *bench) p3() error {
 		return err
 	}
 	b.rows = append(b.rows, row{id: "P3", what: "SQLite async gets from the Go API (storagefw.Handle, no JS), 1000 in flight", value: goapi, unit: "gets/s", baseline: raw, baseName: "raw single-threaded gets/s", target: "≥ 1× raw gets", ok: verdict(goapi >= raw)})
-	return nil
+	return b.peerRow("P3", "get", 300000, "get", 300000, "gets/s", 0.8,
+		"SQLite async gets from JS, 1000 in flight, vs the Node.js peer's gets (medians of 3 alternating runs)", "gets/s")
 }
 
 // goAPIRate drives the storage framework's Go API (type checks,
@@ -633,6 +656,99 @@ func (b *bench) goAPIRateOn(req storagefw.OpenRequest, op string, n, inflight in
 		return 0, fmt.Errorf("%d operations failed", f)
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// ---- the Node.js peer for the SQLite rows ----
+
+// nodePeer installs better-sqlite3 12 (13 crashes on Node 20) into a
+// folder of this run, once; peerWhy says why there is no peer.
+func (b *bench) nodePeer() {
+	b.peerOnce.Do(func() {
+		node, err := exec.LookPath("node")
+		if err != nil {
+			b.peerWhy = "node not installed: no Node.js peer"
+			return
+		}
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			b.peerWhy = "npm not installed: no Node.js peer (it installs better-sqlite3)"
+			return
+		}
+		dir := filepath.Join(b.work, "node-peer")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.peerWhy = err.Error()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		fmt.Fprintln(os.Stderr, "bench: npm install better-sqlite3@12 (Node.js peer)...")
+		cmd := exec.CommandContext(ctx, npm, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", dir, "better-sqlite3@12")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			b.peerWhy = fmt.Sprintf("npm install better-sqlite3@12 failed (%v): %s: no Node.js peer", err, lines[len(lines)-1])
+			return
+		}
+		b.peerNode, b.peerDir, b.peerNodeVers = node, dir, nodeVersion(node)
+	})
+}
+
+// nodeSQLiteRate runs the peer (tests/bench/node-sqlite.js) in mode put,
+// tx or get over n operations on a fresh database.
+func (b *bench) nodeSQLiteRate(mode string, n int) (float64, error) {
+	db := filepath.Join(b.work, fmt.Sprintf("node-%s-%d.db", mode, time.Now().UnixNano()))
+	cmd := exec.Command(b.peerNode, benchFile("node-sqlite.js"), mode, strconv.Itoa(n), db)
+	cmd.Env = append(os.Environ(), "BETTER_SQLITE3_DIR="+b.peerDir)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("node-sqlite.js %s: %w: %s", mode, err, errb.String())
+	}
+	return parseRate(string(out))
+}
+
+// peerRow measures scriptd's op (storageRate or v2Rate, n operations)
+// against the Node.js peer's mode (nodeN operations), alternating three
+// runs of each, and adds a row of the medians with target ratio want.
+func (b *bench) peerRow(id, op string, n int, mode string, nodeN int, nodeUnit string, want float64, what, unit string) error {
+	b.nodePeer()
+	target := fmt.Sprintf("≥ %g× Node", want)
+	if b.peerWhy != "" {
+		b.rows = append(b.rows, row{id: id, what: what, target: target, ok: b.peerWhy})
+		return nil
+	}
+	var ours, theirs []float64
+	for i := 0; i < 3; i++ {
+		var r float64
+		var err error
+		if op == "put_many" {
+			r, err = b.v2Rate("SQLITE", op, n, 10, 100)
+		} else {
+			r, err = b.storageRate("SQLITE", op, n, 1000)
+		}
+		if err != nil {
+			return err
+		}
+		ours = append(ours, r)
+		if r, err = b.nodeSQLiteRate(mode, nodeN); err != nil {
+			return err
+		}
+		theirs = append(theirs, r)
+	}
+	v, base := median(ours), median(theirs)
+	b.rows = append(b.rows, row{id: id, what: what, value: v, unit: unit, baseline: base,
+		baseName: "Node " + b.peerNodeVers + " + better-sqlite3 12 " + nodeUnit, target: target, ok: verdict(v >= want*base)})
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // ---- P4: Redis ----
