@@ -1,10 +1,8 @@
 package redis
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -97,29 +95,27 @@ func benchSubmit(b *testing.B, be storagefw.Backend, now float64, inflight int) 
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
 }
 
-// BenchmarkEncode measures the command encoder alone (no server, no
-// socket): one op is one request, cycling through the command sequences of
-// live and replay mode.
-func BenchmarkEncode(b *testing.B) {
+// BenchmarkCommand measures building the commands (rueidis's builder, no
+// server, no socket): one op is one request, cycling through the commands
+// of live and replay mode.
+func BenchmarkCommand(b *testing.B) {
 	d := newBenchData()
-	be := &Backend{s: settings{keyPrefix: "bench"}, expireSet: "bench_expire", scripts: newScriptSet()}
-	c := &conn{b: be}
-	c.enc.w = bufio.NewWriterSize(io.Discard, bufSize)
+	be := offlineBackend(b, "bench")
 	op := storagefw.NewRequest(storagefw.PutRequest, nil)
 	op.Key, op.Value = d.keys[1234], d.value
 	reqs := []*req{
 		{op: op, kind: cmdSet, expireAt: 1700000010.25},
 		{op: op, kind: cmdGet},
-		{op: op, kind: cmdPutMulti, expireAt: 1700000010.25},
+		{op: op, kind: cmdPutReplay, expireAt: 1700000010.25},
 		{op: op, kind: cmdPutNX, expireAt: 1700000010.25, now: 1700000000.5},
-		{op: op, kind: cmdGetMulti},
-		{op: op, kind: cmdEraseMulti},
+		{op: op, kind: cmdGetReplay},
+		{op: op, kind: cmdEraseReplay},
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		c.encode(reqs[i%len(reqs)])
+		cmd := be.command(reqs[i%len(reqs)])
+		_ = cmd.Commands()
 	}
-	c.enc.w.Flush()
 }
 
 // BenchmarkGoRedis64Goroutines is the baseline: plain go-redis Set/Get from
