@@ -60,6 +60,11 @@ type Backend struct {
 
 	replay atomic.Bool // replay mode is on (sticky)
 
+	// Sentinel: the master's replicas (ROLE), and a nudge to count them
+	// again. While there is one, every pipeline of writes ends with WAIT 1.
+	replicas     atomic.Int32
+	replicaCheck chan struct{}
+
 	dispatcherDone chan struct{} // closed when the dispatcher has exited
 	watchStop      chan struct{} // closed by Close after the dispatcher
 	wake           chan struct{} // cap 1: work for an idle dispatcher
@@ -111,6 +116,7 @@ func Open(ctx context.Context, cfg storagefw.OpenConfig) (storagefw.Backend, err
 		watchStop:      make(chan struct{}),
 		wake:           make(chan struct{}, 1),
 		watchWake:      make(chan struct{}, 1),
+		replicaCheck:   make(chan struct{}, 1),
 		probing:        true,
 	}
 	if b.clock == nil {
@@ -150,6 +156,10 @@ func Open(ctx context.Context, cfg storagefw.OpenConfig) (storagefw.Backend, err
 	if b.expireInterval > 0 {
 		b.wg.Add(1)
 		go b.sweepLoop()
+	}
+	if s.topology == sentinel {
+		b.wg.Add(1)
+		go b.watchReplicas()
 	}
 	b.mu.Unlock()
 	b.log.Info("redis: backend opened", "options", s)
@@ -445,15 +455,32 @@ func (b *Backend) takeLocked(batch []*req) []*req {
 func (b *Backend) runPipeline(batch []*req, gen uint64) {
 	// A fresh slice each time: rueidis keeps the one of a pipeline whose
 	// deadline passed until it has written it.
-	cmds := make(rueidis.Commands, 0, len(batch))
+	cmds := make(rueidis.Commands, 0, len(batch)+1)
 	last := batch[0].deadline
+	writes := false
 	for _, r := range batch {
 		cmds = append(cmds, b.command(r))
 		last = max(last, r.deadline)
+		writes = writes || isWrite(r.kind)
 	}
-	ctx, cancel := context.WithDeadline(b.opCtx, b.epoch.Add(last))
+	// Sentinel: while the master has a replica, a write is acknowledged
+	// only once one replica has it (see the package documentation).
+	wait := writes && b.s.topology == sentinel && b.replicas.Load() > 0
+	if wait {
+		cmds = append(cmds, waitCmd(b.client.B(), 1, (last-b.mono())*9/10))
+	}
+	ctx, cancel := b.opContext(last)
 	res := b.client.DoMulti(ctx, cmds...)
+	timedOut := context.Cause(ctx) == errOpTimeout
 	cancel()
+	unreplicated := false
+	if wait {
+		n, err := res[len(res)-1].AsInt64()
+		if unreplicated = err != nil || n < 1; unreplicated {
+			signal(b.replicaCheck)
+		}
+		res = res[:len(batch)]
+	}
 	for _, r := range res {
 		if err := r.NonRedisError(); isConnFailure(err) {
 			b.connLost(gen, "", err)
@@ -468,12 +495,48 @@ func (b *Backend) runPipeline(batch []*req, gen uint64) {
 		if !r.claim() {
 			continue // timed out (or abandoned by Close) meanwhile
 		}
+		if timedOut && errors.Is(rr.NonRedisError(), context.Canceled) {
+			rr = rueidis.NewErrorResult(context.DeadlineExceeded)
+		}
 		if r.internal != nil {
 			r.internal <- sweepInternal(r, rr)
 			continue
 		}
-		r.op.Complete(resultOf(r, rr))
+		out := resultOf(r, rr)
+		if unreplicated && isWrite(r.kind) && out.Code == storagefw.Success {
+			out = storagefw.Reply{Code: storagefw.Timeout, Error: fmt.Sprintf(
+				"%s operation: applied on the master but no replica acknowledged it within operation_timeout (WAIT); a failover may lose it",
+				r.kind.opName())}
+		}
+		r.op.Complete(out)
 	}
+}
+
+// errOpTimeout is the cause of an operation context cancelled at its
+// deadline (opContext).
+var errOpTimeout = errors.New("operation_timeout")
+
+// opContext returns a context for commands due by deadline. It is
+// cancelled then (cause errOpTimeout) but carries no deadline: rueidis then
+// queues the commands for its background writer and, when the context
+// ends, abandons them and keeps the connection (given a deadline, it may
+// run them synchronously and close the connection on timeout).
+func (b *Backend) opContext(deadline time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(b.opCtx)
+	t := time.AfterFunc(deadline-b.mono(), func() { cancel(errOpTimeout) })
+	return ctx, func() {
+		t.Stop()
+		cancel(nil)
+	}
+}
+
+// timeoutCause turns an error of a context cancelled at its deadline into
+// context.DeadlineExceeded (TIMEOUT).
+func timeoutCause(ctx context.Context, err error) error {
+	if err != nil && errors.Is(err, context.Canceled) && context.Cause(ctx) == errOpTimeout {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // sweepInternal is the internal result of a single server's sweep script.
@@ -488,7 +551,7 @@ func sweepInternal(r *req, res rueidis.RedisResult) internalResult {
 // runBarrier runs a request that takes more than one command (a cluster's
 // scan and sweep) once everything before it has completed.
 func (b *Backend) runBarrier(r *req, gen uint64) {
-	ctx, cancel := context.WithDeadline(b.opCtx, b.epoch.Add(r.deadline))
+	ctx, cancel := b.opContext(r.deadline)
 	defer cancel()
 	switch r.kind {
 	case cmdScan:
@@ -496,9 +559,13 @@ func (b *Backend) runBarrier(r *req, gen uint64) {
 		if isConnFailure(err) {
 			b.connLost(gen, "", err)
 		}
+		if err = timeoutCause(ctx, err); errors.Is(err, context.DeadlineExceeded) {
+			out = replyForError(r, err)
+		}
 		r.finish(out)
 	case cmdSweep:
 		deleted, err := b.clusterSweep(ctx, r.now)
+		err = timeoutCause(ctx, err)
 		if isConnFailure(err) {
 			b.connLost(gen, "", err)
 		}

@@ -52,10 +52,6 @@ func (b *Backend) clientOption() rueidis.ClientOption {
 		DisableRetry: true,
 		DisableCache: true,
 		AlwaysRESP2:  true,
-		// Pipeline through the background writer always, so that a
-		// command's deadline (operation_timeout) abandons the command
-		// rather than the connection.
-		AlwaysPipelining: true,
 		// One connection per server (Redis executes one connection's
 		// commands in order), and never a pooled one for long pipelines.
 		PipelineMultiplex: -1,
@@ -233,13 +229,11 @@ func (b *Backend) checkNode(ctx context.Context, c rueidis.Client, role bool) er
 	}
 	res := c.DoMulti(ctx, cmds...)
 	if role {
-		el, err := res[0].ToArray()
+		n, err := masterReplicas(res[0])
 		if err != nil {
-			return err
+			return storagefw.Errorf(storagefw.ConnectionFailed, "%s: %v", b.s, err)
 		}
-		if r, _ := el[0].ToString(); r != "master" {
-			return storagefw.Errorf(storagefw.ConnectionFailed, "%s: the server is a %s, not the master", b.s, r)
-		}
+		b.replicas.Store(int32(n))
 		res = res[1:]
 	}
 	info, err := res[0].ToString()
@@ -322,7 +316,7 @@ func (b *Backend) noteScriptError(err error) {
 	b.log.Warn("redis: server lost its script cache; reloading scripts", "server", b.s.addr)
 	go func() {
 		defer b.wg.Done()
-		ctx, cancel := context.WithTimeout(b.ctx, b.s.operationTimeout)
+		ctx, cancel := b.opContext(b.mono() + b.s.operationTimeout)
 		defer cancel()
 		clients := []rueidis.Client{b.client}
 		if b.s.topology == cluster {
@@ -351,4 +345,61 @@ func (b *Backend) noteScriptError(err error) {
 		b.reloading = false
 		b.mu.Unlock()
 	}()
+}
+
+// masterReplicas interprets a ROLE reply: the number of replicas of a
+// master, or an error when the server is not a master.
+func masterReplicas(res rueidis.RedisResult) (int, error) {
+	el, err := res.ToArray()
+	if err != nil {
+		return 0, err
+	}
+	if len(el) < 3 {
+		return 0, fmt.Errorf("unexpected ROLE reply %s", describe(res))
+	}
+	if r, _ := el[0].ToString(); r != "master" {
+		return 0, fmt.Errorf("the server is a %s, not the master", r)
+	}
+	reps, err := el[2].ToArray()
+	if err != nil {
+		return 0, err
+	}
+	return len(reps), nil
+}
+
+// watchReplicas keeps b.replicas, the number of replicas of the master
+// (Sentinel), up to date: every second, and at once when a WAIT found
+// none (refreshReplicas).
+func (b *Backend) watchReplicas() {
+	defer b.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+		case <-b.replicaCheck:
+		}
+		ctx, cancel := b.opContext(b.mono() + b.s.operationTimeout)
+		n, err := masterReplicas(b.client.Do(ctx, roleCmd(b.client.B())))
+		cancel()
+		if err == nil && int32(n) != b.replicas.Swap(int32(n)) {
+			b.log.Info("redis: replicas of the master", "replicas", n)
+		}
+	}
+}
+
+// isWrite reports whether a request of kind k may change the store.
+func isWrite(k cmdKind) bool {
+	switch k {
+	case cmdGet, cmdGetReplay, cmdScan:
+		return false
+	}
+	return true
+}
+
+// waitCmd is WAIT numreplicas timeout.
+func waitCmd(b rueidis.Builder, replicas int, timeout time.Duration) rueidis.Completed {
+	return b.Arbitrary("WAIT", strconv.Itoa(replicas), strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)).Build()
 }
