@@ -503,6 +503,12 @@ func (b *Backend) runPipeline(batch []*req, gen uint64) {
 			continue
 		}
 		out := resultOf(r, rr)
+		if out.Code == storagefw.NotConnected && r.parent == nil {
+			// Lost between Submit and sending (rueidis found no
+			// connection): a single op reports the loss, as one queued
+			// behind a pipeline that was cut off (dispatch).
+			out.Code = storagefw.ConnectionLost
+		}
 		if unreplicated && isWrite(r.kind) && out.Code == storagefw.Success {
 			out = storagefw.Reply{Code: storagefw.Timeout, Error: fmt.Sprintf(
 				"%s operation: applied on the master but no replica acknowledged it within operation_timeout (WAIT); a failover may lose it",

@@ -204,7 +204,6 @@ func TestSentinelFailover(t *testing.T) {
 	}
 }
 
-
 // BenchmarkSentinelWait measures what WAIT 1 costs: the bench workload
 // (50% puts) through Sentinel to a master with a replica (every pipeline of
 // writes ends with WAIT 1) and to one without (no WAIT).
