@@ -176,7 +176,7 @@ func (b *Backend) connectFailed(err error) error {
 	case errors.As(err, &re):
 		return failed("%s", re.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return failed("no connection or no reply to the handshake within connect_timeout (%v)", b.s.connectTimeout)
+		return failed("no connection or no reply to the handshake within connect_timeout (%v): %v", b.s.connectTimeout, err)
 	}
 	return failed("connection failed: %v", err)
 }
