@@ -301,6 +301,7 @@ func TestClusterScan(t *testing.T) {
 // the loss, fails operations promptly, and once the node is back (and the
 // cluster ok) reports backend_opened and works again.
 func TestClusterNodeLoss(t *testing.T) {
+	storagetest.VerifyNoLeaks(t)
 	cl := startCluster(t)
 	ev := newEvents()
 	b := openTest(t, storagefw.OpenConfig{Options: cl.options("loss", "operation_timeout", "2s"), Clock: wallNow, Notify: ev.notify})

@@ -107,6 +107,7 @@ func (ts *testSentinels) options(prefix string, kv ...any) map[string]any {
 // TestSentinelBasics: through Sentinel the backend finds the master and
 // runs the suite's ops there.
 func TestSentinelBasics(t *testing.T) {
+	storagetest.VerifyNoLeaks(t)
 	ts := startSentinels(t, 1)
 	b := openTest(t, storagefw.OpenConfig{Options: ts.options("sb"), Clock: wallNow})
 	now := wallNow()
