@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,12 +70,12 @@ func newPKI(t *testing.T) *testPKI {
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	p.ca = write("ca.pem", "CERTIFICATE", caDER)
-	leaf := func(serial int64, name string, usage x509.ExtKeyUsage) (string, string) {
+	leaf := func(serial int64, name string, usage ...x509.ExtKeyUsage) (string, string) {
 		k := newKey()
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
 			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
 			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
@@ -83,7 +84,8 @@ func newPKI(t *testing.T) *testPKI {
 		}
 		return write(name+".pem", "CERTIFICATE", der), write(name+"-key.pem", "PRIVATE KEY", keyDER(k))
 	}
-	p.serverCert, p.serverKey = leaf(2, "server", x509.ExtKeyUsageServerAuth)
+	// Servers use theirs as clients too (the cluster bus, replication).
+	p.serverCert, p.serverKey = leaf(2, "server", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	p.client, p.clientKey = leaf(3, "client", x509.ExtKeyUsageClientAuth)
 	return p
 }
@@ -236,5 +238,77 @@ func TestTLSOptions(t *testing.T) {
 	}
 	if _, err := parseOptions(map[string]any{"cluster": true}); err == nil || !strings.Contains(err.Error(), "cluster_addrs") {
 		t.Fatalf("cluster without addresses: %v", err)
+	}
+}
+
+// TestTLSCluster runs a 3-master cluster whose nodes talk TLS to clients
+// and to each other (tls-cluster yes): the backend connects to the seeds'
+// TLS ports and follows CLUSTER SLOTS, which names the TLS ports to a TLS
+// client, to every master.
+func TestTLSCluster(t *testing.T) {
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		t.Skip("redis-cli not installed")
+	}
+	p := newPKI(t)
+	startTLSServer(t, p, "no") // skips without TLS support
+	// Built by hand, through the plain ports: redis-cli --cluster create
+	// cannot name the cluster bus ports, which here are not port+10000.
+	var addrs []any
+	var nodes []*testServer
+	var tlsPorts, busPorts []int
+	for range 3 {
+		tlsPort, busPort := freePort(t), freePort(t)
+		nodes = append(nodes, startServer(t, "--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", p.serverCert, "--tls-key-file", p.serverKey,
+			"--tls-ca-cert-file", p.ca, "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes",
+			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+			"--cluster-port", strconv.Itoa(busPort)))
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort)))
+		tlsPorts, busPorts = append(tlsPorts, tlsPort), append(busPorts, busPort)
+	}
+	ctx := context.Background()
+	for i, n := range nodes {
+		rc := n.client()
+		lo, hi := i*numSlots/3, (i+1)*numSlots/3-1
+		if err := rc.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", lo, hi).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			if err := nodes[0].client().Do(ctx, "CLUSTER", "MEET", "127.0.0.1", tlsPorts[i], busPorts[i]).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	(&testCluster{tb: t, nodes: nodes}).waitOK()
+	opts := map[string]any{"cluster": true, "cluster_addrs": addrs, "tls": true, "tls_ca_file": p.ca, "key_prefix": "tc"}
+	var b *Backend
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		bi, err := Open(ctx, storagefw.OpenConfig{Options: opts, Clock: wallNow})
+		cancel()
+		if err == nil {
+			b = bi.(*Backend)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("open: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond) // the cluster is converging (cluster_state)
+	}
+	defer b.Close(context.Background())
+	for i := range 100 {
+		expect(t, "put", do(t, b, storagetest.PutOp(ser(i), ser(i), true, 0, wallNow())), storagefw.Success, nil)
+	}
+	for i := range 100 {
+		expect(t, "get", do(t, b, storagetest.GetOp(ser(i), wallNow())), storagefw.Success, ser(i))
+	}
+	masters, err := b.masters(context.Background())
+	if err != nil || len(masters) != 3 {
+		t.Fatalf("masters %v %v", masters, err)
+	}
+	for _, m := range masters {
+		if !slices.Contains(addrs, any(m)) {
+			t.Fatalf("master %s is not a TLS port of %v", m, addrs)
+		}
 	}
 }
