@@ -228,3 +228,33 @@ func BenchmarkSentinelWait(b *testing.B) {
 		}
 	}
 }
+
+// TestSentinelMasterKilled kills the master (kill -9): the backend reports
+// the loss, fails operations promptly, and once the sentinels have promoted
+// the replica reports backend_opened and writes to it (which has no replica
+// now, so nothing is waited for).
+func TestSentinelMasterKilled(t *testing.T) {
+	ts := startSentinels(t, 1)
+	ev := newEvents()
+	b := openTest(t, storagefw.OpenConfig{Options: ts.options("mk"), Clock: wallNow, Notify: ev.notify})
+	expect(t, "put", do(t, b, storagetest.PutOp(ser("before"), ser(1), true, 0, wallNow())), storagefw.Success, nil)
+	oldMaster := ts.masterAddr()
+	ts.master.kill()
+	if e := ev.wait(t, storagefw.BackendLost, 5*time.Second); e.reason != "Server closed the connection" {
+		t.Errorf("backend_lost reason %q", e.reason)
+	}
+	start := time.Now()
+	r := do(t, b, storagetest.PutOp(ser("down"), ser(1), true, 0, wallNow()))
+	if r.Code != storagefw.NotConnected || time.Since(start) > time.Second {
+		t.Fatalf("put while the master is down: %s %q after %v", r.Code, r.Error, time.Since(start))
+	}
+	ev.wait(t, storagefw.BackendOpened, 30*time.Second)
+	if ts.masterAddr() == oldMaster {
+		t.Fatal("backend_opened before the sentinels promoted the replica")
+	}
+	expect(t, "get after the failover", do(t, b, storagetest.GetOp(ser("before"), wallNow())), storagefw.Success, ser(1))
+	expect(t, "put after the failover", do(t, b, storagetest.PutOp(ser("after"), ser(2), true, 0, wallNow())), storagefw.Success, nil)
+	if got := ts.replica.client().Get(context.Background(), "mk:"+string(ser("after"))).Val(); got != string(ser(2)) {
+		t.Fatalf("the promoted replica holds %q", got)
+	}
+}
