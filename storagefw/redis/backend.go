@@ -73,6 +73,7 @@ type Backend struct {
 	mu             sync.Mutex
 	queue          fifo   // mu: submitted, not yet sent
 	sent           []*req // mu: the pipeline in flight
+	sentCancel     context.CancelCauseFunc // mu: abandons it (with cause errOpTimeout)
 	connected      bool   // mu: ops are accepted
 	probing        bool   // mu: connecting (Open) or reconnecting: dials allowed
 	closed         bool   // mu
@@ -365,6 +366,11 @@ func (b *Backend) dispatch() {
 	defer b.wg.Done()
 	defer close(b.dispatcherDone)
 	var batch []*req
+	// The pipelines' context, cancelled by the watchdog when every request
+	// of the pipeline in flight has timed out (then replaced): no timer per
+	// pipeline.
+	ctx, cancel := context.WithCancelCause(b.opCtx)
+	defer func() { cancel(nil) }()
 	for {
 		b.mu.Lock()
 		for b.queue.len() == 0 && !b.closed {
@@ -401,7 +407,10 @@ func (b *Backend) dispatch() {
 			continue
 		}
 		batch = b.takeLocked(batch[:0])
-		b.sent = batch
+		if ctx.Err() != nil {
+			ctx, cancel = context.WithCancelCause(b.opCtx)
+		}
+		b.sent, b.sentCancel = batch, cancel
 		gen := b.gen
 		b.mu.Unlock()
 
@@ -410,10 +419,10 @@ func (b *Backend) dispatch() {
 		case batch[0].barrier(b.s.topology):
 			b.runBarrier(batch[0], gen)
 		default:
-			b.runPipeline(batch, gen)
+			b.runPipeline(ctx, batch, gen)
 		}
 		b.mu.Lock()
-		b.sent = nil
+		b.sent, b.sentCancel = nil, nil
 		b.mu.Unlock()
 		clear(batch)
 	}
@@ -452,7 +461,7 @@ func (b *Backend) takeLocked(batch []*req) []*req {
 // the replies. A connection failure is reported (connLost) before the
 // requests are completed, so that what their callbacks submit next is
 // refused at once.
-func (b *Backend) runPipeline(batch []*req, gen uint64) {
+func (b *Backend) runPipeline(ctx context.Context, batch []*req, gen uint64) {
 	// A fresh slice each time: rueidis keeps the one of a pipeline whose
 	// deadline passed until it has written it.
 	cmds := make(rueidis.Commands, 0, len(batch)+1)
@@ -469,10 +478,8 @@ func (b *Backend) runPipeline(batch []*req, gen uint64) {
 	if wait {
 		cmds = append(cmds, waitCmd(b.client.B(), 1, (last-b.mono())*9/10))
 	}
-	ctx, cancel := b.opContext(last)
 	res := b.client.DoMulti(ctx, cmds...)
 	timedOut := context.Cause(ctx) == errOpTimeout
-	cancel()
 	unreplicated := false
 	if wait {
 		n, err := res[len(res)-1].AsInt64()
@@ -597,8 +604,10 @@ func (b *Backend) watch() {
 	for {
 		var expired []*req
 		next := time.Duration(-1)
+		var abandon context.CancelCauseFunc
 		b.mu.Lock()
 		now := b.mono()
+		pending := false
 		for _, r := range b.sent {
 			switch {
 			case r.done.Load():
@@ -606,9 +615,17 @@ func (b *Backend) watch() {
 				if r.claim() {
 					expired = append(expired, r)
 				}
-			case next < 0 || r.deadline < next:
-				next = r.deadline
+			default:
+				pending = true
+				if next < 0 || r.deadline < next {
+					next = r.deadline
+				}
 			}
+		}
+		if len(expired) > 0 && !pending && b.sentCancel != nil {
+			// The whole pipeline timed out: stop waiting for it (rueidis
+			// abandons its commands; the connection stays).
+			abandon, b.sentCancel = b.sentCancel, nil
 		}
 		for r := b.queue.front(); r != nil; r = b.queue.front() {
 			if !r.done.Load() && r.deadline > now {
@@ -625,6 +642,9 @@ func (b *Backend) watch() {
 		b.watchIdle = next < 0
 		b.mu.Unlock()
 
+		if abandon != nil {
+			abandon(errOpTimeout)
+		}
 		for _, r := range expired {
 			r.deliver(storagefw.Reply{Code: storagefw.Timeout,
 				Error: fmt.Sprintf("%s operation timed out after %v (operation_timeout)", r.kind.opName(), b.s.operationTimeout)})

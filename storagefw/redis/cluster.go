@@ -234,7 +234,7 @@ func (b *Backend) clusterScan(ctx context.Context, r *req) (storagefw.Reply, err
 	if r.replay {
 		replay = "1"
 	}
-	cmd := evalshaCmd(nc.B(), b.scripts.clusterScan.sha, nil, cursor, bs(scanPattern(b.s.keyPrefix, op.Prefix)),
+	cmd := evalshaCmd(keyed{Builder: nc.B(), cluster: true}, b.scripts.clusterScan.sha, nil, cursor, bs(scanPattern(b.s.keyPrefix, op.Prefix)),
 		integer(int64(max(op.Limit, 1))), replay, num(r.now), entryKey(b.s.keyPrefix, nil), b.s.keyPrefix)
 	res := nc.Do(ctx, cmd)
 	if err := res.Error(); err != nil {
@@ -267,7 +267,7 @@ func (b *Backend) clusterSweep(ctx context.Context, now float64) (deleted int, e
 	for len(slotsLeft) > 0 {
 		cmds := make(rueidis.Commands, len(slotsLeft))
 		for i, s := range slotsLeft {
-			cmds[i] = evalshaCmd(b.client.B(), b.scripts.sweep.sha, []string{slotSet(b.s.keyPrefix, s)},
+			cmds[i] = evalshaCmd(b.builder(), b.scripts.sweep.sha, []string{slotSet(b.s.keyPrefix, s)},
 				num(now), integer(sweepBatch), prefix)
 		}
 		res := b.client.DoMulti(ctx, cmds...)

@@ -10,8 +10,15 @@ import (
 // (rueidis.Completed, an array of bulk strings). Live mode sends Zeek's own
 // commands; replay mode and the calls beyond Zeek are Lua scripts
 // (scripts.go, extended.go) called with EVALSHA over Zeek's key layout.
-// Keys name their keys through Keys, so that rueidis routes each command to
-// the node serving the key's slot in a cluster.
+// In a cluster, keys are named through rueidis's Keys, so that rueidis
+// routes each command to the master serving the key's slot; elsewhere they
+// are plain arguments (Keys hashes each key, for nothing there).
+
+// keyed is a command builder that knows whether keys need slots.
+type keyed struct {
+	rueidis.Builder
+	cluster bool
+}
 
 // bs is b as a string without copying (rueidis only reads it).
 func bs(b []byte) string { return rueidis.BinaryString(b) }
@@ -37,8 +44,13 @@ func integer(n int64) string { return strconv.FormatInt(n, 10) }
 
 // setCmd is SET key value [NX] [PXAT ms]: NX when the put must not
 // overwrite, PXAT when pxatMs > 0 (see pxatMillis).
-func setCmd(b rueidis.Builder, key string, value []byte, nx bool, pxatMs int64) rueidis.Completed {
-	c := b.Arbitrary("SET").Keys(key).Args(bs(value))
+func setCmd(b keyed, key string, value []byte, nx bool, pxatMs int64) rueidis.Completed {
+	c := b.Arbitrary("SET")
+	if b.cluster {
+		c = c.Keys(key).Args(bs(value))
+	} else {
+		c = c.Args(key, bs(value))
+	}
 	if nx {
 		c = c.Args("NX")
 	}
@@ -59,22 +71,30 @@ func pxatMillis(expireAt float64) int64 {
 }
 
 // getCmd is GET key.
-func getCmd(b rueidis.Builder, key string) rueidis.Completed {
-	return b.Arbitrary("GET").Keys(key).Build()
+func getCmd(b keyed, key string) rueidis.Completed {
+	if b.cluster {
+		return b.Arbitrary("GET").Keys(key).Build()
+	}
+	return b.Arbitrary("GET", key).Build()
 }
 
 // delCmd is DEL key.
-func delCmd(b rueidis.Builder, key string) rueidis.Completed {
-	return b.Arbitrary("DEL").Keys(key).Build()
+func delCmd(b keyed, key string) rueidis.Completed {
+	if b.cluster {
+		return b.Arbitrary("DEL").Keys(key).Build()
+	}
+	return b.Arbitrary("DEL", key).Build()
 }
 
 // Scripts.
 
 // evalshaCmd is EVALSHA sha numkeys key... arg...
-func evalshaCmd(b rueidis.Builder, sha string, keys []string, args ...string) rueidis.Completed {
+func evalshaCmd(b keyed, sha string, keys []string, args ...string) rueidis.Completed {
 	c := b.Arbitrary("EVALSHA", sha, strconv.Itoa(len(keys)))
-	if len(keys) > 0 {
+	if b.cluster && len(keys) > 0 {
 		c = c.Keys(keys...)
+	} else {
+		c = c.Args(keys...)
 	}
 	return c.Args(args...).Build()
 }

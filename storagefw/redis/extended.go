@@ -272,7 +272,7 @@ func casFlags(r *req) string {
 // or scan (key: the op's entry key).
 func (b *Backend) extendedCommand(r *req, key string) rueidis.Completed {
 	op := r.op
-	B := b.client.B()
+	B := b.builder()
 	switch r.kind {
 	case cmdCAS, cmdIncr:
 		sha := b.scripts.cas.sha

@@ -125,7 +125,7 @@ func (r *req) barrier(t topology) bool {
 // command builds r's command.
 func (b *Backend) command(r *req) rueidis.Completed {
 	op := r.op
-	B := b.client.B()
+	B := b.builder()
 	prefix := b.s.keyPrefix
 	var key string
 	if op != nil {
@@ -152,6 +152,11 @@ func (b *Backend) command(r *req) rueidis.Completed {
 		return b.extendedCommand(r, key)
 	}
 	panic(fmt.Sprintf("redis: no command for %v", r.kind))
+}
+
+// builder builds the Backend's commands (keys with slots in a cluster).
+func (b *Backend) builder() keyed {
+	return keyed{Builder: b.client.B(), cluster: b.s.topology == cluster}
 }
 
 // expireSetOf is the expiry set holding the score of the entry key: the
@@ -264,8 +269,14 @@ func lossReason(err error) string {
 // isConnFailure reports whether err (a transport error, not a Redis error
 // reply, not a timeout) means the connection is gone.
 func isConnFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, ok := err.(*rueidis.RedisError); ok {
+		return false
+	}
 	var re *rueidis.RedisError
-	if err == nil || errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, errDown) {
+	if errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, errDown) {
 		return false
 	}
 	return true
@@ -273,6 +284,12 @@ func isConnFailure(err error) bool {
 
 // isNoScript reports whether err says the server lost our scripts.
 func isNoScript(err error) bool {
+	if err == nil {
+		return false
+	}
+	if re, ok := err.(*rueidis.RedisError); ok { // as rueidis returns them
+		return re.IsNoScript()
+	}
 	var re *rueidis.RedisError
 	return errors.As(err, &re) && re.IsNoScript()
 }
