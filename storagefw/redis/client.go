@@ -75,6 +75,9 @@ func (b *Backend) clientOption() rueidis.ClientOption {
 		o.Sentinel = rueidis.SentinelOption{
 			MasterSet: s.master,
 			Dialer:    net.Dialer{Timeout: s.connectTimeout, KeepAlive: time.Second, FallbackDelay: sentinelMarker},
+			// Ask the sentinels again now and then, in case a
+			// +switch-master announcement was missed.
+			TopologyRefreshInterval: 5 * time.Second,
 		}
 	}
 	return o
