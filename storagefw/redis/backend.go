@@ -71,17 +71,17 @@ type Backend struct {
 	watchWake      chan struct{} // cap 1: a deadline for an idle watchdog
 
 	mu             sync.Mutex
-	queue          fifo   // mu: submitted, not yet sent
-	sent           []*req // mu: the pipeline in flight
+	queue          fifo                    // mu: submitted, not yet sent
+	sent           []*req                  // mu: the pipeline in flight
 	sentCancel     context.CancelCauseFunc // mu: abandons it (with cause errOpTimeout)
-	connected      bool   // mu: ops are accepted
-	probing        bool   // mu: connecting (Open) or reconnecting: dials allowed
-	closed         bool   // mu
-	reloading      bool   // mu: a SCRIPT LOAD after NOSCRIPT is under way
-	gen            uint64 // mu: connection generation, bumped at each loss
-	lostReason     string // mu: why we are disconnected
-	dispatcherIdle bool   // mu: the dispatcher waits on wake
-	watchIdle      bool   // mu: the watchdog waits on watchWake
+	connected      bool                    // mu: ops are accepted
+	probing        bool                    // mu: connecting (Open) or reconnecting: dials allowed
+	closed         bool                    // mu
+	reloading      bool                    // mu: a SCRIPT LOAD after NOSCRIPT is under way
+	gen            uint64                  // mu: connection generation, bumped at each loss
+	lostReason     string                  // mu: why we are disconnected
+	dispatcherIdle bool                    // mu: the dispatcher waits on wake
+	watchIdle      bool                    // mu: the watchdog waits on watchWake
 }
 
 var (
