@@ -1,66 +1,63 @@
 package redis
 
-import "math"
+import (
+	"strconv"
 
-// This file holds the commands the backend sends, one builder function per
-// command. A builder only lists the command's arguments and hands them to
-// encoder.command (resp.go), the one place that writes a command, as a RESP
-// array of bulk strings. Nothing here allocates: the arguments live on the
-// builder's stack and refer to the caller's strings and byte slices.
-
-// argKind says how an arg is written.
-type argKind uint8
-
-const (
-	argText  argKind = iota + 1 // s
-	argBytes                    // b
-	argKey                      // s + ":" + b, one bulk string (an entry key)
-	argInt                      // n, in decimal
-	argFloat                    // math.Float64frombits(n), shortest round-trip decimal
+	"github.com/redis/rueidis"
 )
 
-// arg is one argument of a command; each is sent as a bulk string.
-type arg struct {
-	kind argKind
-	s    string
-	b    []byte
-	n    uint64
+// This file holds the commands the backend sends, one builder per command
+// (rueidis.Completed, an array of bulk strings). Live mode sends Zeek's own
+// commands; replay mode and the calls beyond Zeek are Lua scripts
+// (scripts.go, extended.go) called with EVALSHA over Zeek's key layout.
+// In a cluster, keys are named through rueidis's Keys, so that rueidis
+// routes each command to the master serving the key's slot; elsewhere they
+// are plain arguments (Keys hashes each key, for nothing there).
+
+// keyed is a command builder that knows whether keys need slots.
+type keyed struct {
+	rueidis.Builder
+	cluster bool
 }
 
-// text is a literal argument (a command name, a flag, a script SHA).
-func text(s string) arg { return arg{kind: argText, s: s} }
+// bs is b as a string without copying (rueidis only reads it).
+func bs(b []byte) string { return rueidis.BinaryString(b) }
 
-// bulk is a binary-safe argument (a serialized key or value).
-func bulk(b []byte) arg { return arg{kind: argBytes, b: b} }
+// entryKey is the Redis key of an entry, "<key_prefix>:<serialized key>".
+// A nil key gives "<key_prefix>:", the prefix every entry key starts with.
+func entryKey(prefix string, key []byte) string {
+	k := make([]byte, 0, len(prefix)+1+len(key))
+	k = append(k, prefix...)
+	k = append(k, ':')
+	k = append(k, key...)
+	return bs(k)
+}
 
-// entryKey is the Redis key of an entry, "<key_prefix>:<serialized key>",
-// written without building the string. A nil key gives "<key_prefix>:",
-// the prefix every entry key starts with.
-func entryKey(prefix string, key []byte) arg { return arg{kind: argKey, s: prefix, b: key} }
+// num is a number argument in the shortest decimal form that reads back
+// exactly (Redis parses scores with strtod, Lua with tonumber).
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // integer is a decimal integer argument.
-func integer(n int64) arg { return arg{kind: argInt, n: uint64(n)} }
-
-// float is a number argument in the shortest decimal form that reads back
-// exactly (Redis parses scores with strtod, Lua with tonumber).
-func float(f float64) arg { return arg{kind: argFloat, n: math.Float64bits(f)} }
+func integer(n int64) string { return strconv.FormatInt(n, 10) }
 
 // Live mode: Zeek's commands.
 
 // setCmd is SET key value [NX] [PXAT ms]: NX when the put must not
 // overwrite, PXAT when pxatMs > 0 (see pxatMillis).
-func setCmd(e *encoder, key arg, value []byte, nx bool, pxatMs int64) {
-	args := [6]arg{text("SET"), key, bulk(value)}
-	n := 3
+func setCmd(b keyed, key string, value []byte, nx bool, pxatMs int64) rueidis.Completed {
+	c := b.Arbitrary("SET")
+	if b.cluster {
+		c = c.Keys(key).Args(bs(value))
+	} else {
+		c = c.Args(key, bs(value))
+	}
 	if nx {
-		args[n] = text("NX")
-		n++
+		c = c.Args("NX")
 	}
 	if pxatMs > 0 {
-		args[n], args[n+1] = text("PXAT"), integer(pxatMs)
-		n += 2
+		c = c.Args("PXAT", integer(pxatMs))
 	}
-	e.command(args[:n]...)
+	return c.Build()
 }
 
 // pxatMillis is SET's PXAT argument for an absolute expiry in seconds, 0
@@ -74,60 +71,56 @@ func pxatMillis(expireAt float64) int64 {
 }
 
 // getCmd is GET key.
-func getCmd(e *encoder, key arg) { e.command(text("GET"), key) }
+func getCmd(b keyed, key string) rueidis.Completed {
+	if b.cluster {
+		return b.Arbitrary("GET").Keys(key).Build()
+	}
+	return b.Arbitrary("GET", key).Build()
+}
 
 // delCmd is DEL key.
-func delCmd(e *encoder, key arg) { e.command(text("DEL"), key) }
-
-// Replay mode: the expiry set and transactions.
-
-// multiCmd is MULTI, which opens a transaction.
-func multiCmd(e *encoder) { e.command(text("MULTI")) }
-
-// execCmd is EXEC, which runs a transaction.
-func execCmd(e *encoder) { e.command(text("EXEC")) }
-
-// zaddCmd is ZADD set score member.
-func zaddCmd(e *encoder, set string, score float64, member []byte) {
-	e.command(text("ZADD"), text(set), float(score), bulk(member))
+func delCmd(b keyed, key string) rueidis.Completed {
+	if b.cluster {
+		return b.Arbitrary("DEL").Keys(key).Build()
+	}
+	return b.Arbitrary("DEL", key).Build()
 }
 
-// zremCmd is ZREM set member.
-func zremCmd(e *encoder, set string, member []byte) {
-	e.command(text("ZREM"), text(set), bulk(member))
-}
+// Scripts.
 
-// zscoreCmd is ZSCORE set member.
-func zscoreCmd(e *encoder, set string, member []byte) {
-	e.command(text("ZSCORE"), text(set), bulk(member))
-}
-
-// Lua scripts (scripts.go).
-
-// evalPutNXCmd runs putNXScript: EVALSHA sha 2 key set member value
-// expireAt now.
-func evalPutNXCmd(e *encoder, sha string, key arg, set string, member, value []byte, expireAt, now float64) {
-	e.command(text("EVALSHA"), text(sha), text("2"), key, text(set), bulk(member), bulk(value), float(expireAt), float(now))
-}
-
-// evalSweepCmd runs sweepScript: EVALSHA sha 1 set now batch keyPrefix.
-func evalSweepCmd(e *encoder, sha, set string, now float64, batch int64, keyPrefix arg) {
-	e.command(text("EVALSHA"), text(sha), text("1"), text(set), float(now), integer(batch), keyPrefix)
+// evalshaCmd is EVALSHA sha numkeys key... arg...
+func evalshaCmd(b keyed, sha string, keys []string, args ...string) rueidis.Completed {
+	c := b.Arbitrary("EVALSHA", sha, strconv.Itoa(len(keys)))
+	if b.cluster && len(keys) > 0 {
+		c = c.Keys(keys...)
+	} else {
+		c = c.Args(keys...)
+	}
+	return c.Args(args...).Build()
 }
 
 // scriptLoadCmd is SCRIPT LOAD body.
-func scriptLoadCmd(e *encoder, body string) { e.command(text("SCRIPT"), text("LOAD"), text(body)) }
-
-// The handshake.
-
-// authCmd is AUTH [username] password (AUTH with a username needs Redis 6).
-func authCmd(e *encoder, username, password string) {
-	if username == "" {
-		e.command(text("AUTH"), text(password))
-		return
-	}
-	e.command(text("AUTH"), text(username), text(password))
+func scriptLoadCmd(b rueidis.Builder, body string) rueidis.Completed {
+	return b.Arbitrary("SCRIPT", "LOAD").Args(body).Build()
 }
 
+// The handshake and health checks. (AUTH is sent by rueidis when it
+// connects, as Zeek does: AUTH [username] password.)
+
 // infoCmd is INFO section.
-func infoCmd(e *encoder, section string) { e.command(text("INFO"), text(section)) }
+func infoCmd(b rueidis.Builder, section string) rueidis.Completed {
+	return b.Arbitrary("INFO").Args(section).Build()
+}
+
+// roleCmd is ROLE (Sentinel: is the server we reached the master?).
+func roleCmd(b rueidis.Builder) rueidis.Completed { return b.Arbitrary("ROLE").Build() }
+
+// clusterSlotsCmd is CLUSTER SLOTS (the masters and their slot ranges).
+func clusterSlotsCmd(b rueidis.Builder) rueidis.Completed {
+	return b.Arbitrary("CLUSTER", "SLOTS").Build()
+}
+
+// clusterInfoCmd is CLUSTER INFO (cluster_state).
+func clusterInfoCmd(b rueidis.Builder) rueidis.Completed {
+	return b.Arbitrary("CLUSTER", "INFO").Build()
+}

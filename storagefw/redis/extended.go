@@ -1,9 +1,12 @@
 package redis
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/rueidis"
 
 	"github.com/scriptd/scriptd/storagefw"
 )
@@ -22,7 +25,8 @@ func (b *Backend) SupportsCompareAndSwap() bool { return true }
 // SupportsIncrement: incrScript.
 func (b *Backend) SupportsIncrement() bool { return true }
 
-// SupportsScan: SCAN MATCH in scanScript.
+// SupportsScan: SCAN MATCH in scanScript (a cluster: clusterScanScript,
+// master by master).
 func (b *Backend) SupportsScan() bool { return true }
 
 // casScript is compare_and_swap. KEYS[1] entry, KEYS[2] expiry set;
@@ -264,76 +268,86 @@ func casFlags(r *req) string {
 	return string(f)
 }
 
-// encodeExtended writes the script call of a compare_and_swap, increment
-// or scan.
-func (c *conn) encodeExtended(r *req) {
-	e := &c.enc
+// extendedCommand builds the script call of a compare_and_swap, increment
+// or scan (key: the op's entry key).
+func (b *Backend) extendedCommand(r *req, key string) rueidis.Completed {
 	op := r.op
-	b := c.b
-	set := b.expireSet
+	B := b.builder()
 	switch r.kind {
 	case cmdCAS, cmdIncr:
 		sha := b.scripts.cas.sha
-		third := bulk(op.Expected)
+		third := bs(op.Expected)
 		if r.kind == cmdIncr {
 			sha = b.scripts.incr.sha
 			if op.DeltaIsInt {
 				third = integer(op.DeltaInt)
 			} else {
-				third = float(op.DeltaFloat)
+				third = num(op.DeltaFloat)
 			}
 		}
 		pxat := int64(0)
 		if !r.replay {
 			pxat = pxatMillis(r.expireAt)
 		}
-		e.command(text("EVALSHA"), text(sha), text("2"), entryKey(b.s.keyPrefix, op.Key), text(set),
-			bulk(op.Key), text(casFlags(r)), third, bulk(op.Value), float(r.expireAt), float(r.now), integer(pxat))
-	case cmdScan:
-		cursor := "0"
-		if len(op.Cursor) > 0 {
-			cursor = string(op.Cursor)
-		}
-		replay := "0"
-		if r.replay {
-			replay = "1"
-		}
-		e.command(text("EVALSHA"), text(b.scripts.scan.sha), text("1"), text(set), text(cursor),
-			bulk(scanPattern(b.s.keyPrefix, op.Prefix)), integer(int64(max(op.Limit, 1))), text(replay), float(r.now),
-			entryKey(b.s.keyPrefix, nil))
+		return evalshaCmd(B, sha, []string{key, b.expireSetOf(key)},
+			bs(op.Key), casFlags(r), third, bs(op.Value), num(r.expireAt), num(r.now), integer(pxat))
 	}
+	// cmdScan on a single server (a cluster's is clusterScan).
+	cursor := "0"
+	if len(op.Cursor) > 0 {
+		cursor = string(op.Cursor)
+	}
+	replay := "0"
+	if r.replay {
+		replay = "1"
+	}
+	return evalshaCmd(B, b.scripts.scan.sha, []string{b.expireSet}, cursor,
+		bs(scanPattern(b.s.keyPrefix, op.Prefix)), integer(int64(max(op.Limit, 1))), replay, num(r.now),
+		entryKey(b.s.keyPrefix, nil))
 }
 
 // extendedResult interprets a script's reply; ok is false for a reply of
 // the wrong shape.
-func extendedResult(r *req, rep reply) (storagefw.Reply, bool) {
-	if rep.kind != '*' || rep.null || len(rep.elems) == 0 {
+func extendedResult(r *req, res rueidis.RedisResult) (storagefw.Reply, bool) {
+	if r.kind == cmdScan {
+		return scanResult(res)
+	}
+	el, err := res.ToArray()
+	if err != nil || len(el) == 0 {
 		return storagefw.Reply{}, false
 	}
-	el := rep.elems
+	code, err := el[0].AsInt64()
+	if err != nil {
+		return storagefw.Reply{}, false
+	}
+	str := func(i int) ([]byte, bool) {
+		if i >= len(el) {
+			return nil, false
+		}
+		s, err := el[i].ToString()
+		return []byte(s), err == nil
+	}
 	switch r.kind {
 	case cmdCAS:
-		if el[0].kind != ':' {
-			return storagefw.Reply{}, false
-		}
-		switch el[0].n {
+		switch code {
 		case 1:
 			return storagefw.Reply{Code: storagefw.Success}, true
 		case 2:
 			return storagefw.Reply{Code: storagefw.KeyNotFound}, true
 		case 0:
-			if len(el) == 2 && el[1].kind == '$' && !el[1].null {
-				return storagefw.Reply{Code: storagefw.KeyExists, Value: el[1].str}, true
+			if v, ok := str(1); ok && len(el) == 2 {
+				return storagefw.Reply{Code: storagefw.KeyExists, Value: v}, true
 			}
 		}
 	case cmdIncr:
-		if el[0].kind != ':' || len(el) != 2 || el[1].kind != '$' || el[1].null {
+		v, ok := str(1)
+		if !ok || len(el) != 2 {
 			return storagefw.Reply{}, false
 		}
-		msg := "increment: " + string(el[1].str)
-		switch el[0].n {
+		msg := "increment: " + string(v)
+		switch code {
 		case 1:
-			return storagefw.Reply{Code: storagefw.Success, Value: el[1].str}, true
+			return storagefw.Reply{Code: storagefw.Success, Value: v}, true
 		case 3:
 			return storagefw.Reply{Code: storagefw.ValTypeMismatch, Error: msg}, true
 		case 4:
@@ -341,23 +355,50 @@ func extendedResult(r *req, rep reply) (storagefw.Reply, bool) {
 		case 5:
 			return storagefw.Reply{Code: storagefw.UnserializationFailed, Error: msg}, true
 		}
-	case cmdScan:
-		if el[0].kind != '$' || el[0].null || len(el)%2 != 1 {
-			return storagefw.Reply{}, false
-		}
-		res := storagefw.Reply{Code: storagefw.Success, Entries: make([]storagefw.Reply, 0, len(el)/2)}
-		for i := 1; i+1 < len(el); i += 2 {
-			if el[i].kind != '$' || el[i+1].kind != '$' {
-				return storagefw.Reply{}, false
-			}
-			res.Entries = append(res.Entries, storagefw.Reply{Code: storagefw.Success, Key: el[i].str, Value: el[i+1].str})
-		}
-		if cur := string(el[0].str); cur != "0" {
-			res.Cursor = el[0].str
-		}
-		return res, true
 	}
 	return storagefw.Reply{}, false
+}
+
+// scanResult interprets a scan script's {cursor, key1, value1, ...}.
+func scanResult(res rueidis.RedisResult) (storagefw.Reply, bool) {
+	el, err := res.ToArray()
+	if err != nil || len(el)%2 != 1 {
+		return storagefw.Reply{}, false
+	}
+	cursor, err := el[0].ToString()
+	if err != nil {
+		return storagefw.Reply{}, false
+	}
+	out := storagefw.Reply{Code: storagefw.Success, Entries: make([]storagefw.Reply, 0, len(el)/2)}
+	for i := 1; i+1 < len(el); i += 2 {
+		k, err1 := el[i].ToString()
+		v, err2 := el[i+1].ToString()
+		if err1 != nil || err2 != nil {
+			return storagefw.Reply{}, false
+		}
+		out.Entries = append(out.Entries, storagefw.Reply{Code: storagefw.Success, Key: []byte(k), Value: []byte(v)})
+	}
+	if cursor != "0" {
+		out.Cursor = []byte(cursor)
+	}
+	return out, true
+}
+
+// sweepResult interprets sweepScript's {members handled, entries deleted}.
+func sweepResult(res rueidis.RedisResult) (scanned, deleted int, err error) {
+	el, err := res.ToArray()
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(el) != 2 {
+		return 0, 0, fmt.Errorf("expire got an unexpected reply: %s", describe(res))
+	}
+	s, err1 := el[0].AsInt64()
+	d, err2 := el[1].AsInt64()
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("expire got an unexpected reply: %s", describe(res))
+	}
+	return int(s), int(d), nil
 }
 
 // isBatch reports whether k is a batch kind.
@@ -404,7 +445,7 @@ func (s *batchState) done(i int) func(storagefw.Reply) {
 // queueBatchLocked queues a batch's entries as their own commands, one
 // after another. Entries it cannot run are appended to rejected. Call with
 // b.mu held.
-func (b *Backend) queueBatchLocked(c *conn, op *storagefw.Request, deadline time.Duration, wall float64, rejected []*storagefw.Request) []*storagefw.Request {
+func (b *Backend) queueBatchLocked(op *storagefw.Request, deadline time.Duration, wall float64, rejected []*storagefw.Request) []*storagefw.Request {
 	single := map[storagefw.RequestKind]storagefw.RequestKind{
 		storagefw.GetManyRequest: storagefw.GetRequest, storagefw.PutManyRequest: storagefw.PutRequest,
 		storagefw.EraseManyRequest: storagefw.EraseRequest}[op.Kind]
@@ -419,16 +460,7 @@ func (b *Backend) queueBatchLocked(c *conn, op *storagefw.Request, deadline time
 			continue
 		}
 		r.parent = op
-		c.queue.push(r)
+		b.queue.push(r)
 	}
 	return rejected
-}
-
-// taker is the request whose Take decides whether r is sent: its batch's
-// for a batch entry, else its own (nil for internal requests).
-func (r *req) taker() *storagefw.Request {
-	if r.parent != nil {
-		return r.parent
-	}
-	return r.op
 }

@@ -1,16 +1,22 @@
 package redis
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"strconv"
+	"io"
+	"net"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/redis/rueidis"
 
 	"github.com/scriptd/scriptd/storagefw"
 )
 
-// cmdKind is the command (sequence) a request is sent as.
+// cmdKind is the command a request is sent as.
 type cmdKind uint8
 
 const (
@@ -19,47 +25,32 @@ const (
 	cmdGet                    // GET k
 	cmdDel                    // DEL k
 
-	// Replay mode: entry plus "<key_prefix>_expire", atomically.
-	cmdPutMulti   // overwrite: MULTI, SET k v, ZADD set exp m | ZREM set m, EXEC
-	cmdPutNX      // overwrite:false: EVALSHA putNXScript
-	cmdGetMulti   // MULTI, ZSCORE set m, GET k, EXEC
-	cmdEraseMulti // MULTI, ZSCORE set m, DEL k, ZREM set m, EXEC
+	// Replay mode: entry plus its expiry set, atomically (scripts.go).
+	cmdPutReplay   // overwrite: EVALSHA putScript
+	cmdPutNX       // overwrite:false: EVALSHA putNXScript
+	cmdGetReplay   // EVALSHA getScript
+	cmdEraseReplay // EVALSHA eraseScript
 
 	// Internal.
-	cmdSweep      // expire pass: EVALSHA sweepScript
-	cmdScriptLoad // SCRIPT LOAD after NOSCRIPT
+	cmdSweep // expire pass: EVALSHA sweepScript (a cluster: every slot's set)
 
 	// Beyond Zeek (extended.go), live and replay alike.
 	cmdCAS  // EVALSHA casScript
 	cmdIncr // EVALSHA incrScript
-	cmdScan // EVALSHA scanScript
+	cmdScan // EVALSHA scanScript (a cluster: clusterScanScript on one master)
 )
-
-// replies is how many replies the command sequence produces; the last one
-// decides the result (for MULTI/EXEC, EXEC's array).
-func (k cmdKind) replies() int {
-	switch k {
-	case cmdPutMulti, cmdGetMulti:
-		return 4 // +OK, +QUEUED, +QUEUED, EXEC
-	case cmdEraseMulti:
-		return 5
-	}
-	return 1
-}
 
 // opName names what a request does, for messages (Zeek's wording).
 func (k cmdKind) opName() string {
 	switch k {
-	case cmdSet, cmdPutMulti, cmdPutNX:
+	case cmdSet, cmdPutReplay, cmdPutNX:
 		return "put"
-	case cmdGet, cmdGetMulti:
+	case cmdGet, cmdGetReplay:
 		return "get"
-	case cmdDel, cmdEraseMulti:
+	case cmdDel, cmdEraseReplay:
 		return "erase"
 	case cmdSweep:
 		return "expire"
-	case cmdScriptLoad:
-		return "script load"
 	case cmdCAS:
 		return "compare_and_swap"
 	case cmdIncr:
@@ -72,8 +63,9 @@ func (k cmdKind) opName() string {
 
 // internalResult is what an internal request (no storagefw.Request) reports.
 type internalResult struct {
-	rep reply
-	res storagefw.Reply // Code Success means rep holds a non-error reply
+	more    bool // the sweep may have left expired entries (a full batch)
+	deleted int
+	res     storagefw.Reply // Code Success unless it failed
 }
 
 // req is one command in flight. Its fields are set before it is queued and
@@ -83,14 +75,13 @@ type req struct {
 	parent   *storagefw.Request // a batch entry's batch (taken, cancelled with it)
 	kind     cmdKind
 	now      float64       // network time the op was issued at
-	expireAt float64       // puts: absolute expiry, 0 = never
+	expireAt float64       // absolute expiry, 0 = never
 	replay   bool          // sent in replay mode (the expiry set decides)
 	deadline time.Duration // since Backend.epoch
-	script   *script       // cmdScriptLoad
 	internal chan<- internalResult
 
-	// done is set by whoever completes the request first: the reader (on
-	// its reply), the timeout check, or a connection failure.
+	// done is set by whoever completes the request first: the dispatcher
+	// (on its reply), the timeout watchdog, a connection failure or Close.
 	done atomic.Bool
 }
 
@@ -98,178 +89,213 @@ type req struct {
 func (r *req) claim() bool { return r.done.CompareAndSwap(false, true) }
 
 // deliver hands a result to the op's owner. Call only after claim.
-func (r *req) deliver(res storagefw.Reply, rep reply) {
+func (r *req) deliver(res storagefw.Reply) {
 	if r.op != nil {
 		r.op.Complete(res)
 		return
 	}
 	if r.internal != nil {
-		r.internal <- internalResult{rep: rep, res: res} // buffered, never blocks
+		r.internal <- internalResult{res: res} // buffered, never blocks
 	}
 }
 
 // finish completes r (if nobody did yet) with res.
 func (r *req) finish(res storagefw.Reply) {
 	if r.claim() {
-		r.deliver(res, reply{})
+		r.deliver(res)
 	}
 }
 
-// resultOf interprets the (last) reply to r.
-func resultOf(r *req, rep reply) storagefw.Reply {
+// taker is the request whose Take decides whether r is sent: its batch's
+// for a batch entry, else its own (nil for internal requests).
+func (r *req) taker() *storagefw.Request {
+	if r.parent != nil {
+		return r.parent
+	}
+	return r.op
+}
+
+// barrier reports whether r runs on its own, after everything before it
+// has completed and before anything after it is sent: in a cluster, a scan
+// (on one master's connection) and the sweep (a pipeline of its own).
+func (r *req) barrier(t topology) bool {
+	return t == cluster && (r.kind == cmdScan || r.kind == cmdSweep)
+}
+
+// command builds r's command.
+func (b *Backend) command(r *req) rueidis.Completed {
+	op := r.op
+	B := b.builder()
+	prefix := b.s.keyPrefix
+	var key string
+	if op != nil {
+		key = entryKey(prefix, op.Key)
+	}
+	switch r.kind {
+	case cmdSet:
+		return setCmd(B, key, op.Value, !op.Overwrite, pxatMillis(r.expireAt))
+	case cmdGet:
+		return getCmd(B, key)
+	case cmdDel:
+		return delCmd(B, key)
+	case cmdPutReplay:
+		return evalshaCmd(B, b.scripts.put.sha, []string{key, b.expireSetOf(key)}, bs(op.Key), bs(op.Value), num(r.expireAt))
+	case cmdPutNX:
+		return evalshaCmd(B, b.scripts.putNX.sha, []string{key, b.expireSetOf(key)}, bs(op.Key), bs(op.Value), num(r.expireAt), num(r.now))
+	case cmdGetReplay:
+		return evalshaCmd(B, b.scripts.get.sha, []string{key, b.expireSetOf(key)}, bs(op.Key), num(r.now))
+	case cmdEraseReplay:
+		return evalshaCmd(B, b.scripts.erase.sha, []string{key, b.expireSetOf(key)}, bs(op.Key), num(r.now))
+	case cmdSweep:
+		return evalshaCmd(B, b.scripts.sweep.sha, []string{b.expireSet}, num(r.now), integer(sweepBatch), entryKey(prefix, nil))
+	case cmdCAS, cmdIncr, cmdScan:
+		return b.extendedCommand(r, key)
+	}
+	panic(fmt.Sprintf("redis: no command for %v", r.kind))
+}
+
+// builder builds the Backend's commands (keys with slots in a cluster).
+func (b *Backend) builder() keyed {
+	return keyed{Builder: b.client.B(), cluster: b.s.topology == cluster}
+}
+
+// expireSetOf is the expiry set holding the score of the entry key: the
+// one set "<key_prefix>_expire", or in a cluster its slot's (cluster.go).
+func (b *Backend) expireSetOf(key string) string {
+	if b.s.topology == cluster {
+		return slotSet(b.s.keyPrefix, keySlot(key))
+	}
+	return b.expireSet
+}
+
+// resultOf interprets the reply to r.
+func resultOf(r *req, res rueidis.RedisResult) storagefw.Reply {
 	failed := func(msg string) storagefw.Reply {
 		return storagefw.Reply{Code: storagefw.OperationFailed,
 			Error: fmt.Sprintf("%s operation failed: %s", r.kind.opName(), msg)}
 	}
-	if rep.isError() {
-		return failed(rep.errString())
-	}
-	// exec checks an EXEC reply of n elements and returns them.
-	exec := func(n int) ([]reply, *storagefw.Reply) {
-		if rep.kind != '*' || rep.null || len(rep.elems) != n {
-			res := failed("unexpected reply " + rep.describe())
-			return nil, &res
-		}
-		for _, e := range rep.elems {
-			if e.isError() {
-				res := failed(e.errString())
-				return nil, &res
-			}
-		}
-		return rep.elems, nil
+	msg, err := res.ToMessage()
+	isNil := rueidis.IsRedisNil(err)
+	if err != nil && !isNil {
+		return replyForError(r, err)
 	}
 	switch r.kind {
 	case cmdSet:
 		switch {
-		case rep.kind == '+':
-			return storagefw.Reply{Code: storagefw.Success}
-		case rep.kind == '$' && rep.null: // SET NX on an existing key
+		case isNil: // SET NX on an existing key
 			return storagefw.Reply{Code: storagefw.KeyExists}
+		case msg.IsString():
+			return storagefw.Reply{Code: storagefw.Success}
 		}
-	case cmdPutNX:
-		if rep.kind == ':' {
-			if rep.n == 1 {
+	case cmdPutNX, cmdPutReplay:
+		if n, err := msg.AsInt64(); err == nil {
+			if n == 1 {
 				return storagefw.Reply{Code: storagefw.Success}
 			}
 			return storagefw.Reply{Code: storagefw.KeyExists}
 		}
-	case cmdPutMulti:
-		if _, bad := exec(2); bad != nil {
-			return *bad
-		}
-		return storagefw.Reply{Code: storagefw.Success}
-	case cmdGet:
-		if rep.kind == '$' {
-			return getResult(rep)
-		}
-	case cmdGetMulti:
-		el, bad := exec(2)
-		if bad != nil {
-			return *bad
-		}
-		if expired(el[0], r.now) {
+	case cmdGet, cmdGetReplay:
+		if isNil {
 			return storagefw.Reply{Code: storagefw.KeyNotFound}
 		}
-		if el[1].kind == '$' {
-			return getResult(el[1])
+		if s, err := msg.ToString(); err == nil {
+			return storagefw.Reply{Code: storagefw.Success, Value: []byte(s)}
 		}
-	case cmdDel:
-		if rep.kind == ':' {
-			return eraseResult(rep.n > 0)
+	case cmdDel, cmdEraseReplay:
+		if n, err := msg.AsInt64(); err == nil {
+			if n > 0 {
+				return storagefw.Reply{Code: storagefw.Success}
+			}
+			return storagefw.Reply{Code: storagefw.KeyNotFound}
 		}
-	case cmdEraseMulti:
-		el, bad := exec(3)
-		if bad != nil {
-			return *bad
-		}
-		// Erasing an expired, unswept entry deletes it but reports
-		// KEY_NOT_FOUND: it was already absent.
-		return eraseResult(el[1].kind == ':' && el[1].n > 0 && !expired(el[0], r.now))
-	case cmdSweep, cmdScriptLoad:
-		return storagefw.Reply{Code: storagefw.Success}
 	case cmdCAS, cmdIncr, cmdScan:
-		if res, ok := extendedResult(r, rep); ok {
-			return res
+		if out, ok := extendedResult(r, res); ok {
+			return out
 		}
 	}
-	return failed("unexpected reply " + rep.describe())
+	return failed("unexpected reply " + describe(res))
 }
 
-// expired reports whether a ZSCORE reply says the entry expired by now.
-func expired(score reply, now float64) bool {
-	if score.kind != '$' || score.null {
-		return false // no expiry
+// describe is a reply's text for messages.
+func describe(res rueidis.RedisResult) string {
+	msg, err := res.ToMessage()
+	if err != nil {
+		return err.Error()
 	}
-	s, err := strconv.ParseFloat(string(score.str), 64)
-	return err == nil && s <= now
+	return msg.String()
 }
 
-func getResult(rep reply) storagefw.Reply {
-	if rep.null {
-		return storagefw.Reply{Code: storagefw.KeyNotFound}
+// replyForError is the result of an op whose command failed with err: a
+// Redis error reply (OPERATION_FAILED with the server's text), TIMEOUT, or
+// what a connection failure means for it (connError).
+func replyForError(r *req, err error) storagefw.Reply {
+	var re *rueidis.RedisError
+	switch {
+	case errors.As(err, &re):
+		return storagefw.Reply{Code: storagefw.OperationFailed,
+			Error: fmt.Sprintf("%s operation failed: %s", r.kind.opName(), re.Error())}
+	case errors.Is(err, context.DeadlineExceeded):
+		return storagefw.Reply{Code: storagefw.Timeout, Error: timeoutMsg(r)}
 	}
-	v := rep.str
-	if v == nil {
-		v = []byte{}
-	}
-	return storagefw.Reply{Code: storagefw.Success, Value: v}
+	code, msg := connError(err)
+	return storagefw.Reply{Code: code, Error: fmt.Sprintf("%s operation: %s", r.kind.opName(), msg)}
 }
 
-func eraseResult(erased bool) storagefw.Reply {
-	if erased {
-		return storagefw.Reply{Code: storagefw.Success}
+// connError classifies a transport error: NOT_CONNECTED when the command
+// was certainly not sent (no connection could be made, the Backend is down
+// or closing), else CONNECTION_LOST (it may or may not have taken effect).
+func connError(err error) (storagefw.Code, string) {
+	var oe *net.OpError
+	switch {
+	case errors.Is(err, errDown), errors.Is(err, context.Canceled):
+		return storagefw.NotConnected, "not sent: " + err.Error()
+	case errors.As(err, &oe) && oe.Op == "dial", errors.Is(err, rueidis.ErrNoSlot):
+		return storagefw.NotConnected, "not sent: " + err.Error()
 	}
-	return storagefw.Reply{Code: storagefw.KeyNotFound}
+	return storagefw.ConnectionLost, "connection lost: " + lossReason(err)
 }
 
-// isNoScript reports whether rep says the script cache lost our scripts.
-func isNoScript(rep reply) bool {
-	return rep.isError() && strings.HasPrefix(rep.errString(), "NOSCRIPT")
+// lossReason words a connection failure as Zeek (hiredis) does: a closed
+// or reset connection is "Server closed the connection".
+func lossReason(err error) string {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, rueidis.ErrClosing), errors.Is(err, net.ErrClosed):
+		return "Server closed the connection"
+	}
+	return strings.TrimSpace(err.Error())
 }
 
-// encode writes r's command, or its MULTI ... EXEC transaction (whose
-// replies cmdKind.replies counts).
-func (c *conn) encode(r *req) {
-	e := &c.enc
-	op := r.op
-	set := c.b.expireSet
-	prefix := c.b.s.keyPrefix
-	switch r.kind {
-	case cmdSet:
-		setCmd(e, entryKey(prefix, op.Key), op.Value, !op.Overwrite, pxatMillis(r.expireAt))
-	case cmdGet:
-		getCmd(e, entryKey(prefix, op.Key))
-	case cmdDel:
-		delCmd(e, entryKey(prefix, op.Key))
-	case cmdPutMulti:
-		multiCmd(e)
-		setCmd(e, entryKey(prefix, op.Key), op.Value, false, 0)
-		if r.expireAt > 0 {
-			zaddCmd(e, set, r.expireAt, op.Key)
-		} else {
-			zremCmd(e, set, op.Key)
-		}
-		execCmd(e)
-	case cmdPutNX:
-		evalPutNXCmd(e, c.b.scripts.putNX.sha, entryKey(prefix, op.Key), set, op.Key, op.Value, r.expireAt, r.now)
-	case cmdGetMulti:
-		multiCmd(e)
-		zscoreCmd(e, set, op.Key)
-		getCmd(e, entryKey(prefix, op.Key))
-		execCmd(e)
-	case cmdEraseMulti:
-		multiCmd(e)
-		zscoreCmd(e, set, op.Key)
-		delCmd(e, entryKey(prefix, op.Key))
-		zremCmd(e, set, op.Key)
-		execCmd(e)
-	case cmdSweep:
-		evalSweepCmd(e, c.b.scripts.sweep.sha, set, r.now, sweepBatch, entryKey(prefix, nil))
-	case cmdScriptLoad:
-		scriptLoadCmd(e, r.script.body)
-	case cmdCAS, cmdIncr, cmdScan:
-		c.encodeExtended(r)
+// isConnFailure reports whether err (a transport error, not a Redis error
+// reply, not a timeout) means the connection is gone.
+func isConnFailure(err error) bool {
+	if err == nil {
+		return false
 	}
+	if _, ok := err.(*rueidis.RedisError); ok {
+		return false
+	}
+	var re *rueidis.RedisError
+	if errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, errDown) {
+		return false
+	}
+	return true
+}
+
+// isNoScript reports whether err says the server lost our scripts.
+func isNoScript(err error) bool {
+	if err == nil {
+		return false
+	}
+	if re, ok := err.(*rueidis.RedisError); ok { // as rueidis returns them
+		return re.IsNoScript()
+	}
+	var re *rueidis.RedisError
+	return errors.As(err, &re) && re.IsNoScript()
+}
+
+func timeoutMsg(r *req) string {
+	return fmt.Sprintf("%s operation timed out (operation_timeout)", r.kind.opName())
 }
 
 // fifo is a queue of requests with amortised O(1) push and pop.
@@ -287,16 +313,6 @@ func (f *fifo) front() *req {
 		return f.buf[f.head]
 	}
 	return nil
-}
-
-// popN moves up to n requests from the front onto dst.
-func (f *fifo) popN(dst []*req, n int) []*req {
-	n = min(n, f.len())
-	dst = append(dst, f.buf[f.head:f.head+n]...)
-	clear(f.buf[f.head : f.head+n])
-	f.head += n
-	f.compact()
-	return dst
 }
 
 // popFront removes the front request.
