@@ -40,7 +40,6 @@ var knownDeviations = map[string]string{
 	"sqlite/metrics":    "metrics as sqlite/basic",
 	"redis/async":       "metrics as sqlite/basic",
 	"redis/auth":        "the failed open's error_str carries the server address (\"Redis server at 127.0.0.1:PORT: AUTH ...\")",
-	"redis/disconnect":  "backend_lost reason on a lost server is \"connection to Redis server at HOST:PORT lost: EOF\" (Zeek: \"Server closed the connection\")",
 	"redis/forced-sync": "metrics as sqlite/basic",
 	"redis/sync":        "metrics as sqlite/basic",
 }
