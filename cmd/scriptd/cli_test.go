@@ -11,21 +11,6 @@ import (
 	"github.com/scriptd/scriptd/storagefw"
 )
 
-func TestEditDistance(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		d    int
-	}{
-		{"", "", 0}, {"run", "run", 0}, {"rnu", "run", 1}, {"inptu", "input", 1},
-		{"chekc", "check", 1}, {"verison", "version", 1}, {"ru", "run", 1},
-		{"handler-timout", "handler-timeout", 1}, {"abc", "xyz", 3}, {"ca", "abc", 3},
-	} {
-		if got := editDistance(c.a, c.b); got != c.d {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
-		}
-	}
-}
-
 func TestSuggest(t *testing.T) {
 	cmds := []string{"run", "check", "types", "version", "help"}
 	flags := []string{"input", "follow", "watch", "listen", "listen-token", "log-dir", "handler-timeout", "drain-timeout", "max-memory", "max-in-flight", "max-body", "progress", "cpuprofile"}
