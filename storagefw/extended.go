@@ -139,18 +139,25 @@ func (h *Handle) scans() bool {
 
 // serializeValue checks and serializes a value of the handle's value type.
 func (h *Handle) serializeValue(v any) ([]byte, OperationResult, bool) {
+	_, vb, res, ok := h.encodeValue(v)
+	return vb, res, ok
+}
+
+// encodeValue normalizes v to the value type and serializes it, refusing a
+// value the backend would not store (checkSize); nv is the normalized value.
+func (h *Handle) encodeValue(v any) (nv any, vb []byte, res OperationResult, ok bool) {
 	nv, err := h.valType.Normalize(v)
 	if err != nil {
-		return nil, fail(ValTypeMismatch, "value: %v", err), false
+		return nil, nil, fail(ValTypeMismatch, "value: %v", err), false
 	}
-	vb, err := h.ser.Serialize(nv)
+	vb, err = h.ser.Serialize(nv)
 	if err != nil {
-		return nil, fail(SerializationFailed, "value: %v", err), false
+		return nil, nil, fail(SerializationFailed, "value: %v", err), false
 	}
 	if res, ok := h.checkSize(vb); !ok {
-		return nil, res, false
+		return nil, nil, res, false
 	}
-	return vb, OperationResult{}, true
+	return nv, vb, OperationResult{}, true
 }
 
 // checkSize refuses, before anything is sent, a serialized value larger
@@ -708,14 +715,10 @@ func (h *Handle) runUpdate(kb []byte, now float64, fn UpdateFunc, args UpdateArg
 			cas := &Request{Kind: CompareAndSwapRequest, Key: kb, Now: now, Erase: erase, Expected: cur, ExpectAbsent: !found, h: h}
 			var written any
 			if !erase {
-				nv, err := h.valType.Normalize(next)
-				if err != nil {
-					end(fail(ValTypeMismatch, "update: value: %v", err))
-					return
-				}
-				vb, err := h.ser.Serialize(nv)
-				if err != nil {
-					end(fail(SerializationFailed, "update: value: %v", err))
+				nv, vb, res, ok := h.encodeValue(next)
+				if !ok {
+					res.Error = "update: " + res.Error
+					end(res)
 					return
 				}
 				cas.Value, written = vb, nv

@@ -340,17 +340,8 @@ func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(O
 		done(res)
 		return
 	}
-	nv, err := h.valType.Normalize(value)
-	if err != nil {
-		done(fail(ValTypeMismatch, "value: %v", err))
-		return
-	}
-	vb, err := h.ser.Serialize(nv)
-	if err != nil {
-		done(fail(SerializationFailed, "value: %v", err))
-		return
-	}
-	if res, ok := h.checkSize(vb); !ok {
+	vb, res, ok := h.serializeValue(value)
+	if !ok {
 		done(res)
 		return
 	}
