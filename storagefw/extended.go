@@ -276,10 +276,16 @@ func (c *batchCall) run(now float64, keys any, done func(OperationResult)) {
 // GetManyAsync reads keys; the result's Value is a []EntryResult in the
 // order of keys (KEY_NOT_FOUND for a missing key). now is as for PutAsync.
 func (h *Handle) GetManyAsync(now float64, keys []any, done func(OperationResult)) {
+	h.keysBatch(GetManyRequest, now, keys, done)
+}
+
+// keysBatch runs a batch of keys alone (get_many, erase_many): a key of the
+// wrong type fails on its own entry, the others go to the backend.
+func (h *Handle) keysBatch(kind RequestKind, now float64, keys []any, done func(OperationResult)) {
 	if h.refuseClosed(done) {
 		return
 	}
-	c := h.newBatch(GetManyRequest, len(keys))
+	c := h.newBatch(kind, len(keys))
 	for i, k := range keys {
 		kb, res, ok := h.prepareKey(k)
 		if !ok {
@@ -324,20 +330,7 @@ func (h *Handle) PutManyAsync(now float64, entries []PutEntry, done func(Operati
 // EraseManyAsync erases keys in order; the result's Value is a
 // []EntryResult (KEY_NOT_FOUND for a missing key).
 func (h *Handle) EraseManyAsync(now float64, keys []any, done func(OperationResult)) {
-	if h.refuseClosed(done) {
-		return
-	}
-	c := h.newBatch(EraseManyRequest, len(keys))
-	for i, k := range keys {
-		kb, res, ok := h.prepareKey(k)
-		if !ok {
-			c.results[i] = EntryResult{Code: res.Code, Error: res.Error}
-			continue
-		}
-		c.pos = append(c.pos, i)
-		c.entries = append(c.entries, BatchEntry{Key: kb})
-	}
-	c.run(h.now(now), keys, done)
+	h.keysBatch(EraseManyRequest, now, keys, done)
 }
 
 // ---- compare_and_swap ----
