@@ -39,7 +39,6 @@ var knownDeviations = map[string]string{
 		"emitted events drain right after the handler that emitted them, before its promise jobs; Zeek runs the when bodies first",
 	"sqlite/metrics":    "metrics as sqlite/basic",
 	"redis/async":       "metrics as sqlite/basic",
-	"redis/auth":        "the failed open's error_str carries the server address (\"Redis server at 127.0.0.1:PORT: AUTH ...\")",
 	"redis/forced-sync": "metrics as sqlite/basic",
 	"redis/sync":        "metrics as sqlite/basic",
 }

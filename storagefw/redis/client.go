@@ -161,7 +161,12 @@ func (c *watchedConn) failed(err error) {
 	c.b.connLost(c.gen, c.addr, err)
 }
 
-// connectFailed words a failure to connect as CONNECTION_FAILED.
+// connectFailed words a failure to connect as CONNECTION_FAILED. A
+// rejected AUTH is worded as Zeek's; the other failures name the server(s)
+// (Zeek names the address only when hiredis cannot set up the connection,
+// "Failed to open connection to Redis server at <addr>", and otherwise
+// gives hiredis's error alone, "Connection failed: Connection refused",
+// which does not say which of several backends failed).
 func (b *Backend) connectFailed(err error) error {
 	var se *storagefw.Error
 	if errors.As(err, &se) {
@@ -174,8 +179,11 @@ func (b *Backend) connectFailed(err error) error {
 	var ne net.Error
 	switch {
 	case errors.As(err, &re) && b.s.password != "" && (strings.HasPrefix(re.Error(), "WRONGPASS") || strings.Contains(re.Error(), "AUTH")):
-		// Zeek: "AUTH command failed to authenticate: <server reply>".
-		return failed("AUTH command failed to authenticate: %s", re.Error())
+		// Zeek's wording exactly (Redis::HandleAuthResult), without the
+		// server's address: the server was reached and answered, and the
+		// reply names what is wrong. (The failures below keep the address:
+		// there it is what the user has to check.)
+		return storagefw.Errorf(storagefw.ConnectionFailed, "AUTH command failed to authenticate: %s", re.Error())
 	case errors.As(err, &re):
 		return failed("%s", re.Error())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

@@ -225,12 +225,25 @@ func TestAuth(t *testing.T) {
 			t.Fatalf("Open: %v; want CONNECTION_FAILED containing %q", err, want)
 		}
 	}
+	// A rejected AUTH is worded exactly as Zeek's (Redis::HandleAuthResult,
+	// the Baseline of Zeek's redis/auth btest): no server address.
+	const wrongPass = "AUTH command failed to authenticate: WRONGPASS invalid username-password pair or user is disabled."
+	checkExact := func(err error, want string) {
+		t.Helper()
+		var se *storagefw.Error
+		if !errors.As(err, &se) || se.Code != storagefw.ConnectionFailed || se.Msg != want {
+			t.Fatalf("Open: %v; want CONNECTION_FAILED with exactly %q", err, want)
+		}
+	}
 	_, err := open(srv.options("a", "password", "notthepassword"))
-	checkFailed(err, "AUTH command failed to authenticate: WRONGPASS")
+	checkExact(err, wrongPass)
 	_, err = open(srv.options("a", "username", "nobody", "password", pw))
-	checkFailed(err, "WRONGPASS")
+	checkExact(err, wrongPass)
+	// No password: no AUTH (as Zeek); the server's refusal of the
+	// handshake names the server.
 	_, err = open(srv.options("a"))
 	checkFailed(err, "NOAUTH")
+	checkFailed(err, "Redis server at "+srv.addr())
 
 	for _, opts := range []map[string]any{
 		srv.options("a", "password", pw),
