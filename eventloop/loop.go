@@ -95,9 +95,12 @@ type Loop struct {
 	// completions of reservations waiting for runCompletions (under mu).
 	completions       []completion
 	completionsQueued bool
-	depth             int  // RunTask nesting
-	broken            bool // see Loop.Broken
-	timersOff         bool // StopTimers was called
+	depth             int // RunTask nesting
+	// after holds the tasks AfterTask queued, run once the outermost task
+	// has returned and its promise jobs have drained.
+	after     []func()
+	broken    bool // see Loop.Broken
+	timersOff bool // StopTimers was called
 	// interruptReported is set once an interrupt has been reported as a
 	// callback error, so the task that unwinds from it does not report it
 	// again.
@@ -408,10 +411,37 @@ func (l *Loop) Stop() {
 // with no awaiting context current (so the context of whatever fn dispatched
 // cannot leak into unrelated jobs). Panics are recovered and logged;
 // unhandled rejections are reported afterwards. RunTask may be nested; only
-// the outermost call drains jobs. The watchdog counts the outermost call's
-// time as busy.
+// the outermost call drains jobs, and then runs the tasks AfterTask queued.
+// The watchdog counts the outermost call's time as busy.
 func (l *Loop) RunTask(fn func()) {
 	outer := l.depth == 0
+	l.runTask(fn, outer)
+	if !outer {
+		return
+	}
+	for len(l.after) > 0 {
+		next := l.after[0]
+		l.after[0] = nil
+		l.after = l.after[1:]
+		l.runTask(next, true)
+	}
+	l.after = nil
+}
+
+// AfterTask runs fn as a task of its own right after the current task: once
+// the outermost task running now has returned and its promise jobs have
+// drained, before any other task, timer or completion (tasks queued by
+// AfterTask run in the order queued, those they queue after them). Outside
+// a task it is Submit. Loop goroutine only.
+func (l *Loop) AfterTask(fn func()) {
+	if l.depth == 0 {
+		_ = l.Submit(fn)
+		return
+	}
+	l.after = append(l.after, fn)
+}
+
+func (l *Loop) runTask(fn func(), outer bool) {
 	l.depth++
 	if outer {
 		l.tick()

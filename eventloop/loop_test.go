@@ -310,3 +310,39 @@ func TestCompletionsBatchAndSurvivePanics(t *testing.T) {
 		t.Fatalf("ran %d of %d, reserved %d", ran, n-1, l.Reserved())
 	}
 }
+
+// TestAfterTaskRunsAfterTheTasksPromiseJobs: a task AfterTask queues runs
+// once the task has returned and its promise jobs have drained, before the
+// tasks queued meanwhile; the ones it queues follow it, in order.
+func TestAfterTaskRunsAfterTheTasksPromiseJobs(t *testing.T) {
+	l := New(Options{})
+	vm := l.Runtime()
+	var order []string
+	_ = vm.Set("push", func(s string) { order = append(order, s) })
+	err := l.Run(context.Background(), func() {
+		_ = l.Submit(func() { order = append(order, "submitted") })
+		l.AfterTask(func() {
+			order = append(order, "after1")
+			l.AfterTask(func() { order = append(order, "after3") })
+			if _, err := vm.RunString(`Promise.resolve().then(() => push("job2"))`); err != nil {
+				t.Error(err)
+			}
+		})
+		l.AfterTask(func() { order = append(order, "after2") })
+		if _, err := vm.RunString(`Promise.resolve().then(() => push("job1")); push("task")`); err != nil {
+			t.Error(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Outside a task, AfterTask is Submit.
+	l.AfterTask(func() { order = append(order, "outside") })
+	if err := l.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "task,job1,after1,job2,after2,after3,submitted,outside"
+	if got := strings.Join(order, ","); got != want {
+		t.Fatalf("order = %s, want %s", got, want)
+	}
+}

@@ -35,8 +35,6 @@ import (
 var knownDeviations = map[string]string{
 	"sqlite/basic": "metrics: Zeek's storage metric set (backends_opened, data_read/data_written bytes, expired entries, " +
 		"SQLite size gauges, the config label, result classes fail/error, series pre-created at open) is not exported yet",
-	"sqlite/basic-sync-in-when": "the events a Sync call in a when() condition raises (backend_opened) run before that when's body: " +
-		"emitted events drain right after the handler that emitted them, before its promise jobs; Zeek runs the when bodies first",
 	"sqlite/metrics":    "metrics as sqlite/basic",
 	"redis/async":       "metrics as sqlite/basic",
 	"redis/forced-sync": "metrics as sqlite/basic",

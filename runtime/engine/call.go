@@ -132,7 +132,6 @@ func (v *version) deliverCall(name string, req *callRequest) {
 		pending++
 		v.awaitValue(h.origin, ret, &outcomes[i], settle)
 	}
-	v.drainQueue()
 	settle()
 }
 

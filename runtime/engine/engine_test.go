@@ -162,6 +162,39 @@ func TestHandlerErrorsAreIsolatedAndLocated(t *testing.T) {
 	}
 }
 
+// TestEmittedEventsRunAfterTheHandlersPromiseJobs: an emitted event is
+// dispatched after the handler that emitted it and that task's promise
+// jobs — the bodies of its when()s whose condition is a plain value
+// included, as Zeek runs such a body inline before the events the handler
+// raised — and, for an input record, before the next record.
+func TestEmittedEventsRunAfterTheHandlersPromiseJobs(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.json")
+	if err := os.WriteFile(in, []byte(`{"_path":"rec","ts":1}`+"\n"+`{"_path":"rec","ts":2}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeScripts(t, map[string]string{"a.js": `
+		const order = [];
+		on("e", () => { order.push("e"); emit("f"); Promise.resolve().then(() => order.push("e-job")); });
+		on("f", () => order.push("f"));
+		on("init", () => {
+			emit("e");
+			when(() => 1, () => { order.push("when-body"); when(() => 2, () => order.push("nested-when-body")); });
+			order.push("init-end");
+		});
+		on("rec", (r) => {
+			order.push("rec" + r.ts);
+			if (r.ts === 1) { emit("x"); when(() => 0, () => order.push("rec1-when-body")); }
+		});
+		on("x", () => order.push("x"));
+		on("done", () => print(order.join(",")));
+	`})
+	r := runEngine(t, Config{Paths: []string{dir}, Inputs: []input.Spec{{Path: in}}})
+	want := "init-end,when-body,nested-when-body,e,e-job,f,rec1,rec1-when-body,x,rec2"
+	if got := strings.TrimSpace(r.stdout); got != want {
+		t.Fatalf("order = %s\nwant    %s", got, want)
+	}
+}
+
 func TestInitSettlesBeforeInputAndDoneAfterPendingWork(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "in.json")
 	if err := os.WriteFile(in, []byte(`{"_path":"rec","ts":1}`+"\n"+`{"_path":"rec","ts":2}`+"\n"), 0o644); err != nil {

@@ -166,42 +166,76 @@ func (v *version) installEvents() {
 }
 
 // enqueue queues an event behind the current handler (Zeek's `event`).
-// Loop goroutine only.
+// Queued events are dispatched in FIFO order, each as a task of its own
+// (loop.AfterTask) once the task that queued it has returned and its promise
+// jobs have drained: as Zeek dispatches an event after the handler that
+// raised it has run, `when` bodies included (Zeek runs the body of a `when`
+// whose condition holds at once inline; here it is a promise job of the
+// same task). The events a handler emits in turn follow the ones already
+// queued. While the scripts load (top-level emit) the first drain is a
+// task queued behind the loop's, so those events run when the loop starts,
+// before init. Loop goroutine only.
 func (v *version) enqueue(name string, args []goja.Value) {
 	v.queue = append(v.queue, queuedEvent{name: name, args: args})
-	if !v.draining && !v.drainScheduled {
-		v.drainScheduled = true
-		_ = v.loop.Submit(func() {
-			v.drainScheduled = false
-			v.drainQueue()
-		})
-	}
-}
-
-// drainQueue dispatches queued events in FIFO order, including those their
-// handlers emit.
-func (v *version) drainQueue() {
-	if v.draining {
+	if v.drainScheduled {
 		return
 	}
-	v.draining = true
-	defer func() { v.draining = false }()
-	for i := 0; i < len(v.queue) && !v.loop.Broken(); i++ {
-		ev := v.queue[i]
-		v.queue[i] = queuedEvent{}
-		v.dispatch(ev.name, ev.args, nil)
+	v.drainScheduled = true
+	if v.loading {
+		_ = v.loop.Submit(v.drainNext)
+		return
+	}
+	v.loop.AfterTask(v.drainNext)
+}
+
+// enqueueTask queues an event from outside the scripts (the inbox: HTTP,
+// Engine.Emit) in a task of its own, queued behind the loop's tasks, so a
+// Ping queued behind the inbox's pump answers without waiting for its
+// handlers.
+func (v *version) enqueueTask(name string, args []goja.Value) {
+	_ = v.loop.Submit(func() { v.enqueue(name, args) })
+}
+
+// drainNext dispatches the first queued event (it runs as a task of its
+// own) and schedules the next one behind this task's promise jobs.
+func (v *version) drainNext() {
+	v.drainScheduled = false
+	if v.qhead == len(v.queue) {
+		return
 	}
 	if v.loop.Broken() {
 		clear(v.queue) // what was left is dropped with the version
+		v.queue, v.qhead = v.queue[:0], 0
+		return
 	}
-	v.queue = v.queue[:0]
+	ev := v.queue[v.qhead]
+	v.queue[v.qhead] = queuedEvent{}
+	v.qhead++
+	switch {
+	case v.qhead == len(v.queue):
+		v.queue, v.qhead = v.queue[:0], 0
+	case v.qhead >= 1024 && v.qhead*2 >= len(v.queue):
+		// A long chain of emits: reuse the consumed front.
+		n := copy(v.queue, v.queue[v.qhead:])
+		clear(v.queue[n:])
+		v.queue, v.qhead = v.queue[:n], 0
+	}
+	if v.qhead < len(v.queue) {
+		v.drainScheduled = true
+		v.loop.AfterTask(v.drainNext)
+	}
+	v.dispatch(ev.name, ev.args, nil)
 }
 
-// fire dispatches an event now and then whatever its handlers emitted.
+// fire dispatches an event now; what its handlers emit is dispatched after
+// this task and its promise jobs (see enqueue).
 func (v *version) fire(name string, args []goja.Value, onSettled func()) {
 	v.dispatch(name, args, onSettled)
-	v.drainQueue()
 }
+
+// eventsQueued reports whether emitted events wait for the current task to
+// end.
+func (v *version) eventsQueued() bool { return v.qhead < len(v.queue) }
 
 // dispatch calls every handler of name. A handler that throws or rejects is
 // reported with its origin; the others still run. onSettled, if set, runs

@@ -205,20 +205,21 @@ func (v *version) deliver(it inItem) {
 		if err != nil {
 			fmt.Fprintf(e.stderr, "event %q: %v\n", it.name, err)
 		} else {
-			v.enqueue(it.name, vals)
+			v.enqueueTask(it.name, vals)
 		}
 		taken := it.taken
 		v.loop.WhenReservedBelow(e.cfg.MaxInFlight+1, func() { close(taken) })
 	default:
-		// Queued like a script's emit: its handlers run in a task of their
-		// own, so a Ping queued behind this pump answers without waiting for
-		// them (the HTTP API acknowledges an event once the loop took it).
+		// Queued like a script's emit, from a task of its own queued
+		// behind this pump, so a Ping queued behind the pump answers without
+		// waiting for its handlers (the HTTP API acknowledges an event once
+		// the loop took it).
 		vm := v.loop.Runtime()
 		vals := make([]goja.Value, len(it.args))
 		for i, a := range it.args {
 			vals[i] = vm.ToValue(a)
 		}
-		v.enqueue(it.name, vals)
+		v.enqueueTask(it.name, vals)
 	}
 }
 

@@ -188,7 +188,8 @@ func (e *Engine) startInputs() {
 const recordsPerTask = 32
 
 // dispatchBatch fires one event per record, advancing network time first,
-// for at most recordsPerTask records. It returns how many records it
+// for at most recordsPerTask records, and none after a record whose
+// handlers emitted events (they run after this task, see enqueue). It returns how many records it
 // dispatched; the caller requeues the rest, also when v broke (a handler
 // was interrupted) and the rest belong to the version that replaces it.
 func (v *version) dispatchBatch(batch []input.Event) int {
@@ -208,6 +209,12 @@ func (v *version) dispatchBatch(batch []input.Event) int {
 		v.e.inputEvents[ev.Name]++
 		v.fireRecord(ev, args)
 		batch[i] = input.Event{}
+		if v.eventsQueued() {
+			// The record's handlers emitted: the task ends here, so those
+			// events (after the promise jobs) run before the next record.
+			v.loop.SetSubject("", 0)
+			return i + 1
+		}
 	}
 	v.loop.SetSubject("", 0)
 	return n

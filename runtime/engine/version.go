@@ -43,8 +43,8 @@ type version struct {
 	loading bool   // top levels running (load errors are reported by the caller)
 
 	events         registry
-	queue          []queuedEvent
-	draining       bool
+	queue          []queuedEvent // emitted events; queue[qhead:] are waiting
+	qhead          int
 	drainScheduled bool
 	closers        []func()
 	netTimers      netTimerQueue

@@ -70,6 +70,34 @@ func TestBackendEventsRedactPassword(t *testing.T) {
 	}
 }
 
+// TestBackendOpenedOrder: Storage.backend_opened of a Sync open in a
+// when() condition runs after that when's body (Zeek runs the body inline,
+// the event after the handler: btest sqlite/basic-sync-in-when), and that
+// of an Async open before the code awaiting it goes on (btest sqlite/basic).
+func TestBackendOpenedOrder(t *testing.T) {
+	out, errs := run(t, `
+		const order = [];
+		on("Storage.backend_opened", (tag, o) => order.push("opened " + o.sqlite.table_name));
+		on("init", async () => {
+			when(() => Storage.Sync.open_backend(Storage.STORAGE_BACKEND_SQLITE,
+				{ sqlite: { database_path: "DIR/s.db", table_name: "s" } }, "string", "string"), (r) => {
+				order.push("when-body " + r.code);
+				Storage.Sync.close_backend(r.value);
+			});
+			order.push("handler-sync-end");
+			const r = await Storage.Async.open_backend(Storage.STORAGE_BACKEND_SQLITE,
+				{ sqlite: { database_path: "DIR/a.db", table_name: "a" } }, "string", "string");
+			order.push("continuation " + r.code);
+			await Storage.Async.close_backend(r.value);
+		});
+		on("done", () => print(order.join(",")));
+	`)
+	want := "handler-sync-end,when-body SUCCESS,opened s,opened a,continuation SUCCESS"
+	if out != want || errs != "" {
+		t.Fatalf("order = %s\nwant    %s\nstderr: %s", out, want, errs)
+	}
+}
+
 func TestForcedSyncWorksAnywhere(t *testing.T) {
 	out, _ := run(t, `
 		const opts = { forced_sync: true, sqlite: { database_path: "DIR/f.db", table_name: "t" } };
