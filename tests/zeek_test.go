@@ -33,15 +33,9 @@ import (
 // listed here: they are the <name>.diff patches next to the Baselines (see
 // tests/zeek/README.md).
 var knownDeviations = map[string]string{
-	"sqlite/basic": "metrics: Zeek's storage metric set (backends_opened, data_read/data_written bytes, expired entries, " +
-		"SQLite size gauges, the config label, result classes fail/error, series pre-created at open) is not exported yet",
 	"sqlite/basic-sync-in-when": "the events a Sync call in a when() condition raises (backend_opened) run before that when's body: " +
 		"emitted events drain right after the handler that emitted them, before its promise jobs; Zeek runs the when bodies first",
-	"sqlite/metrics":    "metrics as sqlite/basic",
-	"redis/async":       "metrics as sqlite/basic",
-	"redis/auth":        "the failed open's error_str carries the server address (\"Redis server at 127.0.0.1:PORT: AUTH ...\")",
-	"redis/forced-sync": "metrics as sqlite/basic",
-	"redis/sync":        "metrics as sqlite/basic",
+	"redis/auth": "the failed open's error_str carries the server address (\"Redis server at 127.0.0.1:PORT: AUTH ...\")",
 }
 
 // zeekBtest is one of Zeek's storage btests ported to scriptd: the script
@@ -405,35 +399,20 @@ var zeekStorageMetrics = []string{
 	"zeek_storage_backend_data_written_bytes_total",
 }
 
-// scriptdCounterpart names, for a Zeek metric, the scriptd metric that
-// counts the same thing under another name, and the scriptd labels that
-// have no counterpart in Zeek's (summed over).
-var scriptdCounterpart = map[string]struct {
-	name  string
-	extra []string
-}{
-	"zeek_storage_backend_operation_results_total": {"scriptd_storage_operations_total", []string{"code"}},
-}
-
 // zeekMetrics renders scriptd's storage metrics as Zeek prints its own
 // (`print m$opts$metric_type, m$opts$prefix, m$opts$name, m$label_names,
 // m$label_values, m$value`), each under the Zeek name it corresponds to.
 // For a Zeek metric zeek_storage_X it takes scriptd's metric of the same
-// name, or scriptd_storage_X, or its counterpart in scriptdCounterpart;
-// label names and values are printed as scriptd has them, so every
-// difference shows. Like Zeek under running_under_test, a Redis
+// name, or else scriptd_storage_X (a prefix swap, nothing else); label
+// names and values are printed as scriptd has them, so every difference
+// shows. Like Zeek under running_under_test, a Redis
 // server address 127.0.0.1:<port> in a label is printed as "server_addr".
 func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 	var lines []string
 	for _, name := range zeekStorageMetrics {
-		var mf *dto.MetricFamily
-		var extra []string
-		if f, ok := fams[name]; ok {
-			mf = f
-		} else if f, ok := fams["scriptd_"+strings.TrimPrefix(name, "zeek_")]; ok {
-			mf = f
-		} else if c, ok := scriptdCounterpart[name]; ok && fams[c.name] != nil {
-			mf, extra = fams[c.name], c.extra
+		mf := fams[name]
+		if mf == nil {
+			mf = fams["scriptd_"+strings.TrimPrefix(name, "zeek_")]
 		}
 		if mf == nil {
 			continue
@@ -453,9 +432,6 @@ func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 			labels := m.GetLabel()
 			sort.Slice(labels, func(i, j int) bool { return labels[i].GetName() < labels[j].GetName() })
 			for _, l := range labels {
-				if contains(extra, l.GetName()) {
-					continue
-				}
 				v := l.GetValue()
 				if redisPort != 0 {
 					v = strings.ReplaceAll(v, "127.0.0.1:"+strconv.Itoa(redisPort), "server_addr")
@@ -487,15 +463,6 @@ func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 		}
 	}
 	return lines
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // zeekDouble prints a metric value as Zeek's print does (1.0, 4096.0, 0.5).
