@@ -328,6 +328,10 @@ type OpenConfig struct {
 	// never blocks. Nil means nobody listens.
 	Notify func(kind EventKind, reason string)
 	Logger *slog.Logger
+	// Report receives the counts only the backend knows (data bytes read
+	// and written, expired entries; see Reporter). Nil means nobody
+	// listens (use NopReporter).
+	Report Reporter
 }
 
 // Opener opens a backend. It returns an *Error to choose the code a failed

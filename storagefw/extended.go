@@ -282,7 +282,7 @@ func (h *Handle) GetManyAsync(now float64, keys []any, done func(OperationResult
 // keysBatch runs a batch of keys alone (get_many, erase_many): a key of the
 // wrong type fails on its own entry, the others go to the backend.
 func (h *Handle) keysBatch(kind RequestKind, now float64, keys []any, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("", done) {
 		return
 	}
 	c := h.newBatch(kind, len(keys))
@@ -301,7 +301,7 @@ func (h *Handle) keysBatch(kind RequestKind, now float64, keys []any, done func(
 // PutManyAsync writes entries in order; the result's Value is a
 // []EntryResult in their order.
 func (h *Handle) PutManyAsync(now float64, entries []PutEntry, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("", done) {
 		return
 	}
 	now = h.now(now)
@@ -344,7 +344,7 @@ const maxEqualRetries = 3
 // expected value. Results: SUCCESS; KEY_EXISTS with the current value as
 // Value; KEY_NOT_FOUND when a value was expected and none is stored.
 func (h *Handle) CompareAndSwapAsync(now float64, args CASArgs, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("", done) {
 		return
 	}
 	kb, res, ok := h.prepareKey(args.Key)
@@ -429,7 +429,7 @@ func (h *Handle) sameValue(stored, want []byte) bool {
 // absent or expired entry counts as 0); the result's Value is the new
 // number. The value type must be count, int, double or any.
 func (h *Handle) IncrementAsync(now float64, key any, args IncrementArgs, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("", done) {
 		return
 	}
 	kb, res, ok := h.prepareKey(key)
@@ -579,7 +579,7 @@ func (h *Handle) UpdateAsyncErr(now float64, key any, fn UpdateFunc, args Update
 }
 
 func (h *Handle) updateAsync(now float64, key any, fn UpdateFunc, args UpdateArgs, failed func(error), done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("", done) {
 		return
 	}
 	kb, res, ok := h.prepareKey(key)
@@ -772,7 +772,7 @@ func (h *Handle) ScanPrefix(prefix string) ([]byte, error) {
 // ScanPage. Order is unspecified; an entry live and unchanged during a
 // whole scan is listed at least once; expired entries never are.
 func (h *Handle) ScanAsync(now float64, args ScanArgs, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("", done) {
 		return
 	}
 	op := &Request{Kind: ScanRequest, Now: h.now(now), Limit: args.Limit, h: h}

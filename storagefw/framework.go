@@ -32,10 +32,6 @@ type PutArgs struct {
 	ExpireTime time.Duration
 }
 
-// Observer receives a report of each finished operation (for metrics).
-// It is called from worker goroutines and must not block.
-type Observer func(backend, method string, code Code, took time.Duration)
-
 // Config configures a Framework.
 type Config struct {
 	// Backends are the available backend types, by Name.
@@ -47,7 +43,9 @@ type Config struct {
 	// Retention is how long finished operations stay listed (default 5 min).
 	Retention time.Duration
 	Logger    *slog.Logger
-	Observer  Observer
+	// Observer, if set, receives storage activity for metrics (see
+	// Observer for what and on which goroutines).
+	Observer Observer
 }
 
 // Framework opens backends and runs operations on them. It is safe for
@@ -160,6 +158,7 @@ func (f *Framework) open(ctx context.Context, req OpenRequest) (*Handle, Operati
 	h := &Handle{
 		fw: f, id: id, typ: bt, keyType: keyType, valType: valType, ser: JSONSerializer{},
 		forcedSync: forced, options: fullOptions(bt, req.Options, sub, forced),
+		report: &handleReporter{},
 	}
 	interval := f.interval
 	if v, ok := req.Options["expire_interval"]; ok {
@@ -169,7 +168,7 @@ func (f *Framework) open(ctx context.Context, req OpenRequest) (*Handle, Operati
 	}
 	backend, err := bt.Open(ctx, OpenConfig{
 		Options: sub, Clock: f.clock, ExpireInterval: interval, Notify: req.Notify,
-		Logger: f.log.With("backend", bt.Name, "handle", id),
+		Logger: f.log.With("backend", bt.Name, "handle", id), Report: h.report,
 	})
 	if err != nil {
 		code := OperationFailed
@@ -185,6 +184,7 @@ func (f *Framework) open(ctx context.Context, req OpenRequest) (*Handle, Operati
 		return h, res
 	}
 	h.backend = backend
+	h.opened()
 	f.mu.Lock()
 	f.handles[id] = h
 	f.mu.Unlock()
@@ -272,7 +272,8 @@ type Handle struct {
 	valType    *dataType
 	ser        serializer
 	forcedSync bool
-	options    Record // as Storage.backend_opened gets it (see fullOptions)
+	options    Record          // as Storage.backend_opened gets it (see fullOptions)
+	report     *handleReporter // the backend's Reporter; holds the BackendObserver
 
 	closed atomic.Bool
 
@@ -332,16 +333,18 @@ func (h *Handle) prepareKey(key any) ([]byte, OperationResult, bool) {
 // means the write is durable. now is the network time the operation is
 // issued at (0: the framework's clock); expiry is measured from it.
 func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("put", done) {
 		return
 	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
+		h.refused("put", res)
 		done(res)
 		return
 	}
 	vb, res, ok := h.serializeValue(value)
 	if !ok {
+		h.refused("put", res)
 		done(res)
 		return
 	}
@@ -353,10 +356,16 @@ func (h *Handle) PutAsync(now float64, key, value any, args PutArgs, done func(O
 }
 
 // refuseClosed reports NOT_CONNECTED for a call on a closed handle (checked
-// before the key and value types, as Zeek does).
-func (h *Handle) refuseClosed(done func(OperationResult)) bool {
+// before the key and value types, as Zeek does). A put, get or erase
+// (method) refused is reported to the observer; the calls beyond Zeek pass
+// "".
+func (h *Handle) refuseClosed(method string, done func(OperationResult)) bool {
 	if h.closed.Load() {
-		done(fail(NotConnected, "Backend is closed"))
+		res := fail(NotConnected, "Backend is closed")
+		if method != "" {
+			h.refused(method, res)
+		}
+		done(res)
 		return true
 	}
 	return false
@@ -373,11 +382,12 @@ func (h *Handle) now(t float64) float64 {
 // GetAsync reads key; done gets the value (of the handle's value type) in
 // OperationResult.Value. now is as for PutAsync.
 func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("get", done) {
 		return
 	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
+		h.refused("get", res)
 		done(res)
 		return
 	}
@@ -386,11 +396,12 @@ func (h *Handle) GetAsync(now float64, key any, done func(OperationResult)) {
 
 // EraseAsync removes key. now is as for PutAsync.
 func (h *Handle) EraseAsync(now float64, key any, done func(OperationResult)) {
-	if h.refuseClosed(done) {
+	if h.refuseClosed("erase", done) {
 		return
 	}
 	kb, res, ok := h.prepareKey(key)
 	if !ok {
+		h.refused("erase", res)
 		done(res)
 		return
 	}
@@ -421,8 +432,8 @@ func (h *Handle) completeSingle(op *Request, r Reply, done func(OperationResult)
 // (start is when it began, on the registry's clock).
 func (h *Handle) finish(entry *opEntry, method string, start time.Time, res OperationResult) {
 	now := h.fw.ops.finish(entry, res)
-	if h.fw.observe != nil {
-		h.fw.observe(h.typ.Name, method, res.Code, now.Sub(start))
+	if o := h.observer(); o != nil {
+		o.Operation(OperationReport{Method: method, Code: res.Code, Took: now.Sub(start)})
 	}
 }
 
@@ -586,6 +597,9 @@ func (h *Handle) Close(ctx context.Context) OperationResult {
 	res := OperationResult{Code: Success}
 	if err := h.backend.Close(ctx); err != nil {
 		res = fail(DisconnectionFailed, "%v", err)
+	}
+	if o := h.observer(); o != nil {
+		o.Closed()
 	}
 	h.fw.ops.finish(entry, res)
 	return res

@@ -32,14 +32,7 @@ import (
 // fails until its entry is removed here. Differences kept on purpose are not
 // listed here: they are the <name>.diff patches next to the Baselines (see
 // tests/zeek/README.md).
-var knownDeviations = map[string]string{
-	"sqlite/basic": "metrics: Zeek's storage metric set (backends_opened, data_read/data_written bytes, expired entries, " +
-		"SQLite size gauges, the config label, result classes fail/error, series pre-created at open) is not exported yet",
-	"sqlite/metrics":    "metrics as sqlite/basic",
-	"redis/async":       "metrics as sqlite/basic",
-	"redis/forced-sync": "metrics as sqlite/basic",
-	"redis/sync":        "metrics as sqlite/basic",
-}
+var knownDeviations = map[string]string{}
 
 // zeekBtest is one of Zeek's storage btests ported to scriptd: the script
 // tests/zeek/<name>.js, the expected output tests/zeek/<name>.out (Zeek's
@@ -402,35 +395,20 @@ var zeekStorageMetrics = []string{
 	"zeek_storage_backend_data_written_bytes_total",
 }
 
-// scriptdCounterpart names, for a Zeek metric, the scriptd metric that
-// counts the same thing under another name, and the scriptd labels that
-// have no counterpart in Zeek's (summed over).
-var scriptdCounterpart = map[string]struct {
-	name  string
-	extra []string
-}{
-	"zeek_storage_backend_operation_results_total": {"scriptd_storage_operations_total", []string{"code"}},
-}
-
 // zeekMetrics renders scriptd's storage metrics as Zeek prints its own
 // (`print m$opts$metric_type, m$opts$prefix, m$opts$name, m$label_names,
 // m$label_values, m$value`), each under the Zeek name it corresponds to.
 // For a Zeek metric zeek_storage_X it takes scriptd's metric of the same
-// name, or scriptd_storage_X, or its counterpart in scriptdCounterpart;
-// label names and values are printed as scriptd has them, so every
-// difference shows. Like Zeek under running_under_test, a Redis
+// name, or else scriptd_storage_X (a prefix swap, nothing else); label
+// names and values are printed as scriptd has them, so every difference
+// shows. Like Zeek under running_under_test, a Redis
 // server address 127.0.0.1:<port> in a label is printed as "server_addr".
 func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 	var lines []string
 	for _, name := range zeekStorageMetrics {
-		var mf *dto.MetricFamily
-		var extra []string
-		if f, ok := fams[name]; ok {
-			mf = f
-		} else if f, ok := fams["scriptd_"+strings.TrimPrefix(name, "zeek_")]; ok {
-			mf = f
-		} else if c, ok := scriptdCounterpart[name]; ok && fams[c.name] != nil {
-			mf, extra = fams[c.name], c.extra
+		mf := fams[name]
+		if mf == nil {
+			mf = fams["scriptd_"+strings.TrimPrefix(name, "zeek_")]
 		}
 		if mf == nil {
 			continue
@@ -450,9 +428,6 @@ func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 			labels := m.GetLabel()
 			sort.Slice(labels, func(i, j int) bool { return labels[i].GetName() < labels[j].GetName() })
 			for _, l := range labels {
-				if contains(extra, l.GetName()) {
-					continue
-				}
 				v := l.GetValue()
 				if redisPort != 0 {
 					v = strings.ReplaceAll(v, "127.0.0.1:"+strconv.Itoa(redisPort), "server_addr")
@@ -484,15 +459,6 @@ func zeekMetrics(fams map[string]*dto.MetricFamily, redisPort int) []string {
 		}
 	}
 	return lines
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // zeekDouble prints a metric value as Zeek's print does (1.0, 4096.0, 0.5).

@@ -130,7 +130,7 @@ func (s *services) configure(cfg *engine.Config) {
 	cfg.Stderr = s.stderr
 	cfg.Observer = s.metrics
 	cfg.Extensions = defaultExtensions(storagejs.Options{
-		Observer:    s.storageObserver,
+		Observer:    storageObserver{s},
 		OnFramework: func(fw *storagefw.Framework) { s.fw.Store(fw) },
 	})
 }
@@ -211,11 +211,25 @@ func (s *services) shutdownHTTP() {
 	}
 }
 
-// storageObserver feeds finished storage operations to the metrics and
-// wakes events waiting for admission (worker goroutines; never blocks).
-func (s *services) storageObserver(backend, method string, code storagefw.Code, took time.Duration) {
-	s.metrics.StorageOperation(backend, method, code, took)
-	s.admission.Done()
+// storageObserver feeds storage activity to the metrics and wakes events
+// waiting for admission as operations finish (worker goroutines; never
+// blocks).
+type storageObserver struct{ s *services }
+
+func (o storageObserver) BackendOpened(b storagefw.BackendInfo) storagefw.BackendObserver {
+	return admittingObserver{o.s.metrics.BackendOpened(b), o.s.admission}
+}
+
+// admittingObserver is a backend's metrics observer that also tells the
+// admission control about each finished operation.
+type admittingObserver struct {
+	storagefw.BackendObserver
+	admission *httpapi.Admission
+}
+
+func (o admittingObserver) Operation(op storagefw.OperationReport) {
+	o.BackendObserver.Operation(op)
+	o.admission.Done()
 }
 
 func (s *services) operations() *storagefw.OperationLog {

@@ -641,10 +641,21 @@ func TestAdmission(t *testing.T) {
 	}
 }
 
+// doneObserver is a storagefw.Observer calling done for every finished
+// operation (as scriptd's services wire Admission.Done).
+type doneObserver struct{ done func() }
+
+func (o doneObserver) BackendOpened(storagefw.BackendInfo) storagefw.BackendObserver { return o }
+func (o doneObserver) Operation(storagefw.OperationReport)                           { o.done() }
+func (doneObserver) Closed()                                                         {}
+func (doneObserver) DataWritten(int)                                                 {}
+func (doneObserver) DataRead(int)                                                    {}
+func (doneObserver) EntriesExpired(int)                                              {}
+
 // TestAdmissionWithFramework wires Done into a real framework's observer.
 func TestAdmissionWithFramework(t *testing.T) {
 	var adm *Admission
-	fw, h, be := newHoldFramework(t, func(string, string, storagefw.Code, time.Duration) { adm.Done() })
+	fw, h, be := newHoldFramework(t, doneObserver{func() { adm.Done() }})
 	count, readings := announced(fw.Operations().InFlight)
 	adm = NewAdmission(2, count, 5*time.Second)
 	s, eng := newTestServer(t, Config{Admission: adm})

@@ -9,14 +9,16 @@
 // (process_*) collectors.
 //
 // Concurrency: every method is safe for concurrent use. The observer
-// methods (EventDispatched, HandlerError, Reload, StorageOperation,
-// HTTPRequest) never block beyond a short mutex section, so they may be
-// called from the event loop and from storage worker goroutines. The
-// scrape-time sources in Options are called from the goroutine serving
+// methods (EventDispatched, HandlerError, Reload, HTTPRequest, and the
+// storage observer: BackendOpened and the methods of the BackendObserver it
+// returns) never block beyond a short mutex section, so they may be called
+// from the event loop and from storage worker goroutines. The scrape-time
+// sources in Options, and the storage backends' size readers
+// (storagefw.BackendInfo.Size), are called from the goroutine serving
 // /metrics and must be safe for that.
 //
-// Lifecycle: create with New before the engine (its observer methods are
-// wired into engine.Config and storagejs.Options), serve Handler once the
+// Lifecycle: create with New before the engine (it is the observer of
+// engine.Config and, as a storagefw.Observer, of storagejs.Options), serve Handler once the
 // HTTP server runs. Nothing needs closing.
 package metrics
 
@@ -83,6 +85,8 @@ type Metrics struct {
 	storageLat    *prometheus.HistogramVec
 	httpRequests  *prometheus.CounterVec
 	httpDuration  *prometheus.HistogramVec
+	storage       *storageFamilies // Zeek's storage metric set (storage.go)
+	legacy        sync.Map         // legacyKey -> *legacySeries (storageOps, storageLat)
 
 	mu    sync.Mutex
 	names map[string]prometheus.Counter // capped event-name series
@@ -125,7 +129,7 @@ func New(opts Options) *Metrics {
 	m.reloadsFailed = reloads.WithLabelValues("failed")
 	m.storageOps = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "scriptd_storage_operations_total",
-		Help: "Finished storage operations by operation, backend type, result (success, failed, timeout, as Zeek's storage_operation_* counters) and return code.",
+		Help: "Finished storage operations issued to a backend, by operation (every call, also those beyond Zeek), backend type, result (success, failed, timeout) and return code.",
 	}, []string{"operation", "backend_type", "result", "code"})
 	m.storageLat = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "scriptd_storage_operation_duration_seconds",
@@ -142,6 +146,8 @@ func New(opts Options) *Metrics {
 		Buckets: latencyBuckets,
 	}, []string{"route"})
 
+	m.storage = newStorageFamilies()
+	m.reg.MustRegister(m.storage.families...)
 	m.reg.MustRegister(
 		m.events, m.handlerCalls, m.dispatch, m.handlerErrors, reloads,
 		m.storageOps, m.storageLat, m.httpRequests, m.httpDuration,
@@ -193,17 +199,6 @@ func (m *Metrics) Reload(ok bool) {
 	} else {
 		m.reloadsFailed.Inc()
 	}
-}
-
-// StorageOperation records one finished storage operation; its signature
-// is storagefw.Observer's. backend is the backend type name ("SQLITE"),
-// reported as the script-visible tag (STORAGE_BACKEND_SQLITE) like Zeek's
-// backend_type label.
-func (m *Metrics) StorageOperation(backend, method string, code storagefw.Code, took time.Duration) {
-	tag := labelValue("STORAGE_BACKEND_" + backend)
-	method = labelValue(method)
-	m.storageOps.WithLabelValues(method, tag, resultOf(code), labelValue(string(code))).Inc()
-	m.storageLat.WithLabelValues(method, tag).Observe(took.Seconds())
 }
 
 // resultOf maps a code to Zeek's three outcome counters.

@@ -160,7 +160,7 @@ var scriptdFamilies = map[string]struct {
 	"scriptd_event_dispatch_duration_seconds":    {dto.MetricType_HISTOGRAM, "Time to run one event's handlers up to their first await (synchronous dispatch time)."},
 	"scriptd_handler_errors_total":               {dto.MetricType_COUNTER, "Handlers and callbacks that threw, rejected or ran past the handler time limit."},
 	"scriptd_reloads_total":                      {dto.MetricType_COUNTER, "Hot reload attempts, by result (ok, failed)."},
-	"scriptd_storage_operations_total":           {dto.MetricType_COUNTER, "Finished storage operations by operation, backend type, result (success, failed, timeout, as Zeek's storage_operation_* counters) and return code."},
+	"scriptd_storage_operations_total":           {dto.MetricType_COUNTER, "Finished storage operations issued to a backend, by operation (every call, also those beyond Zeek), backend type, result (success, failed, timeout) and return code."},
 	"scriptd_storage_operation_duration_seconds": {dto.MetricType_HISTOGRAM, "Storage operation latency from issue to completion, by operation and backend type."},
 	"scriptd_http_requests_total":                {dto.MetricType_COUNTER, "HTTP requests by route pattern and status code."},
 	"scriptd_http_request_duration_seconds":      {dto.MetricType_HISTOGRAM, "HTTP request latency by route pattern."},
@@ -171,6 +171,19 @@ var scriptdFamilies = map[string]struct {
 	"scriptd_input_size_bytes":                   {dto.MetricType_GAUGE, "Size of the file each --input reads (0 if unknown, e.g. stdin)."},
 	"scriptd_build_info":                         {dto.MetricType_GAUGE, "Build information; the value is always 1."},
 	"scriptd_start_time_seconds":                 {dto.MetricType_GAUGE, "When these metrics were created (about when the process started), in seconds since the Unix epoch."},
+	"scriptd_storage_backends_opened_total":      {dto.MetricType_COUNTER, "Number of backends opened (Zeek: zeek_storage_backends_opened_total)."},
+	"scriptd_storage_backend_operation_results_total": {dto.MetricType_COUNTER, "Storage operation results (put, get, erase) per backend: success; fail (KEY_EXISTS, KEY_NOT_FOUND); timeout; error (every other code). " +
+		"Zeek: zeek_storage_backend_operation_results_total."},
+	"scriptd_storage_backend_operation_latency_seconds": {dto.MetricType_HISTOGRAM, "Storage operation latency (put, get, erase; timeouts not observed) per backend, in Zeek's Storage::latency_metric_bounds. Zeek: zeek_storage_backend_operation_latency_seconds."},
+	"scriptd_storage_backend_data_written_bytes_total":  {dto.MetricType_COUNTER, "Storage data written to backend (SQLite: put values; Redis: put keys and values). Zeek: zeek_storage_backend_data_written_bytes_total."},
+	"scriptd_storage_backend_data_read_bytes_total":     {dto.MetricType_COUNTER, "Storage data read from backend (values found by get). Zeek: zeek_storage_backend_data_read_bytes_total."},
+	"scriptd_storage_backend_expired_entries_total":     {dto.MetricType_COUNTER, "Storage expired entries removed by backend (its expiry sweeps). Zeek: zeek_storage_backend_expired_entries_total."},
+}
+
+// storageOp reports one operation through a backend observer of its own
+// (a backend of type typ opened for it).
+func storageOp(m *Metrics, typ, method string, code storagefw.Code, took time.Duration) {
+	m.BackendOpened(storagefw.BackendInfo{Type: typ}).Operation(storagefw.OperationReport{Method: method, Code: code, Took: took})
 }
 
 func TestObserversAndFormat(t *testing.T) {
@@ -186,9 +199,9 @@ func TestObserversAndFormat(t *testing.T) {
 	m.EventDispatched("we\"ird\nname", 0, 0)
 	m.HandlerError("handler for \"dns\" (a.js:3)")
 	m.Reload(true)
-	m.StorageOperation("SQLITE", "put", storagefw.Success, 2*time.Millisecond)
-	m.StorageOperation("SQLITE", "get", storagefw.KeyNotFound, time.Millisecond)
-	m.StorageOperation("REDIS", "get", storagefw.Timeout, 6*time.Second)
+	storageOp(m, "SQLITE", "put", storagefw.Success, 2*time.Millisecond)
+	storageOp(m, "SQLITE", "get", storagefw.KeyNotFound, time.Millisecond)
+	storageOp(m, "REDIS", "get", storagefw.Timeout, 6*time.Second)
 	m.HTTPRequest("POST /v1/events/{name}", 202, time.Millisecond)
 	m.HTTPRequest("", 404, time.Millisecond)
 
@@ -257,7 +270,11 @@ func TestObserversAndFormat(t *testing.T) {
 						bounds = append(bounds, b.GetUpperBound())
 					}
 				}
-				if !slices.Equal(bounds, latencyBuckets) {
+				wantBounds := latencyBuckets
+				if name == "scriptd_storage_backend_operation_latency_seconds" {
+					wantBounds = []float64{0.001, 0.01, 0.1, 1} // Zeek's Storage::latency_metric_bounds
+				}
+				if !slices.Equal(bounds, wantBounds) {
 					t.Errorf("%s buckets %v", name, bounds)
 				}
 			}
@@ -403,9 +420,11 @@ func TestConcurrentObservers(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
+			bo := m.BackendOpened(storagefw.BackendInfo{Handle: uint64(g), Type: "SQLITE", Config: "db-t"})
 			for i := range 2000 {
 				m.EventDispatched(fmt.Sprintf("e%d", (g*7+i)%100), 1, time.Microsecond)
-				m.StorageOperation("SQLITE", "put", storagefw.Success, time.Microsecond)
+				bo.Operation(storagefw.OperationReport{Method: "put", Code: storagefw.Success, Took: time.Microsecond})
+				bo.DataWritten(3)
 				m.HTTPRequest("GET /x", 200, time.Microsecond)
 			}
 		})
@@ -433,6 +452,11 @@ func TestConcurrentObservers(t *testing.T) {
 	if h := histogram(t, fams, "scriptd_storage_operation_duration_seconds", "operation", "put", "backend_type", "STORAGE_BACKEND_SQLITE"); h.GetSampleCount() != 8000 {
 		t.Errorf("storage count %d, want 8000", h.GetSampleCount())
 	}
+	checkValues(t, fams, map[string]float64{
+		`scriptd_storage_backend_operation_results_total{config="db-t",operation="put",result="success",type="Storage::STORAGE_BACKEND_SQLITE"}`: 8000,
+		`scriptd_storage_backend_data_written_bytes_total{config="db-t",type="Storage::STORAGE_BACKEND_SQLITE"}`:                                 24000,
+		`scriptd_storage_backends_opened_total`: 4,
+	})
 	total := 0.0
 	for _, s := range fams["scriptd_events_total"].GetMetric() {
 		total += s.GetCounter().GetValue()
@@ -454,7 +478,7 @@ func TestInFlightAndStorageObserver(t *testing.T) {
 	fw := storagefw.New(storagefw.Config{
 		Backends: []storagefw.BackendType{{Name: "HOLD", OptionsField: "hold",
 			Open: func(context.Context, storagefw.OpenConfig) (storagefw.Backend, error) { return be, nil }}},
-		Observer: func(b, meth string, c storagefw.Code, d time.Duration) { m.StorageOperation(b, meth, c, d) },
+		Observer: observerFunc(func(b storagefw.BackendInfo) storagefw.BackendObserver { return m.BackendOpened(b) }),
 	})
 	m = New(Options{Operations: fw.Operations})
 	h, res := fw.Open(context.Background(), storagefw.OpenRequest{Backend: "HOLD", Options: map[string]any{"hold": map[string]any{}}, KeyType: "string", ValType: "any"})
@@ -481,6 +505,11 @@ func TestInFlightAndStorageObserver(t *testing.T) {
 		`scriptd_storage_operations_total{operation="put",backend_type="STORAGE_BACKEND_HOLD",result="success",code="SUCCESS"}`: 3,
 	})
 }
+
+// observerFunc adapts a function to storagefw.Observer.
+type observerFunc func(storagefw.BackendInfo) storagefw.BackendObserver
+
+func (f observerFunc) BackendOpened(b storagefw.BackendInfo) storagefw.BackendObserver { return f(b) }
 
 func TestHandlerGzip(t *testing.T) {
 	m := New(Options{})

@@ -28,7 +28,8 @@ type Options struct {
 	// OnFramework, if set, receives the engine's framework once created
 	// (e.g. to serve its operations registry over HTTP).
 	OnFramework func(*storagefw.Framework)
-	// Observer receives finished operations (metrics).
+	// Observer receives storage activity for metrics (storagefw.Observer;
+	// *metrics.Metrics is one).
 	Observer storagefw.Observer
 	// CloseTimeout bounds closing backends at shutdown (default 10 s).
 	CloseTimeout time.Duration

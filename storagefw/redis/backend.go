@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,7 @@ type Backend struct {
 	expireSet      string // "<key_prefix>_expire" (a cluster: one per slot, see cluster.go)
 	clock          func() float64
 	notify         func(storagefw.EventKind, string)
+	rep            storagefw.Reporter
 	log            *slog.Logger
 	expireInterval time.Duration
 	epoch          time.Time // monotonic origin of request deadlines
@@ -96,6 +98,8 @@ var (
 	_ storagefw.Swapper     = (*Backend)(nil)
 	_ storagefw.Incrementer = (*Backend)(nil)
 	_ storagefw.Scanner     = (*Backend)(nil)
+
+	_ storagefw.MetricsLabeler = (*Backend)(nil)
 )
 
 // Open connects to the server(s) named by cfg.Options (Zeek's
@@ -115,6 +119,7 @@ func Open(ctx context.Context, cfg storagefw.OpenConfig) (storagefw.Backend, err
 		expireSet:      s.keyPrefix + "_expire",
 		clock:          cfg.Clock,
 		notify:         cfg.Notify,
+		rep:            cfg.Report,
 		log:            cfg.Logger,
 		expireInterval: cfg.ExpireInterval,
 		epoch:          time.Now(),
@@ -130,6 +135,9 @@ func Open(ctx context.Context, cfg storagefw.OpenConfig) (storagefw.Backend, err
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.rep == nil {
+		b.rep = storagefw.NopReporter{}
 	}
 	if s.username != "" && s.password == "" {
 		b.log.Warn("redis: username given without password; not authenticating (as Zeek)", "options", s)
@@ -515,6 +523,7 @@ func (b *Backend) runPipeline(ctx context.Context, batch []*req, gen uint64) {
 			continue
 		}
 		out := resultOf(r, rr)
+		b.countData(r, out)
 		if out.Code == storagefw.NotConnected && r.parent == nil {
 			// Lost between Submit and sending (rueidis found no
 			// connection): a single op reports the loss, as one queued
@@ -693,6 +702,7 @@ func (b *Backend) Expire(ctx context.Context, now float64) (int, error) {
 	for {
 		more, deleted, err := b.sweepOnce(ctx, now)
 		total += deleted
+		b.rep.EntriesExpired(deleted)
 		if err != nil {
 			return total, fmt.Errorf("redis expire: %w", err)
 		}
@@ -864,4 +874,38 @@ func (b *Backend) Close(ctx context.Context) error {
 	b.wg.Wait()
 	b.log.Info("redis: backend closed", "server", b.s.addr)
 	return err
+}
+
+// countData reports a put's or get's data bytes as Zeek's Redis backend
+// counts them: a put, once its reply (of any kind) has come, the
+// serialized key and value it sent (HandlePutResult); a get that found the
+// entry, the value's length (HandleGetResult). A command that never left
+// (NOT_CONNECTED) wrote nothing.
+func (b *Backend) countData(r *req, out storagefw.Reply) {
+	switch r.kind {
+	case cmdSet, cmdPutNX, cmdPutReplay:
+		if out.Code != storagefw.NotConnected {
+			b.rep.DataWritten(len(r.op.Key) + len(r.op.Value))
+		}
+	case cmdGet, cmdGetReplay:
+		if out.Code == storagefw.Success {
+			b.rep.DataRead(len(out.Value))
+		}
+	}
+}
+
+// MetricsConfig implements storagefw.MetricsLabeler as Zeek's
+// Redis::DoGetConfigMetricsLabel, "<server_addr>-<key_prefix>", where
+// server_addr is "<host>:<port>" or the Unix socket's path; a cluster
+// names its seed nodes ("<addr>,<addr>,...") and Sentinel its master
+// ("sentinel:<master>").
+func (b *Backend) MetricsConfig() string {
+	addr := b.s.addr
+	switch b.s.topology {
+	case cluster:
+		addr = strings.Join(b.s.seeds, ",")
+	case sentinel:
+		addr = "sentinel:" + b.s.master
+	}
+	return addr + "-" + b.s.keyPrefix
 }

@@ -32,6 +32,9 @@ type conn struct {
 	put, putNoOverwrite, eraseLive, eraseAny, expire, markExpire *sqlite3.SQLiteStmt
 	casUpdate, casUpdateKeep, casDelete, setValueKeep            *sqlite3.SQLiteStmt
 
+	// rep counts the data read and written (the Backend's Reporter).
+	rep storagefw.Reporter
+
 	args [5]driver.NamedValue // scratch for binding
 	dest [2]driver.Value      // scratch for reading a row
 }
@@ -259,16 +262,21 @@ func (c *conn) doGet(op *storagefw.Request) storagefw.Reply {
 	case !live(exp, op.Now):
 		return storagefw.Reply{Code: storagefw.KeyNotFound}
 	}
-	switch v := val.(type) {
+	var v []byte
+	switch x := val.(type) {
 	case []byte:
-		return storagefw.Reply{Code: storagefw.Success, Value: v}
+		v = x
 	case string: // stored as text by someone else
-		return storagefw.Reply{Code: storagefw.Success, Value: []byte(v)}
+		v = []byte(x)
 	case nil:
-		return storagefw.Reply{Code: storagefw.Success, Value: []byte{}}
+		v = []byte{}
 	default:
-		return storagefw.Reply{Code: storagefw.Success, Value: fmt.Append(nil, v)}
+		v = fmt.Append(nil, x)
 	}
+	// Zeek's SQLite::DoGet counts the stored value's bytes of every row it
+	// finds (sqlite3_column_bytes).
+	c.rep.DataRead(len(v))
+	return storagefw.Reply{Code: storagefw.Success, Value: v}
 }
 
 // doPut writes op. Overwrite replaces value and expiry; otherwise only an
@@ -281,6 +289,9 @@ func (c *conn) doPut(op *storagefw.Request) storagefw.Reply {
 	} else {
 		n, err = c.exec(c.putNoOverwrite, nonNil(op.Key), nonNil(op.Value), op.ExpireAt, op.Now)
 	}
+	// Zeek's SQLite::DoPut counts the serialized value's bytes once the
+	// statement has run, whatever it reported (KEY_EXISTS and errors too).
+	c.rep.DataWritten(len(op.Value))
 	switch {
 	case err != nil:
 		return failure("put", err)

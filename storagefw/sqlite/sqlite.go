@@ -63,7 +63,9 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 	"hash/maphash"
 	"log/slog"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -97,6 +99,7 @@ func defaultReaders() int { return min(4, max(2, runtime.GOMAXPROCS(0))) }
 type Backend struct {
 	opts     Options
 	log      *slog.Logger
+	rep      storagefw.Reporter
 	clock    func() float64
 	seed     maphash.Seed
 	nreaders int
@@ -118,9 +121,17 @@ type Backend struct {
 	pendScan      int     // scans queued or running on readers
 	exitErrs      []error // errors closing connections, reported by Close
 
-	wg         sync.WaitGroup // every goroutine
-	readersWG  sync.WaitGroup // reader goroutines; the writer closes last
-	stopSweep  chan struct{}
+	wg        sync.WaitGroup // every goroutine
+	readersWG sync.WaitGroup // reader goroutines; the writer closes last
+	stopSweep chan struct{}
+
+	// sizeMu guards the connection DatabaseSize reads page_count on
+	// (opened on first use, closed by Close) and the last size read.
+	sizeMu     sync.Mutex
+	sizeConn   *conn
+	sizeClosed bool
+	lastSize   storagefw.DatabaseSize
+
 	closeOnce  sync.Once
 	closedDone chan struct{}
 	closeErr   error
@@ -133,6 +144,9 @@ var (
 	_ storagefw.Swapper     = (*Backend)(nil)
 	_ storagefw.Incrementer = (*Backend)(nil)
 	_ storagefw.Scanner     = (*Backend)(nil)
+
+	_ storagefw.MetricsLabeler = (*Backend)(nil)
+	_ storagefw.DatabaseSizer  = (*Backend)(nil)
 )
 
 // SupportsBatches: get_many runs in one read transaction, put_many and
@@ -247,6 +261,7 @@ func open(ctx context.Context, cfg storagefw.OpenConfig, opts Options, nreaders 
 	b := &Backend{
 		opts:       opts,
 		log:        cfg.Logger,
+		rep:        cfg.Report,
 		clock:      cfg.Clock,
 		seed:       maphash.MakeSeed(),
 		pendW:      make([]int32, hashBuckets),
@@ -256,6 +271,9 @@ func open(ctx context.Context, cfg storagefw.OpenConfig, opts Options, nreaders 
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.rep == nil {
+		b.rep = storagefw.NopReporter{}
 	}
 	b.log = b.log.With("backend", "sqlite", "database", opts.DatabasePath, "table", opts.TableName)
 	if b.clock == nil {
@@ -317,6 +335,7 @@ func (b *Backend) openWriter(ctx context.Context) (string, error) {
 		return "", openError(o.DatabasePath, err)
 	}
 	b.writer = c
+	c.rep = b.rep
 	for _, p := range o.Pragmas {
 		if strings.EqualFold(p.Name, "busy_timeout") {
 			b.log.Debug("ignoring the busy_timeout pragma; the busy_timeout option applies")
@@ -359,6 +378,7 @@ func (b *Backend) openReader() (*conn, error) {
 	if err != nil {
 		return nil, openError(o.DatabasePath, fmt.Errorf("reader connection: %w", err))
 	}
+	c.rep = b.rep
 	for _, p := range o.Pragmas {
 		if readerPragmas[strings.ToLower(p.Name)] {
 			if err := c.execNoArgs(p.sql()); err != nil {
@@ -571,6 +591,7 @@ func (b *Backend) Close(ctx context.Context) error {
 		b.rcond.Broadcast()
 		b.mu.Unlock()
 		close(b.stopSweep)
+		b.closeSizeConn()
 	})
 	if !first {
 		<-b.closedDone
@@ -789,6 +810,10 @@ func (b *Backend) finishWrites(batch []item) {
 	for j := range batch {
 		it := &batch[j]
 		if it.sweep != nil {
+			if it.sweep.err == nil {
+				// Counted once committed (Zeek's IncExpiredEntriesMetric).
+				b.rep.EntriesExpired(it.sweep.n)
+			}
 			it.sweep.ch <- sweepRes{n: it.sweep.n, err: it.sweep.err}
 			continue
 		}
@@ -905,5 +930,62 @@ func (b *Backend) sweepLoop(interval time.Duration) {
 		case <-b.stopSweep:
 			return // the writer still runs the queued sweep while draining
 		}
+	}
+}
+
+// MetricsConfig implements storagefw.MetricsLabeler as Zeek's
+// SQLite::DoGetConfigMetricsLabel: "<database_path>-<table_name>".
+func (b *Backend) MetricsConfig() string { return b.opts.DatabasePath + "-" + b.opts.TableName }
+
+// DatabaseSize implements storagefw.DatabaseSizer as Zeek's SQLite size
+// gauges: the database file's size on disk (stat of database_path, so
+// without the WAL) and the page_count pragma, read on a connection of its
+// own (opened on first use, read-only) so that no statement is added to
+// the operations' path. A failed read reports the last values read. An
+// in-memory database has no file and no other connection sees it: ok is
+// false, as it is once the Backend is closed.
+func (b *Backend) DatabaseSize() (storagefw.DatabaseSize, bool) {
+	path := b.opts.DatabasePath
+	if path == ":memory:" || path == "" {
+		return storagefw.DatabaseSize{}, false
+	}
+	b.sizeMu.Lock()
+	defer b.sizeMu.Unlock()
+	if b.sizeClosed {
+		return storagefw.DatabaseSize{}, false
+	}
+	if fi, err := os.Stat(path); err == nil {
+		b.lastSize.Bytes = fi.Size()
+	}
+	if b.sizeConn == nil {
+		c, err := openConn(path, true, b.opts.BusyTimeout)
+		if err != nil {
+			b.log.Debug("database size: cannot open a connection", "err", err)
+			return b.lastSize, true
+		}
+		c.rep = b.rep
+		b.sizeConn = c
+	}
+	if rows, err := b.sizeConn.query("pragma page_count"); err == nil && len(rows) == 1 {
+		if n, err := strconv.ParseInt(rows[0], 10, 64); err == nil {
+			b.lastSize.Pages = n
+		}
+	} else if err != nil {
+		b.log.Debug("database size: page_count failed", "err", err)
+	}
+	return b.lastSize, true
+}
+
+// closeSizeConn closes DatabaseSize's connection (at Close, before the
+// writer closes last and removes the WAL).
+func (b *Backend) closeSizeConn() {
+	b.sizeMu.Lock()
+	defer b.sizeMu.Unlock()
+	b.sizeClosed = true
+	if b.sizeConn != nil {
+		if err := b.sizeConn.close(); err != nil {
+			b.log.Debug("closing the database size connection", "err", err)
+		}
+		b.sizeConn = nil
 	}
 }
