@@ -165,6 +165,8 @@ func (c *common) stats(acked, unacked int64) input.Stats {
 		Reconnects:  c.reconn.Load(),
 		Lag:         c.lag.Load(),
 		Pending:     c.pending.Load(),
+		Group:       c.url.Group,
+		Consumer:    c.opts.Consumer,
 	}
 }
 
