@@ -532,3 +532,111 @@ func TestOpenUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// consumers lists the group's consumers and their pending counts.
+func (f *redisFeed) consumers(t testing.TB, group string) map[string]int64 {
+	t.Helper()
+	cs, err := f.rdb.XInfoConsumers(context.Background(), f.key, group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int64{}
+	for _, c := range cs {
+		m[c.Name] = c.Pending
+	}
+	return m
+}
+
+// The consumers of dead processes are removed from the group once they
+// hold nothing and have been idle StaleConsumerAfter; one still holding
+// entries is kept (removing it would make them unclaimable) until an
+// XAUTOCLAIM has taken them, and a recently active one is kept.
+func TestStaleConsumersRemoved(t *testing.T) {
+	const stale = 1500 * time.Millisecond
+	setup := func(t *testing.T) *redisFeed {
+		f := newRedisFeed(t, false)
+		ctx := context.Background()
+		if err := f.rdb.XGroupCreateMkStream(ctx, f.key, "g", "0").Err(); err != nil {
+			t.Fatal(err)
+		}
+		f.publish(t, records(0, 3)...)
+		// "old-empty" never read; "old-holding" holds the first entry.
+		if err := f.rdb.XGroupCreateConsumer(ctx, f.key, "g", "old-empty").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "old-holding", Streams: []string{f.key, ">"}, Count: 1}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(stale + 200*time.Millisecond)
+		if err := f.rdb.XGroupCreateConsumer(ctx, f.key, "g", "young-empty").Err(); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	t.Run("holding", func(t *testing.T) {
+		f := setup(t)
+		r := run(t, f.url("g", "&redeliver_after=60s"), Options{Consumer: "me", StaleConsumerAfter: stale})
+		for _, ev := range r.take(t, 2, 10*time.Second) {
+			ev.Ack()
+		}
+		var cs map[string]int64
+		testutil.Eventually(t, 10*time.Second, "old-empty removed", func() bool {
+			cs = f.consumers(t, "g")
+			_, ok := cs["old-empty"]
+			return !ok
+		})
+		if cs["old-holding"] != 1 {
+			t.Errorf("old-holding (1 entry pending) removed or changed: %v", cs)
+		}
+		if _, ok := cs["young-empty"]; !ok {
+			t.Errorf("young-empty removed before it was idle %v: %v", stale, cs)
+		}
+		if _, ok := cs["me"]; !ok {
+			t.Errorf("the process's own consumer removed: %v", cs)
+		}
+		if pending, _ := f.pendingAndLag(t, "g"); pending != 1 {
+			t.Errorf("group pending %d, want 1 (old-holding's entry)", pending)
+		}
+		// Once idle long enough, young-empty goes too; old-holding stays.
+		testutil.Eventually(t, 10*time.Second, "young-empty removed", func() bool {
+			cs = f.consumers(t, "g")
+			_, ok := cs["young-empty"]
+			return !ok
+		})
+		if cs["old-holding"] != 1 {
+			t.Errorf("old-holding removed: %v", cs)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if len(r.warn) > 0 {
+			t.Errorf("warnings: %q", r.warn)
+		}
+	})
+	t.Run("claimed", func(t *testing.T) {
+		f := setup(t)
+		r := run(t, f.url("g", "&redeliver_after=100ms"), Options{Consumer: "me", StaleConsumerAfter: stale})
+		evs := r.take(t, 3, 10*time.Second)
+		if got := ids(t, evs); len(got) != 3 {
+			t.Fatalf("records %v", got)
+		}
+		// old-holding's entry was claimed first, so old-holding holds
+		// nothing and is removed in the same round; the entry is this
+		// process's until acknowledged.
+		testutil.Eventually(t, 10*time.Second, "old-empty and old-holding removed", func() bool {
+			cs := f.consumers(t, "g")
+			_, a := cs["old-empty"]
+			_, b := cs["old-holding"]
+			return !a && !b
+		})
+		if cs := f.consumers(t, "g"); cs["me"] != 3 {
+			t.Errorf("consumers %v; want me holding 3", cs)
+		}
+		for _, ev := range evs {
+			ev.Ack()
+		}
+		testutil.Eventually(t, 10*time.Second, "the group settled", func() bool {
+			pending, lag := f.pendingAndLag(t, "g")
+			return pending == 0 && lag == 0
+		})
+	})
+}
