@@ -11,10 +11,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/scriptd/scriptd/internal/tlsconf"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
-// redisSource reads a Redis stream as a member of a consumer group:
+// redisSource reads a Redis stream as a member of a consumer group (over
+// TLS for rediss://):
 // XREADGROUP under a consumer name unique to the process (HOSTNAME-PID),
 // XACK once a record's handlers have settled, and XAUTOCLAIM of entries
 // that other consumers (typically dead processes) have held unacknowledged
@@ -56,6 +58,14 @@ func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource,
 	if u.User != nil {
 		ropts.Username = u.User.Username()
 		ropts.Password, _ = u.User.Password()
+	}
+	if t := u.TLS; t != nil {
+		cfg, err := tlsconf.Files{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}.Client()
+		if err != nil {
+			return nil, err // names the option
+		}
+		ropts.TLSConfig = cfg // verified against tls_server_name, else the host dialled
 	}
 	s := &redisSource{
 		rdb:        redis.NewClient(ropts),

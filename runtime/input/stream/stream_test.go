@@ -640,3 +640,92 @@ func TestStaleConsumersRemoved(t *testing.T) {
 		})
 	})
 }
+
+// rediss:// reads the stream over TLS: the server is verified against
+// tls_ca_file by the address dialled or tls_server_name, a client
+// certificate is sent when the server asks for one, and the mismatches
+// fail Open naming the input.
+func TestRedisTLS(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	srv := testutil.StartRedisTLS(t, pki, "optional")
+	f := &redisFeed{srv: srv, rdb: redis.NewClient(&redis.Options{Addr: srv.Addr()}), key: "zeek"} // the test writes in plain text
+	t.Cleanup(func() { f.rdb.Close() })
+	tlsURL := func(params string) string {
+		return fmt.Sprintf("rediss://127.0.0.1:%d/zeek?group=g%s", srv.TLSPort, params)
+	}
+	f.publish(t, records(0, 5)...)
+	r := run(t, tlsURL("&tls_ca_file="+pki.CA), Options{})
+	evs := r.take(t, 5, 10*time.Second)
+	if got := ids(t, evs); len(got) != 5 {
+		t.Fatalf("records %v", got)
+	}
+	if !strings.HasPrefix(evs[0].File, fmt.Sprintf("rediss://127.0.0.1:%d/zeek:", srv.TLSPort)) {
+		t.Errorf("records named %q", evs[0].File)
+	}
+	for _, ev := range evs {
+		ev.Ack()
+	}
+	testutil.Eventually(t, 10*time.Second, "the records acknowledged over TLS", func() bool {
+		pending, lag := f.pendingAndLag(t, "g")
+		return pending == 0 && lag == 0
+	})
+	r.stop(t)
+
+	open := func(url string) error {
+		sp, err := input.ParseSpec(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := Open(sp, Options{DialTimeout: 3 * time.Second})
+		if err == nil {
+			src.Close(context.Background())
+		}
+		return err
+	}
+	for _, ok := range []string{
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_server_name=localhost"),
+		tlsURL("&tls_insecure_skip_verify=true"),
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_cert_file=" + pki.ClientCert + "&tls_key_file=" + pki.ClientKey),
+	} {
+		if err := open(ok); err != nil {
+			t.Errorf("Open(%s): %v", ok, err)
+		}
+	}
+	for url, want := range map[string]string{
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_server_name=redis.example.org"): "certificate is valid for",
+		tlsURL(""): "certificate signed by unknown authority",
+		tlsURL("&tls_ca_file=" + pki.Dir + "/missing.pem"):                                                       "tls_ca_file: open",
+		tlsURL("&tls_ca_file=" + pki.ServerKey):                                                                  "tls_ca_file: no PEM certificate",
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_cert_file=" + pki.ClientCert + "&tls_key_file=" + pki.ServerKey): "tls_cert_file:",
+		fmt.Sprintf("rediss://%s/zeek?group=g&tls_ca_file=%s", srv.Addr(), pki.CA):                               "", // TLS to the plain port
+		fmt.Sprintf("redis://127.0.0.1:%d/zeek?group=g", srv.TLSPort):                                            "", // plain text to the TLS port
+	} {
+		err := open(url)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "open input redis") {
+			t.Errorf("Open(%s) = %v; want an error naming the input and containing %q", url, err, want)
+		}
+	}
+}
+
+// A server that requires client certificates gets the configured one.
+func TestRedisTLSClientAuth(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	srv := testutil.StartRedisTLS(t, pki, "yes")
+	f := &redisFeed{srv: srv, rdb: redis.NewClient(&redis.Options{Addr: srv.Addr()}), key: "zeek"}
+	t.Cleanup(func() { f.rdb.Close() })
+	base := fmt.Sprintf("rediss://127.0.0.1:%d/zeek?group=g&tls_ca_file=%s", srv.TLSPort, pki.CA)
+	sp, _ := input.ParseSpec(base)
+	if src, err := Open(sp, Options{DialTimeout: 3 * time.Second}); err == nil {
+		src.Close(context.Background())
+		t.Fatal("opened without the client certificate the server requires")
+	}
+	f.publish(t, records(0, 3)...)
+	r := run(t, base+"&tls_cert_file="+pki.ClientCert+"&tls_key_file="+pki.ClientKey, Options{})
+	for _, ev := range r.take(t, 3, 10*time.Second) {
+		ev.Ack()
+	}
+	testutil.Eventually(t, 10*time.Second, "the records acknowledged", func() bool {
+		pending, lag := f.pendingAndLag(t, "g")
+		return pending == 0 && lag == 0
+	})
+}
