@@ -1,11 +1,14 @@
 package tests
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scriptd/scriptd/internal/testutil"
 )
@@ -95,4 +98,64 @@ on("release", () => { print("releasing " + waiting.length); waiting.splice(0).fo
 		}
 		hp.stop(t)
 	})
+}
+
+// A rediss:// input: scriptd reads the stream over TLS (verifying the
+// server against the test's CA, authenticating as an ACL user) and
+// acknowledges every record; the operations view and the messages show
+// the URL with the password redacted.
+func TestStreamRedisTLS(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	srv := testutil.StartRedisTLS(t, pki, "optional")
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()}) // plain port, for the test
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Do(ctx, "ACL", "SETUSER", "worker", "on", ">s3cret-pw", "~*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	f := &redisStreamFeed{srv: srv, rdb: rdb}
+	const n = 50
+	f.publish(t, streamRecords(n))
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"w.js": `on("dns", async (r) => { await null; print("handled " + r.uid); });`})
+	url := fmt.Sprintf("rediss://worker:s3cret-pw@127.0.0.1:%d/zeek?group=workers&tls_ca_file=%s&tls_server_name=localhost", srv.TLSPort, pki.CA)
+	shown := strings.Replace(url, "s3cret-pw", "xxxxx", 1)
+	hp := startListening(t, dir, "w.js", "--input", url)
+	testutil.Eventually(t, 20*time.Second, "every record acknowledged over TLS", func() bool {
+		ok, _ := f.settled(t)
+		return ok && strings.Count(hp.Stdout.String(), "handled ") == n
+	})
+	var last []map[string]any
+	testutil.Eventually(t, 10*time.Second, "the operations view to show them acknowledged", func() bool {
+		last = opsStreams(t, hp)
+		return len(last) == 1 && last[0]["acked"] == float64(n) && last[0]["pending"] == float64(0)
+	})
+	// input is the metrics label: the same, cut to 128 bytes.
+	if in, _ := last[0]["input"].(string); last[0]["url"] != shown || in != shown[:min(len(shown), 128)] {
+		t.Errorf("operations view names the input %v / %v, want %s", last[0]["url"], last[0]["input"], shown)
+	}
+	_, body := hp.call(t, "GET", "/v1/operations", nil)
+	_, metrics := hp.call(t, "GET", "/metrics", nil)
+	for what, s := range map[string]string{"operations": body, "metrics": metrics, "stderr": hp.Stderr.String()} {
+		if strings.Contains(s, "s3cret") {
+			t.Errorf("%s shows the password: %s", what, s)
+		}
+	}
+	hp.stop(t)
+	// The process removed its consumer name on the way out.
+	if cs, err := rdb.XInfoConsumers(ctx, "zeek", "workers").Result(); err != nil || len(cs) != 0 {
+		t.Errorf("consumers left: %+v %v", cs, err)
+	}
+
+	// Plain text to the TLS port fails the run, naming the input without
+	// its password.
+	res := runScriptd(t, dir, 30*time.Second, "run", "w.js", "--input", strings.Replace(url, "rediss://", "redis://", 1)[:strings.Index(url, "&tls_")-1])
+	if res.Code != 1 || !strings.Contains(res.Stderr, fmt.Sprintf("open input redis://127.0.0.1:%d/zeek", srv.TLSPort)) || strings.Contains(res.Stderr, "s3cret") {
+		t.Errorf("redis:// to the TLS port: exit %d, stderr %q", res.Code, res.Stderr)
+	}
+	// TLS options on redis:// are a usage error.
+	res = runScriptd(t, dir, 30*time.Second, "run", "w.js", "--input", fmt.Sprintf("redis://%s/zeek?group=w&tls_ca_file=%s", srv.Addr(), pki.CA))
+	if res.Code != 2 || !strings.Contains(res.Stderr, "write rediss://") {
+		t.Errorf("tls_ca_file on redis://: exit %d, stderr %q", res.Code, res.Stderr)
+	}
 }

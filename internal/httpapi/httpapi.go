@@ -610,7 +610,7 @@ type OperationList struct {
 // and this process's share. The counters are the /metrics ones of the
 // same input (the label "input" has the same value).
 type StreamInput struct {
-	Input    string `json:"input"`    // the "input" label of its metrics (the URL, or the URL and "#2" for one given twice)
+	Input    string `json:"input"`    // the "input" label of its metrics (the URL, cut to 128 bytes; "#2"... appended for one given twice)
 	URL      string `json:"url"`      // the URL as given, its password replaced by "xxxxx"
 	Group    string `json:"group"`    // the consumer group (Redis) or durable consumer (JetStream)
 	Consumer string `json:"consumer"` // this process's consumer name (Redis) or connection name suffix (JetStream)
