@@ -4,6 +4,7 @@
 //
 //	nats://HOST:PORT/STREAM?durable=GROUP     NATS JetStream: a durable pull consumer
 //	redis://HOST:PORT/STREAMKEY?group=GROUP   Redis Streams: a consumer group
+//	rediss://HOST:PORT/STREAMKEY?group=GROUP&tls_ca_file=...   the same over TLS
 //
 // A [Source] produces batches of [input.Event] like an [input.Reader]
 // does, so the engine runs it beside file readers; its records are checked
