@@ -33,8 +33,7 @@ type redisSource struct {
 	claimEvery time.Duration
 	staleAfter time.Duration // consumers idle this long and holding nothing are removed
 	sweepEvery time.Duration
-	swept      atomic.Int64 // stale consumers removed
-	sweepWarn  atomic.Bool  // a failed removal was reported
+	sweepWarn  atomic.Bool // a failed removal was reported
 
 	ackStop chan struct{}
 	ackDone chan struct{}
@@ -268,17 +267,15 @@ return removed
 // A refusal (e.g. an ACL without EVAL) is reported once; the consumers
 // then stay listed, which costs nothing but the listing.
 func (s *redisSource) sweepStale(ctx context.Context) {
-	res, err := staleConsumers.Run(ctx, s.rdb, []string{s.url.Name},
-		s.url.Group, s.staleAfter.Milliseconds(), s.opts.Consumer).StringSlice()
+	err := staleConsumers.Run(ctx, s.rdb, []string{s.url.Name},
+		s.url.Group, s.staleAfter.Milliseconds(), s.opts.Consumer).Err()
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) && !errors.Is(err, redis.Nil) && !strings.HasPrefix(err.Error(), "NOGROUP") &&
 			s.sweepWarn.CompareAndSwap(false, true) {
 			s.warn(fmt.Sprintf("removing the group's stale consumers: %v; they stay listed in XINFO CONSUMERS", err))
 		}
-		return
 	}
-	s.swept.Add(int64(len(res)))
 }
 
 // dropAll drops the deliveries not yet acknowledged and returns their IDs.
