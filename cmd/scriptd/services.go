@@ -59,6 +59,11 @@ type services struct {
 
 	eng atomic.Pointer[engine.Engine]
 	fw  atomic.Pointer[storagefw.Framework]
+
+	// Per --input, in order: its metrics label, and for a stream its
+	// URL as shown (password redacted; "" for a file).
+	inputLabels []string
+	streamPaths []string
 }
 
 // newServices validates the service flags and creates metrics, the HTTP
@@ -95,6 +100,13 @@ func newServices(f *runFlags, specs []input.Spec, stdout, stderr io.Writer) (*se
 	for i, sp := range specs {
 		names[i] = input.DisplayPath(sp.Path) // no stream password in labels
 	}
+	s.streamPaths = make([]string, len(specs))
+	for i, sp := range specs {
+		if input.IsStreamURL(sp.Path) {
+			s.streamPaths[i] = names[i]
+		}
+	}
+	s.inputLabels = metrics.InputLabels(names)
 	s.metrics = metrics.New(metrics.Options{
 		Version:    buildVersion(),
 		Inputs:     names,
@@ -108,6 +120,7 @@ func newServices(f *runFlags, specs []input.Spec, stdout, stderr io.Writer) (*se
 			Token:      f.listenToken,
 			MaxBody:    f.maxBody,
 			Operations: s.operations,
+			Streams:    s.streams,
 			Metrics:    s.metrics.Handler(),
 			Observer:   s.metrics,
 			Admission:  s.admission,
@@ -251,6 +264,31 @@ func (s *services) inputStats() []input.Stats {
 		return eng.InputStats()
 	}
 	return nil
+}
+
+// streams is the stream inputs' part of GET /v1/operations.
+func (s *services) streams() []httpapi.StreamInput {
+	var out []httpapi.StreamInput
+	for i, st := range s.inputStats() {
+		if !st.Stream || i >= len(s.streamPaths) {
+			continue
+		}
+		out = append(out, httpapi.StreamInput{
+			Input:       s.inputLabels[i],
+			URL:         s.streamPaths[i],
+			Group:       st.Group,
+			Consumer:    st.Consumer,
+			Lag:         st.Lag,
+			Pending:     st.Pending,
+			Unacked:     st.Unacked,
+			Acked:       st.Acked,
+			Records:     st.Records,
+			Skipped:     st.Skipped,
+			Redelivered: st.Redelivered,
+			Reconnects:  st.Reconnects,
+		})
+	}
+	return out
 }
 
 func (s *services) progressSample() progressSample {

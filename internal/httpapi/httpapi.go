@@ -3,7 +3,7 @@
 //	POST /v1/events/{name}       fire an event (body: one JSON value; ?args=array spreads an array)
 //	GET  /healthz                200 while the event loop turns over, 503 otherwise
 //	GET  /metrics                Prometheus text format
-//	GET  /v1/operations          storage operations, in flight and recently finished (?state=running|done)
+//	GET  /v1/operations          storage operations, in flight and recently finished (?state=running|done), and the stream inputs' state
 //	GET  /v1/operations/{id}     one operation (?wait=5s waits for it to finish)
 //	POST /v1/operations/{id}:cancel  cancel one not yet sent to its backend (409 once sent)
 //	DELETE /v1/operations/{id}   forget a finished one (409 while running)
@@ -105,6 +105,10 @@ type Config struct {
 	// Operations returns the storage operations registry, or nil while
 	// there is none. It is called per request.
 	Operations func() *storagefw.OperationLog
+	// Streams returns the stream inputs' state for GET /v1/operations
+	// (nil or empty: the response has no "streams" field). It is called
+	// per request and must be safe from any goroutine.
+	Streams func() []StreamInput
 	// Metrics serves GET /metrics; nil answers 404.
 	Metrics http.Handler
 	// Observer, if set, is told about every request.
@@ -596,6 +600,40 @@ func (s *Server) metrics() http.Handler {
 // OperationList is the body of GET /v1/operations.
 type OperationList struct {
 	Operations []storagefw.OperationInfo `json:"operations"`
+	// Streams are the stream inputs (--input nats://..., redis://...),
+	// in --input order; absent when the run has none.
+	Streams []StreamInput `json:"streams,omitempty"`
+}
+
+// StreamInput is one stream input's state in GET /v1/operations: its
+// consumer group's position in the stream (as last polled, every 2 s)
+// and this process's share. The counters are the /metrics ones of the
+// same input (the label "input" has the same value).
+type StreamInput struct {
+	Input    string `json:"input"`    // the "input" label of its metrics (the URL, cut to 128 bytes; "#2"... appended for one given twice)
+	URL      string `json:"url"`      // the URL as given, its password replaced by "xxxxx"
+	Group    string `json:"group"`    // the consumer group (Redis) or durable consumer (JetStream)
+	Consumer string `json:"consumer"` // this process's consumer name (Redis) or connection name suffix (JetStream)
+	// Lag is scriptd_input_stream_lag: records not yet delivered to the
+	// group (-1 unknown).
+	Lag int64 `json:"lag"`
+	// Pending is scriptd_input_stream_pending: records delivered to the
+	// group's processes and not yet acknowledged, group-wide (-1 unknown).
+	Pending int64 `json:"pending"`
+	// Unacked is scriptd_input_unacked: records delivered to this process
+	// whose handlers have not all settled.
+	Unacked int64 `json:"unacked"`
+	// Acked is scriptd_input_acked_total: records this process
+	// acknowledged (bad records included).
+	Acked int64 `json:"acked"`
+	// Records and Skipped are scriptd_input_records_total and
+	// scriptd_input_skipped_total.
+	Records int64 `json:"records"`
+	Skipped int64 `json:"skipped"`
+	// Redelivered counts records received that had been delivered before
+	// (to any process); Reconnects, connections lost and re-established.
+	Redelivered int64 `json:"redelivered"`
+	Reconnects  int64 `json:"reconnects"`
 }
 
 func (s *Server) operations() *storagefw.OperationLog {
@@ -619,7 +657,11 @@ func (s *Server) listOperations(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, OperationList{Operations: list})
+	resp := OperationList{Operations: list}
+	if s.cfg.Streams != nil {
+		resp.Streams = s.cfg.Streams()
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) {

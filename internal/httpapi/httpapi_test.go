@@ -786,3 +786,22 @@ func TestListenBusyPort(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// The stream inputs' state rides along in GET /v1/operations, whatever
+// ?state= filters, as a field of its own.
+func TestOperationsStreams(t *testing.T) {
+	var streams []StreamInput
+	s, _ := newTestServer(t, Config{Streams: func() []StreamInput { return streams }})
+	if rec := do(s, "GET", "/v1/operations", nil); strings.TrimSpace(rec.Body.String()) != `{"operations":[]}` {
+		t.Errorf("without streams: %s", rec.Body)
+	}
+	streams = []StreamInput{{Input: "redis://h:1/k?group=g", URL: "redis://h:1/k?group=g", Group: "g", Consumer: "host-1",
+		Lag: 3, Pending: 2, Unacked: 1, Acked: 7, Records: 8, Skipped: 1, Redelivered: 4, Reconnects: 5}}
+	want := `{"operations":[],"streams":[{"input":"redis://h:1/k?group=g","url":"redis://h:1/k?group=g","group":"g","consumer":"host-1",` +
+		`"lag":3,"pending":2,"unacked":1,"acked":7,"records":8,"skipped":1,"redelivered":4,"reconnects":5}]}`
+	for _, target := range []string{"/v1/operations", "/v1/operations?state=running"} {
+		if rec := do(s, "GET", target, nil); rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != want {
+			t.Errorf("%s: %d %s\nwant %s", target, rec.Code, rec.Body, want)
+		}
+	}
+}

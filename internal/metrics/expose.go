@@ -128,6 +128,11 @@ func labelValue(s string) string {
 	return s
 }
 
+// InputLabels returns the values of the "input" label for the
+// Options.Inputs names (see uniqueLabels), so that other views of the
+// inputs (the HTTP operations view) can name them alike.
+func InputLabels(names []string) []string { return uniqueLabels(names) }
+
 // uniqueLabels makes input names valid, distinct label values: a name
 // given twice gets "#2", "#3"... appended (skipping values already taken,
 // as client_golang rejects duplicate series).

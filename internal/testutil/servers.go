@@ -13,8 +13,9 @@ import (
 // Server is a server process a test started on a free loopback port (a
 // nats-server or a redis-server); the test's cleanup kills it by PID.
 type Server struct {
-	Port int
-	Dir  string // its data directory
+	Port    int
+	TLSPort int    // StartRedisTLS: the TLS port
+	Dir     string // its data directory
 
 	bin  string
 	args []string

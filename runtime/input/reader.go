@@ -115,12 +115,14 @@ type Stats struct {
 	// Stream inputs only (Stream is true): this process's share, and the
 	// group's position in the stream as last polled (every few seconds).
 	Stream      bool
-	Acked       int64 // records acknowledged (bad records included)
-	Unacked     int64 // records delivered to this process and not yet acknowledged
-	Redelivered int64 // records received that had been delivered before (to any process)
-	Reconnects  int64 // connections to the server lost and re-established
-	Lag         int64 // records in the stream not yet delivered to the group; -1 unknown
-	Pending     int64 // records delivered to the group's processes and not yet acknowledged; -1 unknown
+	Acked       int64  // records acknowledged (bad records included)
+	Unacked     int64  // records delivered to this process and not yet acknowledged
+	Redelivered int64  // records received that had been delivered before (to any process)
+	Reconnects  int64  // connections to the server lost and re-established
+	Lag         int64  // records in the stream not yet delivered to the group; -1 unknown
+	Pending     int64  // records delivered to the group's processes and not yet acknowledged; -1 unknown
+	Group       string // the consumer group (Redis) or durable consumer (JetStream)
+	Consumer    string // this process's name: its Redis consumer, its NATS connection's name ("scriptd " + it)
 }
 
 // Reader reads the records of one [Spec].

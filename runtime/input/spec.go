@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // Spec is one --input argument: "[NAME=]FILE". Path "-" is standard input;
-// a Path starting "nats://" or "redis://" is a stream (see [ParseStreamURL]).
+// a Path starting "nats://", "redis://" or "rediss://" is a stream (see [ParseStreamURL]).
 // An empty Event means the event name comes from each record (its "_path"
 // field, or the "#path" header of a Zeek TSV log).
 type Spec struct {
@@ -36,7 +37,7 @@ func (s Spec) String() string {
 // and a file in the current directory whose name contains '=' can be given
 // as "./NAME" or "EVENT=NAME".
 //
-// A FILE starting "nats://" or "redis://" is a stream URL, checked with
+// A FILE starting "nats://", "redis://" or "rediss://" is a stream URL, checked with
 // [ParseStreamURL] (so a mistake in one is an error here); a file whose
 // name starts so can be given as "./nats:/...".
 func ParseSpec(arg string) (Spec, error) {
@@ -77,25 +78,43 @@ const DefaultRedeliverAfter = 30 * time.Second
 //
 //	nats://[USER:PASS@]HOST[:PORT]/STREAM?durable=GROUP[&redeliver_after=DUR]
 //	redis://[[USER]:PASS@]HOST[:PORT]/STREAMKEY?group=GROUP[&redeliver_after=DUR][&db=N]
+//	rediss://... the same over TLS[&tls_ca_file=F][&tls_cert_file=F&tls_key_file=F][&tls_server_name=N][&tls_insecure_skip_verify=true]
 //
 // DUR is a Go duration ("45s", "2m") or a number of seconds; the default
 // is [DefaultRedeliverAfter]. The ports default to 4222 and 6379. The
 // Redis stream key is the URL-unescaped rest of the path (it may contain
-// '/').
+// '/'). The TLS options are named as the Redis storage backend's (see
+// [StreamTLS]); they need rediss://.
 type StreamURL struct {
-	Scheme         string        // "nats" or "redis"
+	Scheme         string        // "nats" or "redis" (also for rediss://, whose TLS is set)
 	Addr           string        // HOST:PORT
 	User           *url.Userinfo // credentials, if any
 	Name           string        // the JetStream stream, or the Redis stream key
 	Group          string        // the durable consumer, or the Redis consumer group
 	RedeliverAfter time.Duration // unacknowledged this long: delivered to another process
 	DB             int           // Redis: the database number
+	TLS            *StreamTLS    // rediss://: TLS with these options; nil: plain TCP
+}
+
+// StreamTLS are the TLS options of a rediss:// stream URL, named as the
+// Redis storage backend's options. The zero value verifies the server
+// against the system's roots, by the host dialled.
+type StreamTLS struct {
+	CAFile             string // tls_ca_file: PEM certificates to verify the server with
+	CertFile, KeyFile  string // tls_cert_file, tls_key_file: a client certificate and its key
+	ServerName         string // tls_server_name: the name to verify instead of the host
+	InsecureSkipVerify bool   // tls_insecure_skip_verify: no verification (tests only)
 }
 
 // String renders the stream for messages: scheme, address and name, no
-// credentials or options ("nats://127.0.0.1:4222/ZEEK").
+// credentials or options ("nats://127.0.0.1:4222/ZEEK",
+// "rediss://10.0.0.5:6379/zeek").
 func (u *StreamURL) String() string {
-	return u.Scheme + "://" + u.Addr + "/" + u.Name
+	scheme := u.Scheme
+	if u.TLS != nil && scheme == "redis" {
+		scheme = "rediss"
+	}
+	return scheme + "://" + u.Addr + "/" + u.Name
 }
 
 // DisplayPath is an --input path as messages, summaries and metrics
@@ -112,9 +131,9 @@ func DisplayPath(path string) string {
 }
 
 // IsStreamURL reports whether an --input path names a stream rather than a
-// file: it starts "nats://" or "redis://".
+// file: it starts "nats://", "redis://" or "rediss://".
 func IsStreamURL(path string) bool {
-	return strings.HasPrefix(path, "nats://") || strings.HasPrefix(path, "redis://")
+	return strings.HasPrefix(path, "nats://") || strings.HasPrefix(path, "redis://") || strings.HasPrefix(path, "rediss://")
 }
 
 // ParseStreamURL parses a stream input's URL (see [StreamURL]). Unknown
@@ -137,8 +156,11 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 		groupParam, port = "durable", "4222"
 	case "redis":
 		groupParam, port = "group", "6379"
+	case "rediss":
+		groupParam, port = "group", "6379"
+		out.Scheme, out.TLS = "redis", &StreamTLS{}
 	default:
-		return nil, fmt.Errorf("stream URL %q: scheme must be nats or redis", shown)
+		return nil, fmt.Errorf("stream URL %q: scheme must be nats, redis or rediss", shown)
 	}
 	host := u.Hostname()
 	if host == "" {
@@ -185,24 +207,60 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 				return nil, fmt.Errorf("stream URL %q: redeliver_after=%q: want a duration of at least 100ms (\"30s\", \"2m\") or a number of seconds", shown, v)
 			}
 			out.RedeliverAfter = d
-		case k == "db" && u.Scheme == "redis":
+		case k == "db" && out.Scheme == "redis":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
 				return nil, fmt.Errorf("stream URL %q: db=%q: want a database number", shown, v)
 			}
 			out.DB = n
+		case strings.HasPrefix(k, "tls_") && out.Scheme == "redis" && slices.Contains(tlsParams, k):
+			if out.TLS == nil {
+				return nil, fmt.Errorf("stream URL %q: %s needs TLS: write rediss:// instead of redis://", shown, k)
+			}
+			if err := out.TLS.set(k, v); err != nil {
+				return nil, fmt.Errorf("stream URL %q: %s=%q: %w", shown, k, v, err)
+			}
 		default:
 			known := groupParam + ", redeliver_after"
-			if u.Scheme == "redis" {
-				known += ", db"
+			if out.Scheme == "redis" {
+				known += ", db, " + strings.Join(tlsParams, ", ")
 			}
 			return nil, fmt.Errorf("stream URL %q: unknown parameter %q (known: %s)", shown, k, known)
 		}
+	}
+	if t := out.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, fmt.Errorf("stream URL %q: tls_cert_file and tls_key_file go together", shown)
 	}
 	if out.Group == "" {
 		return nil, fmt.Errorf("stream URL %q: %s=GROUP is required (the processes sharing the feed name the same group)", shown, groupParam)
 	}
 	return out, nil
+}
+
+// tlsParams are the query parameters of rediss:// URLs ([StreamTLS]).
+var tlsParams = []string{"tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name", "tls_insecure_skip_verify"}
+
+func (t *StreamTLS) set(k, v string) error {
+	if v == "" {
+		return errors.New("empty value")
+	}
+	switch k {
+	case "tls_ca_file":
+		t.CAFile = v
+	case "tls_cert_file":
+		t.CertFile = v
+	case "tls_key_file":
+		t.KeyFile = v
+	case "tls_server_name":
+		t.ServerName = v
+	case "tls_insecure_skip_verify":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		t.InsecureSkipVerify = b
+	}
+	return nil
 }
 
 // parseSeconds parses a Go duration or a plain number of seconds.

@@ -116,3 +116,58 @@ func TestDisplayPath(t *testing.T) {
 		}
 	}
 }
+
+// rediss:// is Redis over TLS, with the storage backend's option names in
+// the query; the TLS options need rediss://.
+func TestParseRedissURL(t *testing.T) {
+	u, err := ParseStreamURL("rediss://:pw@redis.example/zeek?group=g&tls_ca_file=/etc/ca.pem&tls_cert_file=c.pem&tls_key_file=k.pem&tls_server_name=r1&db=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := StreamTLS{CAFile: "/etc/ca.pem", CertFile: "c.pem", KeyFile: "k.pem", ServerName: "r1"}
+	if u.Scheme != "redis" || u.Addr != "redis.example:6379" || u.Group != "g" || u.DB != 2 || u.TLS == nil || *u.TLS != want {
+		t.Fatalf("ParseStreamURL = %+v (TLS %+v)", u, u.TLS)
+	}
+	if s := u.String(); s != "rediss://redis.example:6379/zeek" {
+		t.Errorf("String() = %q", s)
+	}
+	u, err = ParseStreamURL("rediss://h:7000/k?group=g&tls_insecure_skip_verify=true")
+	if err != nil || u.TLS == nil || !u.TLS.InsecureSkipVerify || u.TLS.CAFile != "" {
+		t.Fatalf("insecure: %+v %v", u, err)
+	}
+	u, err = ParseStreamURL("rediss://h/k?group=g")
+	if err != nil || u.TLS == nil || *u.TLS != (StreamTLS{}) {
+		t.Fatalf("bare rediss: %+v %v", u, err)
+	}
+	if u, err := ParseStreamURL("redis://h/k?group=g"); err != nil || u.TLS != nil {
+		t.Fatalf("redis:// has TLS: %+v %v", u, err)
+	}
+	if !IsStreamURL("rediss://h/k?group=g") {
+		t.Error("rediss:// is not a stream URL")
+	}
+	if got := DisplayPath("rediss://:secret@h/k?group=g&tls_ca_file=ca.pem"); got != "rediss://:xxxxx@h/k?group=g&tls_ca_file=ca.pem" {
+		t.Errorf("DisplayPath = %q", got)
+	}
+	for arg, want := range map[string]string{
+		"redis://h/k?group=g&tls_ca_file=ca.pem":              "needs TLS: write rediss://",
+		"redis://h/k?group=g&tls_insecure_skip_verify=true":   "needs TLS",
+		"rediss://h/k?group=g&tls_cert_file=c.pem":            "tls_cert_file and tls_key_file go together",
+		"rediss://h/k?group=g&tls_key_file=k.pem":             "go together",
+		"rediss://h/k?group=g&tls_insecure_skip_verify=maybe": "want true or false",
+		"rediss://h/k?group=g&tls_ca_file=":                   "empty value",
+		"rediss://h/k?group=g&tls_ca=x":                       "unknown parameter \"tls_ca\" (known: group, redeliver_after, db, tls_ca_file",
+		"nats://h/S?durable=g&tls_ca_file=ca.pem":             "unknown parameter \"tls_ca_file\"",
+		"rediss://h/k":          "group=GROUP is required",
+		"redisss://h/k?group=g": "scheme must be nats, redis or rediss",
+		"rediss://h/k?group=g&tls_server_name=a&tls_server_name=b":   "given 2 times",
+		"rediss://:secret@h/k?group=g&tls_cert_file=/x&tls_ca_file=": "empty value",
+	} {
+		_, err := ParseStreamURL(arg)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseStreamURL(%q) = %v, want an error containing %q", arg, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("ParseStreamURL(%q): the error shows the password: %v", arg, err)
+		}
+	}
+}

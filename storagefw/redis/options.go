@@ -2,15 +2,15 @@ package redis
 
 import (
 	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/scriptd/scriptd/internal/tlsconf"
 	"github.com/scriptd/scriptd/storagefw"
 	"github.com/scriptd/scriptd/storagefw/internal/optreader"
 )
@@ -197,43 +197,22 @@ func parseOptions(m map[string]any) (settings, error) {
 	return s, nil
 }
 
-// tlsConfig builds the client's TLS configuration: the CA file's
-// certificates as roots (else the system's), a client certificate when
-// given, and the server name to verify (tls_server_name; empty: the host
-// dialled, see Backend.dial).
+// tlsConfig builds the client's TLS configuration (see tlsconf.Files):
+// the CA file's certificates as roots (else the system's), a client
+// certificate when given, and the server name to verify (tls_server_name;
+// empty: the host dialled, see Backend.dial).
 func tlsConfig(caFile, certFile, keyFile, serverName string, insecure bool) (*tls.Config, string, error) {
-	fail := func(opt, format string, args ...any) (*tls.Config, string, error) {
-		return nil, "", storagefw.Errorf(storagefw.InitializationFailed, "redis option %q: %s", opt, fmt.Sprintf(format, args...))
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName, InsecureSkipVerify: insecure}
-	desc := []string{"on"}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return fail("tls_ca_file", "%v", err)
+	f := tlsconf.Files{CAFile: caFile, CertFile: certFile, KeyFile: keyFile, ServerName: serverName, InsecureSkipVerify: insecure}
+	cfg, err := f.Client()
+	if err != nil {
+		opt, msg := "tls", err.Error()
+		var oe *tlsconf.OptionError
+		if errors.As(err, &oe) {
+			opt, msg = oe.Option, oe.Err.Error()
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fail("tls_ca_file", "no PEM certificate in %s", caFile)
-		}
-		cfg.RootCAs = pool
-		desc = append(desc, "ca="+caFile)
+		return nil, "", storagefw.Errorf(storagefw.InitializationFailed, "redis option %q: %s", opt, msg)
 	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return fail("tls_cert_file", "%v", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-		desc = append(desc, "cert="+certFile)
-	}
-	if serverName != "" {
-		desc = append(desc, "server_name="+serverName)
-	}
-	if insecure {
-		desc = append(desc, "insecure_skip_verify")
-	}
-	return cfg, strings.Join(desc, " "), nil
+	return cfg, f.Describe(), nil
 }
 
 // positive reads an interval option that must be above zero.

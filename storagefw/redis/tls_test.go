@@ -2,16 +2,8 @@ package redis
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -25,69 +17,18 @@ import (
 	"github.com/scriptd/scriptd/storagefw/storagetest"
 )
 
-// testPKI is a certificate authority made for one test, with a server
-// certificate for 127.0.0.1 and localhost and a client certificate, all
-// written as PEM files.
+// testPKI is a certificate authority made for one test (see
+// testutil.NewPKI), in this file's spelling.
 type testPKI struct {
 	dir                                          string
 	ca, serverCert, serverKey, client, clientKey string
+	pki                                          *testutil.PKI
 }
 
 func newPKI(t *testing.T) *testPKI {
 	t.Helper()
-	p := &testPKI{dir: t.TempDir()}
-	write := func(name, typ string, der []byte) string {
-		path := filepath.Join(p.dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	keyDER := func(k *ecdsa.PrivateKey) []byte {
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
-	now := time.Now()
-	caKey := newKey()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "scriptd test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	p.ca = write("ca.pem", "CERTIFICATE", caDER)
-	leaf := func(serial int64, name string, usage ...x509.ExtKeyUsage) (string, string) {
-		k := newKey()
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
-			DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return write(name+".pem", "CERTIFICATE", der), write(name+"-key.pem", "PRIVATE KEY", keyDER(k))
-	}
-	// Servers use theirs as clients too (the cluster bus, replication).
-	p.serverCert, p.serverKey = leaf(2, "server", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
-	p.client, p.clientKey = leaf(3, "client", x509.ExtKeyUsageClientAuth)
-	return p
+	p := testutil.NewPKI(t)
+	return &testPKI{dir: p.Dir, ca: p.CA, serverCert: p.ServerCert, serverKey: p.ServerKey, client: p.ClientCert, clientKey: p.ClientKey, pki: p}
 }
 
 // startTLSServer starts a redis-server with a plain port (for the test's
@@ -99,8 +40,7 @@ func startTLSServer(t *testing.T, p *testPKI, authClients string) (*testServer, 
 		t.Skip("redis-server not installed")
 	}
 	tlsPort := freePort(t)
-	args := []string{"--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", p.serverCert, "--tls-key-file", p.serverKey,
-		"--tls-ca-cert-file", p.ca, "--tls-auth-clients", authClients}
+	args := p.pki.RedisTLSArgs(tlsPort, authClients)
 	// A redis-server built without TLS (BUILD_TLS=no) refuses the options
 	// and exits: skip. One that accepts them keeps running.
 	probe := exec.Command("redis-server", append([]string{"--port", "0", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

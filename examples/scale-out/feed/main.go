@@ -28,13 +28,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/scriptd/scriptd/internal/tlsconf"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
 func main() {
 	repeat := flag.Int("repeat", 1, "send the files this many times")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: feed [-repeat N] nats://HOST:PORT/STREAM|redis://HOST:PORT/KEY FILE...")
+		fmt.Fprintln(os.Stderr, "usage: feed [-repeat N] nats://HOST:PORT/STREAM|redis[s]://HOST:PORT/KEY FILE...")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -189,6 +190,14 @@ func redisSender(u *input.StreamURL) (func([]byte) error, func() error, error) {
 	if u.User != nil {
 		opts.Username = u.User.Username()
 		opts.Password, _ = u.User.Password()
+	}
+	if t := u.TLS; t != nil { // rediss://, with the consumers' TLS options
+		cfg, err := tlsconf.Files{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}.Client()
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.TLSConfig = cfg
 	}
 	rdb := redis.NewClient(opts)
 	ctx := context.Background()

@@ -4,6 +4,7 @@
 //
 //	nats://HOST:PORT/STREAM?durable=GROUP     NATS JetStream: a durable pull consumer
 //	redis://HOST:PORT/STREAMKEY?group=GROUP   Redis Streams: a consumer group
+//	rediss://HOST:PORT/STREAMKEY?group=GROUP&tls_ca_file=...   the same over TLS
 //
 // A [Source] produces batches of [input.Event] like an [input.Reader]
 // does, so the engine runs it beside file readers; its records are checked
@@ -36,6 +37,14 @@
 // that goes away is reconnected to with backoff; acknowledgements that
 // cannot be sent meanwhile are kept and sent after the reconnection, or,
 // if the process ends first, their records are redelivered.
+//
+// Stale Redis consumers: each process reads under a consumer name of its
+// own, and Redis keeps a dead process's name listed forever. After an
+// XAUTOCLAIM pass (at start, then at most every 10 minutes) a process
+// removes, in one script, the consumers that hold no pending entry and
+// have been idle Options.StaleConsumerAfter (max(10 × redeliver_after,
+// 1 h)); one holding entries is never removed, which would make them
+// unclaimable.
 //
 // Shutdown: when Run's context ends the source stops pulling; records it
 // holds that were never handed to the engine are given back at once

@@ -11,10 +11,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/scriptd/scriptd/internal/tlsconf"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
-// redisSource reads a Redis stream as a member of a consumer group:
+// redisSource reads a Redis stream as a member of a consumer group (over
+// TLS for rediss://):
 // XREADGROUP under a consumer name unique to the process (HOSTNAME-PID),
 // XACK once a record's handlers have settled, and XAUTOCLAIM of entries
 // that other consumers (typically dead processes) have held unacknowledged
@@ -29,6 +31,9 @@ type redisSource struct {
 	rdb        *redis.Client
 	t          *tracker[string, string] // entry IDs
 	claimEvery time.Duration
+	staleAfter time.Duration // consumers idle this long and holding nothing are removed
+	sweepEvery time.Duration
+	sweepWarn  atomic.Bool // a failed removal was reported
 
 	ackStop chan struct{}
 	ackDone chan struct{}
@@ -53,6 +58,14 @@ func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource,
 		ropts.Username = u.User.Username()
 		ropts.Password, _ = u.User.Password()
 	}
+	if t := u.TLS; t != nil {
+		cfg, err := tlsconf.Files{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}.Client()
+		if err != nil {
+			return nil, err // names the option
+		}
+		ropts.TLSConfig = cfg // verified against tls_server_name, else the host dialled
+	}
 	s := &redisSource{
 		rdb:        redis.NewClient(ropts),
 		t:          newTracker[string, string](opts.MaxInFlight),
@@ -60,6 +73,11 @@ func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource,
 		ackStop:    make(chan struct{}),
 		ackDone:    make(chan struct{}),
 	}
+	s.staleAfter = opts.StaleConsumerAfter
+	if s.staleAfter <= 0 {
+		s.staleAfter = max(10*u.RedeliverAfter, DefaultStaleConsumerAfter)
+	}
+	s.sweepEvery = min(max(s.staleAfter/4, 100*time.Millisecond), 10*time.Minute)
 	s.init(spec, u, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), opts.DialTimeout)
 	defer cancel()
@@ -129,6 +147,7 @@ func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
 	u := s.url
 	cursor := "0-0"
 	nextClaim := time.Now() // at once: entries a dead process left may have waited long enough
+	nextSweep := nextClaim  // after the first complete XAUTOCLAIM pass
 	for attempt := 0; ; {
 		if err := s.t.waitRoom(ctx); err != nil {
 			return
@@ -148,6 +167,12 @@ func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
 				if next == "0-0" || next == "" {
 					cursor = "0-0"
 					nextClaim = time.Now().Add(s.claimEvery)
+					if !nextClaim.Before(nextSweep) {
+						// A pass has taken what the dead held: their
+						// consumers now hold nothing.
+						s.sweepStale(ctx)
+						nextSweep = time.Now().Add(s.sweepEvery)
+					}
 				}
 			}
 		} else {
@@ -201,6 +226,54 @@ func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
 		case <-ctx.Done():
 			s.giveBack(dropAll(rd.ds))
 			return
+		}
+	}
+}
+
+// DefaultStaleConsumerAfter is the least idle time after which a Redis
+// consumer that holds no entry is removed from its group (see
+// Options.StaleConsumerAfter).
+const DefaultStaleConsumerAfter = time.Hour
+
+// staleConsumers removes from the group KEYS[1] ARGV[1] every consumer but
+// ARGV[3] that holds no pending entry and has been idle (no XREADGROUP,
+// XCLAIM or XAUTOCLAIM attempted under its name) at least ARGV[2] ms, and
+// returns their names. XINFO CONSUMERS and XGROUP DELCONSUMER run in one
+// script, so no command of another client comes between the check and the
+// removal: a consumer that reads entries at that moment either read them
+// before the script (it then holds them and is kept) or after (its read
+// creates the consumer again). Nothing pending is ever removed.
+var staleConsumers = redis.NewScript(`
+local removed = {}
+local minIdle = tonumber(ARGV[2])
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['name'] ~= ARGV[3] and f['pending'] == 0 and f['idle'] >= minIdle then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    removed[#removed + 1] = f['name']
+  end
+end
+return removed
+`)
+
+// sweepStale removes the group's stale consumers: the names of processes
+// that died (each process has its own, HOSTNAME-PID), which Redis keeps
+// listed forever. It runs after an XAUTOCLAIM pass, so that the entries
+// the dead held have been claimed: a consumer still holding entries is
+// never removed (that would make them unclaimable), and one idle less
+// than staleAfter is kept (a live process reads at least every second;
+// the bound is large so that XINFO CONSUMERS still shows recent deaths).
+// A refusal (e.g. an ACL without EVAL) is reported once; the consumers
+// then stay listed, which costs nothing but the listing.
+func (s *redisSource) sweepStale(ctx context.Context) {
+	err := staleConsumers.Run(ctx, s.rdb, []string{s.url.Name},
+		s.url.Group, s.staleAfter.Milliseconds(), s.opts.Consumer).Err()
+	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) && !errors.Is(err, redis.Nil) && !strings.HasPrefix(err.Error(), "NOGROUP") &&
+			s.sweepWarn.CompareAndSwap(false, true) {
+			s.warn(fmt.Sprintf("removing the group's stale consumers: %v; they stay listed in XINFO CONSUMERS", err))
 		}
 	}
 }

@@ -66,6 +66,11 @@ type Options struct {
 	// StatsInterval is how often the group's lag and pending counts are
 	// polled while Run runs; default 2 s.
 	StatsInterval time.Duration
+	// StaleConsumerAfter is how long a Redis consumer of the group that
+	// holds no entry must have been idle before a process removes it from
+	// the group (the consumer names of processes that died); default
+	// max(10 × redeliver_after, 1 h). See redisSource.sweepStale.
+	StaleConsumerAfter time.Duration
 }
 
 func (o *Options) defaults() {
@@ -165,6 +170,8 @@ func (c *common) stats(acked, unacked int64) input.Stats {
 		Reconnects:  c.reconn.Load(),
 		Lag:         c.lag.Load(),
 		Pending:     c.pending.Load(),
+		Group:       c.url.Group,
+		Consumer:    c.opts.Consumer,
 	}
 }
 

@@ -532,3 +532,201 @@ func TestOpenUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// consumers lists the group's consumers and their pending counts.
+func (f *redisFeed) consumers(t testing.TB, group string) map[string]int64 {
+	t.Helper()
+	cs, err := f.rdb.XInfoConsumers(context.Background(), f.key, group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int64{}
+	for _, c := range cs {
+		m[c.Name] = c.Pending
+	}
+	return m
+}
+
+// The consumers of dead processes are removed from the group once they
+// hold nothing and have been idle StaleConsumerAfter; one still holding
+// entries is kept (removing it would make them unclaimable) until an
+// XAUTOCLAIM has taken them, and a recently active one is kept.
+func TestStaleConsumersRemoved(t *testing.T) {
+	const stale = 1500 * time.Millisecond
+	setup := func(t *testing.T) *redisFeed {
+		f := newRedisFeed(t, false)
+		ctx := context.Background()
+		if err := f.rdb.XGroupCreateMkStream(ctx, f.key, "g", "0").Err(); err != nil {
+			t.Fatal(err)
+		}
+		f.publish(t, records(0, 3)...)
+		// "old-empty" never read; "old-holding" holds the first entry.
+		if err := f.rdb.XGroupCreateConsumer(ctx, f.key, "g", "old-empty").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "old-holding", Streams: []string{f.key, ">"}, Count: 1}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(stale + 200*time.Millisecond)
+		if err := f.rdb.XGroupCreateConsumer(ctx, f.key, "g", "young-empty").Err(); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	t.Run("holding", func(t *testing.T) {
+		f := setup(t)
+		r := run(t, f.url("g", "&redeliver_after=60s"), Options{Consumer: "me", StaleConsumerAfter: stale})
+		for _, ev := range r.take(t, 2, 10*time.Second) {
+			ev.Ack()
+		}
+		var cs map[string]int64
+		testutil.Eventually(t, 10*time.Second, "old-empty removed", func() bool {
+			cs = f.consumers(t, "g")
+			_, ok := cs["old-empty"]
+			return !ok
+		})
+		if cs["old-holding"] != 1 {
+			t.Errorf("old-holding (1 entry pending) removed or changed: %v", cs)
+		}
+		if _, ok := cs["young-empty"]; !ok {
+			t.Errorf("young-empty removed before it was idle %v: %v", stale, cs)
+		}
+		if _, ok := cs["me"]; !ok {
+			t.Errorf("the process's own consumer removed: %v", cs)
+		}
+		testutil.Eventually(t, 10*time.Second, "the group to hold only old-holding's entry", func() bool {
+			pending, _ := f.pendingAndLag(t, "g") // the acknowledgements are sent in the background
+			return pending == 1
+		})
+		// Once idle long enough, young-empty goes too; old-holding stays.
+		testutil.Eventually(t, 10*time.Second, "young-empty removed", func() bool {
+			cs = f.consumers(t, "g")
+			_, ok := cs["young-empty"]
+			return !ok
+		})
+		if cs["old-holding"] != 1 {
+			t.Errorf("old-holding removed: %v", cs)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if len(r.warn) > 0 {
+			t.Errorf("warnings: %q", r.warn)
+		}
+	})
+	t.Run("claimed", func(t *testing.T) {
+		f := setup(t)
+		r := run(t, f.url("g", "&redeliver_after=100ms"), Options{Consumer: "me", StaleConsumerAfter: stale})
+		evs := r.take(t, 3, 10*time.Second)
+		if got := ids(t, evs); len(got) != 3 {
+			t.Fatalf("records %v", got)
+		}
+		// old-holding's entry was claimed first, so old-holding holds
+		// nothing and is removed in the same round; the entry is this
+		// process's until acknowledged.
+		testutil.Eventually(t, 10*time.Second, "old-empty and old-holding removed", func() bool {
+			cs := f.consumers(t, "g")
+			_, a := cs["old-empty"]
+			_, b := cs["old-holding"]
+			return !a && !b
+		})
+		if cs := f.consumers(t, "g"); cs["me"] != 3 {
+			t.Errorf("consumers %v; want me holding 3", cs)
+		}
+		for _, ev := range evs {
+			ev.Ack()
+		}
+		testutil.Eventually(t, 10*time.Second, "the group settled", func() bool {
+			pending, lag := f.pendingAndLag(t, "g")
+			return pending == 0 && lag == 0
+		})
+	})
+}
+
+// rediss:// reads the stream over TLS: the server is verified against
+// tls_ca_file by the address dialled or tls_server_name, a client
+// certificate is sent when the server asks for one, and the mismatches
+// fail Open naming the input.
+func TestRedisTLS(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	srv := testutil.StartRedisTLS(t, pki, "optional")
+	f := &redisFeed{srv: srv, rdb: redis.NewClient(&redis.Options{Addr: srv.Addr()}), key: "zeek"} // the test writes in plain text
+	t.Cleanup(func() { f.rdb.Close() })
+	tlsURL := func(params string) string {
+		return fmt.Sprintf("rediss://127.0.0.1:%d/zeek?group=g%s", srv.TLSPort, params)
+	}
+	f.publish(t, records(0, 5)...)
+	r := run(t, tlsURL("&tls_ca_file="+pki.CA), Options{})
+	evs := r.take(t, 5, 10*time.Second)
+	if got := ids(t, evs); len(got) != 5 {
+		t.Fatalf("records %v", got)
+	}
+	if !strings.HasPrefix(evs[0].File, fmt.Sprintf("rediss://127.0.0.1:%d/zeek:", srv.TLSPort)) {
+		t.Errorf("records named %q", evs[0].File)
+	}
+	for _, ev := range evs {
+		ev.Ack()
+	}
+	testutil.Eventually(t, 10*time.Second, "the records acknowledged over TLS", func() bool {
+		pending, lag := f.pendingAndLag(t, "g")
+		return pending == 0 && lag == 0
+	})
+	r.stop(t)
+
+	open := func(url string) error {
+		sp, err := input.ParseSpec(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := Open(sp, Options{DialTimeout: 3 * time.Second})
+		if err == nil {
+			src.Close(context.Background())
+		}
+		return err
+	}
+	for _, ok := range []string{
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_server_name=localhost"),
+		tlsURL("&tls_insecure_skip_verify=true"),
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_cert_file=" + pki.ClientCert + "&tls_key_file=" + pki.ClientKey),
+	} {
+		if err := open(ok); err != nil {
+			t.Errorf("Open(%s): %v", ok, err)
+		}
+	}
+	for url, want := range map[string]string{
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_server_name=redis.example.org"): "certificate is valid for",
+		tlsURL(""): "certificate signed by unknown authority",
+		tlsURL("&tls_ca_file=" + pki.Dir + "/missing.pem"):                                                       "tls_ca_file: open",
+		tlsURL("&tls_ca_file=" + pki.ServerKey):                                                                  "tls_ca_file: no PEM certificate",
+		tlsURL("&tls_ca_file=" + pki.CA + "&tls_cert_file=" + pki.ClientCert + "&tls_key_file=" + pki.ServerKey): "tls_cert_file:",
+		fmt.Sprintf("rediss://%s/zeek?group=g&tls_ca_file=%s", srv.Addr(), pki.CA):                               "", // TLS to the plain port
+		fmt.Sprintf("redis://127.0.0.1:%d/zeek?group=g", srv.TLSPort):                                            "", // plain text to the TLS port
+	} {
+		err := open(url)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "open input redis") {
+			t.Errorf("Open(%s) = %v; want an error naming the input and containing %q", url, err, want)
+		}
+	}
+}
+
+// A server that requires client certificates gets the configured one.
+func TestRedisTLSClientAuth(t *testing.T) {
+	pki := testutil.NewPKI(t)
+	srv := testutil.StartRedisTLS(t, pki, "yes")
+	f := &redisFeed{srv: srv, rdb: redis.NewClient(&redis.Options{Addr: srv.Addr()}), key: "zeek"}
+	t.Cleanup(func() { f.rdb.Close() })
+	base := fmt.Sprintf("rediss://127.0.0.1:%d/zeek?group=g&tls_ca_file=%s", srv.TLSPort, pki.CA)
+	sp, _ := input.ParseSpec(base)
+	if src, err := Open(sp, Options{DialTimeout: 3 * time.Second}); err == nil {
+		src.Close(context.Background())
+		t.Fatal("opened without the client certificate the server requires")
+	}
+	f.publish(t, records(0, 3)...)
+	r := run(t, base+"&tls_cert_file="+pki.ClientCert+"&tls_key_file="+pki.ClientKey, Options{})
+	for _, ev := range r.take(t, 3, 10*time.Second) {
+		ev.Ack()
+	}
+	testutil.Eventually(t, 10*time.Second, "the records acknowledged", func() bool {
+		pending, lag := f.pendingAndLag(t, "g")
+		return pending == 0 && lag == 0
+	})
+}
