@@ -37,14 +37,14 @@ func FreePort(tb testing.TB) int {
 }
 
 // StartNATS starts `nats-server -js` with its store in a temporary
-// directory (skipping the test if nats-server is not installed). The
-// binary is $SCRIPTD_NATS_SERVER if set (to test against another release
-// than the one installed), else nats-server on PATH or
-// /usr/sbin/nats-server.
-func StartNATS(tb testing.TB) *Server {
+// directory, and extra arguments if any (TLS, say), skipping the test if
+// nats-server is not installed. The binary is $SCRIPTD_NATS_SERVER if
+// set (to test against another release than the one installed), else
+// nats-server on PATH or /usr/sbin/nats-server.
+func StartNATS(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
 	s := &Server{Port: FreePort(tb), Dir: tb.TempDir(), bin: NATSServerBin(tb)}
-	s.args = []string{"-js", "-a", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-sd", s.Dir}
+	s.args = append([]string{"-js", "-a", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-sd", s.Dir}, extra...)
 	s.start(tb)
 	return s
 }

@@ -75,13 +75,18 @@ const DefaultRedeliverAfter = 30 * time.Second
 
 // StreamURL is a parsed stream input:
 //
-//	nats://[USER:PASS@]HOST[:PORT]/STREAM?durable=GROUP[&redeliver_after=DUR]
+//	nats://[USER:PASS@]HOST[:PORT]/STREAM?durable=GROUP[&redeliver_after=DUR][&tls=true[&TLS OPTIONS]]
 //	redis://[[USER]:PASS@]HOST[:PORT]/STREAMKEY?group=GROUP[&redeliver_after=DUR][&db=N]
 //
 // DUR is a Go duration ("45s", "2m") or a number of seconds; the default
 // is [DefaultRedeliverAfter]. The ports default to 4222 and 6379. The
 // Redis stream key is the URL-unescaped rest of the path (it may contain
-// '/').
+// '/'). A NATS connection uses TLS with tls=true (or 1), verified against
+// the system's roots unless tls_ca_file=PEM names others; the other TLS
+// options, which need tls=true, are those of the Redis storage backend:
+// tls_cert_file and tls_key_file (a client certificate, together),
+// tls_server_name (the name to verify, default HOST) and
+// tls_insecure_skip_verify=true.
 type StreamURL struct {
 	Scheme         string        // "nats" or "redis"
 	Addr           string        // HOST:PORT
@@ -90,6 +95,14 @@ type StreamURL struct {
 	Group          string        // the durable consumer, or the Redis consumer group
 	RedeliverAfter time.Duration // unacknowledged this long: delivered to another process
 	DB             int           // Redis: the database number
+	TLS            *StreamTLS    // NATS: TLS options (tls=true); nil: plain TCP
+}
+
+// StreamTLS is a stream URL's TLS options (paths as given).
+type StreamTLS struct {
+	CAFile, CertFile, KeyFile string
+	ServerName                string
+	InsecureSkipVerify        bool
 }
 
 // String renders the stream for messages: scheme, address and name, no
@@ -168,11 +181,45 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream URL %q: %w", shown, err)
 	}
+	tlsOpts, tlsOn, tlsGiven := &StreamTLS{}, false, ""
 	for k, vs := range q {
 		if len(vs) != 1 {
 			return nil, fmt.Errorf("stream URL %q: %s given %d times", shown, k, len(vs))
 		}
 		v := vs[0]
+		if u.Scheme == "nats" && strings.HasPrefix(k, "tls") {
+			if k != "tls" && tlsGiven == "" {
+				tlsGiven = k
+			}
+			switch k {
+			case "tls", "tls_insecure_skip_verify":
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return nil, fmt.Errorf("stream URL %q: %s=%q: want true or false", shown, k, v)
+				}
+				if k == "tls" {
+					tlsOn = b
+				} else {
+					tlsOpts.InsecureSkipVerify = b
+				}
+				continue
+			case "tls_ca_file", "tls_cert_file", "tls_key_file", "tls_server_name":
+				if v == "" {
+					return nil, fmt.Errorf("stream URL %q: %s is empty", shown, k)
+				}
+				switch k {
+				case "tls_ca_file":
+					tlsOpts.CAFile = v
+				case "tls_cert_file":
+					tlsOpts.CertFile = v
+				case "tls_key_file":
+					tlsOpts.KeyFile = v
+				default:
+					tlsOpts.ServerName = v
+				}
+				continue
+			}
+		}
 		switch {
 		case k == groupParam:
 			if v == "" || strings.ContainsAny(v, ".*> \t") {
@@ -195,12 +242,22 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 			known := groupParam + ", redeliver_after"
 			if u.Scheme == "redis" {
 				known += ", db"
+			} else {
+				known += ", tls, tls_ca_file, tls_cert_file, tls_key_file, tls_server_name, tls_insecure_skip_verify"
 			}
 			return nil, fmt.Errorf("stream URL %q: unknown parameter %q (known: %s)", shown, k, known)
 		}
 	}
 	if out.Group == "" {
 		return nil, fmt.Errorf("stream URL %q: %s=GROUP is required (the processes sharing the feed name the same group)", shown, groupParam)
+	}
+	switch {
+	case !tlsOn && tlsGiven != "":
+		return nil, fmt.Errorf("stream URL %q: %s needs tls=true", shown, tlsGiven)
+	case (tlsOpts.CertFile == "") != (tlsOpts.KeyFile == ""):
+		return nil, fmt.Errorf("stream URL %q: tls_cert_file and tls_key_file go together", shown)
+	case tlsOn:
+		out.TLS = tlsOpts
 	}
 	return out, nil
 }

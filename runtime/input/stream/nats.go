@@ -2,8 +2,12 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -93,7 +97,16 @@ func openNATS(spec input.Spec, u *input.StreamURL, opts Options) (*natsSource, e
 			nopts = append(nopts, nats.Token(u.User.Username()))
 		}
 	}
-	nc, err := nats.Connect("nats://"+u.Addr, nopts...)
+	scheme := "nats://"
+	if u.TLS != nil {
+		cfg, err := natsTLSConfig(u)
+		if err != nil {
+			return nil, err
+		}
+		nopts = append(nopts, nats.Secure(cfg))
+		scheme = "tls://"
+	}
+	nc, err := nats.Connect(scheme+u.Addr, nopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +125,38 @@ func openNATS(spec input.Spec, u *input.StreamURL, opts Options) (*natsSource, e
 	}
 	go s.acker()
 	return s, nil
+}
+
+// natsTLSConfig builds the client's TLS configuration from the URL's
+// options: the CA file's certificates as roots (else the system's), a
+// client certificate when given (for servers that verify clients), and
+// the server name to verify (tls_server_name, else the URL's host).
+func natsTLSConfig(u *input.StreamURL) (*tls.Config, error) {
+	o := u.TLS
+	host, _, _ := net.SplitHostPort(u.Addr)
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, InsecureSkipVerify: o.InsecureSkipVerify}
+	if o.ServerName != "" {
+		cfg.ServerName = o.ServerName
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls_ca_file: no PEM certificate in %s", o.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if o.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls_cert_file, tls_key_file: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // ensure makes sure the stream and the durable consumer exist, creating

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/scriptd/scriptd/internal/testutil"
+	"github.com/scriptd/scriptd/runtime/input"
 )
 
 func TestAckSubjectInfo(t *testing.T) {
@@ -123,5 +125,61 @@ func TestNATSInProgress(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
 		p, lag := f.pendingAndLag(t, "g")
 		return p == 0 && lag == 0
+	})
+}
+
+// tls=true connects with TLS: verified against tls_ca_file (a server
+// whose certificate another CA signed is refused), with a client
+// certificate for a server that verifies clients.
+func TestNATSTLS(t *testing.T) {
+	p := testutil.NewPKI(t)
+	srv := testutil.StartNATS(t, "--tls", "--tlscert", p.ServerCert, "--tlskey", p.ServerKey, "--tlsverify", "--tlscacert", p.CA)
+	base := "nats://" + srv.Addr() + "/ZEEK?durable=g&redeliver_after=5s"
+	withCA := base + "&tls=true&tls_ca_file=" + p.CA
+	client := "&tls_cert_file=" + p.ClientCert + "&tls_key_file=" + p.ClientKey
+	for _, bad := range []struct{ url, want string }{
+		{base, ""},   // plain TCP to a TLS server
+		{withCA, ""}, // no client certificate
+		{base + "&tls=1&tls_ca_file=" + p.OtherCA + client, "certificate"}, // unknown authority
+		{withCA + client + "&tls_server_name=nats.example", "certificate"}, // wrong name
+	} {
+		sp, _ := input.ParseSpec(bad.url)
+		src, err := Open(sp, Options{DialTimeout: 2 * time.Second})
+		switch {
+		case err == nil:
+			src.Close(context.Background())
+			t.Errorf("Open(%s) connected", bad.url)
+		case !strings.Contains(err.Error(), bad.want):
+			t.Errorf("Open(%s): %v, want an error about %q", bad.url, err, bad.want)
+		default:
+			t.Logf("refused: %v", err)
+		}
+	}
+
+	r := run(t, withCA+client, Options{})
+	nc, err := nats.Connect("tls://"+srv.Addr(), nats.RootCAs(p.CA), nats.ClientCert(p.ClientCert, p.ClientKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, b := range records(0, 20) {
+		if _, err := js.Publish(ctx, "ZEEK", []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs := r.take(t, 20, 10*time.Second)
+	for _, ev := range evs {
+		ev.Ack()
+	}
+	testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
+		c, err := js.Consumer(ctx, "ZEEK", "g")
+		if err != nil {
+			return false
+		}
+		i := c.CachedInfo()
+		return i.NumAckPending == 0 && i.NumPending == 0
 	})
 }
