@@ -22,15 +22,17 @@ import (
 
 // natsSource reads a JetStream stream through a durable pull consumer
 // shared by the group's processes: the consumer is named GROUP, acks are
-// explicit, AckWait is the redelivery time and MaxAckPending is
-// Options.MaxInFlight.
+// explicit, AckWait is the redelivery time; MaxAckPending is left to each
+// process (see ensure).
 //
 // The client library (nats.go) reconnects on its own, with backoff; its
 // Consume re-issues pull requests after a reconnection. Messages are
-// delivered to Consume's callback, which tracks them and passes them to
-// Run's goroutine; Run parses them and sends batches. Acknowledgements are
+// delivered to Consume's callback, which tracks them and leaves them in
+// the intake of Run's goroutine; helper goroutines parse them and Run
+// sends batches (see pipeline). Acknowledgements and "in progress" are
 // published by a goroutine of their own (Ack is called on the script
-// loop, which must not wait on the network).
+// loop, which must not wait on the network); nats.go writes what was
+// published in bulk (one write for about a hundred acks in S1).
 type natsSource struct {
 	common
 	nc   *nats.Conn
