@@ -26,6 +26,7 @@ type PKI struct {
 	CA                    string // the CA's certificate
 	ServerCert, ServerKey string // also usable as a client (cluster bus, replication)
 	ClientCert, ClientKey string
+	OtherCA               string // a second CA's certificate, which signed nothing here
 }
 
 // NewPKI makes a CA and its certificates (ECDSA P-256, valid from an hour
@@ -55,18 +56,24 @@ func NewPKI(tb testing.TB) *PKI {
 		return der
 	}
 	now := time.Now()
-	caKey := newKey()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "scriptd test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	newCA := func(name string) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
+		key := newKey()
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+			IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cert, _ := x509.ParseCertificate(der)
+		return cert, key, der
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
+	caCert, caKey, caDER := newCA("scriptd test CA")
 	p.CA = write("ca.pem", "CERTIFICATE", caDER)
+	_, _, otherDER := newCA("another test CA")
+	p.OtherCA = write("other-ca.pem", "CERTIFICATE", otherDER)
 	leaf := func(serial int64, name string, usage ...x509.ExtKeyUsage) (string, string) {
 		k := newKey()
 		tmpl := &x509.Certificate{

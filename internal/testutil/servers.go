@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -37,9 +38,29 @@ func FreePort(tb testing.TB) int {
 }
 
 // StartNATS starts `nats-server -js` with its store in a temporary
-// directory (skipping the test if nats-server is not installed).
-func StartNATS(tb testing.TB) *Server {
+// directory, and extra arguments if any (TLS, say), skipping the test if
+// nats-server is not installed. The binary is $SCRIPTD_NATS_SERVER if
+// set (to test against another release than the one installed), else
+// nats-server on PATH or /usr/sbin/nats-server.
+func StartNATS(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
+	s := &Server{Port: FreePort(tb), Dir: tb.TempDir(), bin: NATSServerBin(tb)}
+	s.args = append([]string{"-js", "-a", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-sd", s.Dir}, extra...)
+	s.start(tb)
+	return s
+}
+
+// NATSServerBin is the nats-server StartNATS runs (see there); the test
+// is skipped if there is none.
+func NATSServerBin(tb testing.TB) string {
+	tb.Helper()
+	if bin := os.Getenv("SCRIPTD_NATS_SERVER"); bin != "" {
+		p, err := exec.LookPath(bin)
+		if err != nil {
+			tb.Fatalf("SCRIPTD_NATS_SERVER: %v", err)
+		}
+		return p
+	}
 	bin, err := exec.LookPath("nats-server")
 	if err != nil {
 		if _, serr := exec.LookPath("/usr/sbin/nats-server"); serr != nil {
@@ -47,10 +68,7 @@ func StartNATS(tb testing.TB) *Server {
 		}
 		bin = "/usr/sbin/nats-server"
 	}
-	s := &Server{Port: FreePort(tb), Dir: tb.TempDir(), bin: bin}
-	s.args = []string{"-js", "-a", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-sd", s.Dir}
-	s.start(tb)
-	return s
+	return bin
 }
 
 // StartRedis starts a redis-server (skipping the test if it is not

@@ -1,7 +1,8 @@
 // Package tlsconf builds TLS client configurations from the options
 // scriptd spells the same everywhere: the Redis storage backend's options
 // (tls_ca_file, tls_cert_file, tls_key_file, tls_server_name,
-// tls_insecure_skip_verify) and the query of a rediss:// stream input.
+// tls_insecure_skip_verify) and the query of a stream input (rediss://,
+// nats:// with tls=true).
 package tlsconf
 
 import (

@@ -242,10 +242,11 @@ func (v *version) fireRecord(ev *input.Event, args []goja.Value) {
 
 // recordAck is a stream record with an async handler still running.
 type recordAck struct {
-	v    *version
-	ack  func()
-	file string
-	line int
+	v       *version
+	ack     func()
+	release func() // nil: the source has no way to give the record back
+	file    string
+	line    int
 }
 
 // recordSettle, while a stream record is being dispatched, remembers that
@@ -260,7 +261,7 @@ func (v *version) recordSettle(ctx *eventloop.AwaitingContext, done func()) func
 	if e.recordCtxs == nil {
 		e.recordCtxs = make(map[*eventloop.AwaitingContext]recordAck)
 	}
-	e.recordCtxs[ctx] = recordAck{v: v, ack: ev.Ack, file: ev.File, line: ev.Line}
+	e.recordCtxs[ctx] = recordAck{v: v, ack: ev.Ack, release: ev.Release, file: ev.File, line: ev.Line}
 	return func() {
 		delete(e.recordCtxs, ctx)
 		done()
@@ -270,9 +271,9 @@ func (v *version) recordSettle(ctx *eventloop.AwaitingContext, done func()) func
 // ackInterrupted runs when a handler of version v was interrupted (v is
 // broken): if the code interrupted was a continuation of an async handler
 // of a stream record, that record is acknowledged and named in the
-// report. The other records whose handlers were running on v are
-// forgotten unacknowledged: they were cut off, not failed, and will be
-// redelivered.
+// report. The other records whose handlers were running on v are given
+// back unacknowledged (see releaseRecords): they were cut off, not
+// failed, and will be redelivered.
 func (e *Engine) ackInterrupted(v *version, ce *eventloop.CallbackError) {
 	if len(e.recordCtxs) == 0 {
 		return
@@ -286,9 +287,23 @@ func (e *Engine) ackInterrupted(v *version, ce *eventloop.CallbackError) {
 			}
 		}
 	}
+	e.releaseRecords(v)
+}
+
+// releaseRecords gives back, unacknowledged, the stream records whose
+// async handlers were still running on v when v stopped for good
+// (interrupted, or abandoned past a drain timeout): they are redelivered
+// now (Event.Release) or, where the source cannot give a record back,
+// after the stream's redelivery time. A source that keeps the records it
+// holds alive while their handlers run (NATS "in progress") would
+// otherwise keep these until the process ends.
+func (e *Engine) releaseRecords(v *version) {
 	for ctx, r := range e.recordCtxs {
 		if r.v == v {
 			delete(e.recordCtxs, ctx)
+			if r.release != nil {
+				r.release()
+			}
 		}
 	}
 }

@@ -326,4 +326,5 @@ func (e *Engine) closeVersion(v *version) {
 	e.flushLogs()
 	v.loop.Stop()
 	v.unwatch()
+	e.releaseRecords(v)
 }

@@ -100,6 +100,13 @@ type Event struct {
 	// more than once (later calls do nothing), and must not block. Nil
 	// for file records.
 	Ack func()
+	// Release, when set, gives a stream record back to its stream
+	// unacknowledged, for redelivery now: the engine calls it for a record
+	// whose handlers were cut off (their runtime was interrupted or
+	// abandoned) rather than settled. Like Ack, any goroutine, idempotent,
+	// never blocks; after Ack (or Release) it does nothing. Nil: the
+	// record is redelivered after the stream's redelivery time.
+	Release func()
 }
 
 // Stats are a Reader's counters.

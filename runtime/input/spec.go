@@ -76,15 +76,16 @@ const DefaultRedeliverAfter = 30 * time.Second
 
 // StreamURL is a parsed stream input:
 //
-//	nats://[USER:PASS@]HOST[:PORT]/STREAM?durable=GROUP[&redeliver_after=DUR]
+//	nats://[USER:PASS@]HOST[:PORT]/STREAM?durable=GROUP[&redeliver_after=DUR][&tls=true[&TLS OPTIONS]]
 //	redis://[[USER]:PASS@]HOST[:PORT]/STREAMKEY?group=GROUP[&redeliver_after=DUR][&db=N]
 //	rediss://... the same over TLS[&tls_ca_file=F][&tls_cert_file=F&tls_key_file=F][&tls_server_name=N][&tls_insecure_skip_verify=true]
 //
 // DUR is a Go duration ("45s", "2m") or a number of seconds; the default
 // is [DefaultRedeliverAfter]. The ports default to 4222 and 6379. The
 // Redis stream key is the URL-unescaped rest of the path (it may contain
-// '/'). The TLS options are named as the Redis storage backend's (see
-// [StreamTLS]); they need rediss://.
+// '/'). TLS is rediss:// for Redis and tls=true (or 1) for NATS; its
+// options (see [StreamTLS]) are named as the Redis storage backend's and
+// need TLS on.
 type StreamURL struct {
 	Scheme         string        // "nats" or "redis" (also for rediss://, whose TLS is set)
 	Addr           string        // HOST:PORT
@@ -93,10 +94,10 @@ type StreamURL struct {
 	Group          string        // the durable consumer, or the Redis consumer group
 	RedeliverAfter time.Duration // unacknowledged this long: delivered to another process
 	DB             int           // Redis: the database number
-	TLS            *StreamTLS    // rediss://: TLS with these options; nil: plain TCP
+	TLS            *StreamTLS    // rediss://, or nats:// with tls=true: TLS with these options; nil: plain TCP
 }
 
-// StreamTLS are the TLS options of a rediss:// stream URL, named as the
+// StreamTLS are the TLS options of a rediss:// URL, or of a nats:// URL with tls=true, named as the
 // Redis storage backend's options. The zero value verifies the server
 // against the system's roots, by the host dialled.
 type StreamTLS struct {
@@ -190,6 +191,7 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream URL %q: %w", shown, err)
 	}
+	tlsOpts, tlsGiven, natsTLS := StreamTLS{}, "", false
 	for k, vs := range q {
 		if len(vs) != 1 {
 			return nil, fmt.Errorf("stream URL %q: %s given %d times", shown, k, len(vs))
@@ -213,20 +215,39 @@ func ParseStreamURL(raw string) (*StreamURL, error) {
 				return nil, fmt.Errorf("stream URL %q: db=%q: want a database number", shown, v)
 			}
 			out.DB = n
-		case strings.HasPrefix(k, "tls_") && out.Scheme == "redis" && slices.Contains(tlsParams, k):
-			if out.TLS == nil {
-				return nil, fmt.Errorf("stream URL %q: %s needs TLS: write rediss:// instead of redis://", shown, k)
+		case k == "tls" && out.Scheme == "nats":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, fmt.Errorf("stream URL %q: tls=%q: want true or false", shown, v)
 			}
-			if err := out.TLS.set(k, v); err != nil {
+			natsTLS = b
+		case slices.Contains(tlsParams, k):
+			if tlsGiven == "" {
+				tlsGiven = k
+			}
+			if err := tlsOpts.set(k, v); err != nil {
 				return nil, fmt.Errorf("stream URL %q: %s=%q: %w", shown, k, v, err)
 			}
 		default:
 			known := groupParam + ", redeliver_after"
 			if out.Scheme == "redis" {
 				known += ", db, " + strings.Join(tlsParams, ", ")
+			} else {
+				known += ", tls, " + strings.Join(tlsParams, ", ")
 			}
 			return nil, fmt.Errorf("stream URL %q: unknown parameter %q (known: %s)", shown, k, known)
 		}
+	}
+	switch {
+	case out.Scheme == "nats" && natsTLS:
+		out.TLS = &StreamTLS{}
+	case tlsGiven != "" && out.Scheme == "nats":
+		return nil, fmt.Errorf("stream URL %q: %s needs tls=true", shown, tlsGiven)
+	case tlsGiven != "" && out.TLS == nil:
+		return nil, fmt.Errorf("stream URL %q: %s needs TLS: write rediss:// instead of redis://", shown, tlsGiven)
+	}
+	if out.TLS != nil {
+		*out.TLS = tlsOpts
 	}
 	if t := out.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
 		return nil, fmt.Errorf("stream URL %q: tls_cert_file and tls_key_file go together", shown)

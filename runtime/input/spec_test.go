@@ -67,19 +67,25 @@ func TestParseStreamURL(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"nats://h/S":                                "durable=GROUP is required",
-		"redis://h/k?durable=g":                     "unknown parameter \"durable\"",
-		"nats://h/S?durable=g&db=1":                 "unknown parameter \"db\"",
-		"nats://h/?durable=g":                       "no stream name",
-		"redis://h?group=g":                         "no stream key",
-		"nats://h/A.B?durable=g":                    "not a JetStream stream name",
-		"nats://h/S?durable=g&redeliver_after=10ms": "redeliver_after",
-		"nats://h/S?durable=g&redeliver_after=soon": "redeliver_after",
-		"nats://h:99999/S?durable=g":                "port",
-		"redis://h/k?group=a&group=b":               "given 2 times",
-		"redis://h/k?group=g&db=-1":                 "db=",
-		"nats://:4222/S?durable=g":                  "no host",
-		"nats://h/S?durable=a.b":                    "durable=",
+		"nats://h/S":                                 "durable=GROUP is required",
+		"redis://h/k?durable=g":                      "unknown parameter \"durable\"",
+		"nats://h/S?durable=g&db=1":                  "unknown parameter \"db\"",
+		"nats://h/?durable=g":                        "no stream name",
+		"redis://h?group=g":                          "no stream key",
+		"nats://h/A.B?durable=g":                     "not a JetStream stream name",
+		"nats://h/S?durable=g&redeliver_after=10ms":  "redeliver_after",
+		"nats://h/S?durable=g&redeliver_after=soon":  "redeliver_after",
+		"nats://h:99999/S?durable=g":                 "port",
+		"redis://h/k?group=a&group=b":                "given 2 times",
+		"redis://h/k?group=g&db=-1":                  "db=",
+		"nats://:4222/S?durable=g":                   "no host",
+		"nats://h/S?durable=a.b":                     "durable=",
+		"nats://h/S?durable=g&tls_ca_file=ca.pem":    "tls_ca_file needs tls=true",
+		"nats://h/S?durable=g&tls=yes please":        "tls=",
+		"nats://h/S?durable=g&tls=1&tls_cert_file=c": "tls_cert_file and tls_key_file go together",
+		"nats://h/S?durable=g&tls=1&tls_ca_file=":    `tls_ca_file="": empty value`,
+		"nats://h/S?durable=g&tls=1&tls_ca=x":        "unknown parameter \"tls_ca\"",
+		"redis://h/k?group=g&tls=1":                  "unknown parameter \"tls\"",
 	}
 	for arg, want := range bad {
 		_, err := ParseStreamURL(arg)
@@ -89,6 +95,14 @@ func TestParseStreamURL(t *testing.T) {
 		if _, err := ParseSpec("dns=" + arg); err == nil {
 			t.Errorf("ParseSpec(dns=%s) accepted it", arg)
 		}
+	}
+	// TLS options (NATS).
+	u, err := ParseStreamURL("nats://h/S?durable=g&tls=true&tls_ca_file=/etc/ca.pem&tls_cert_file=c.pem&tls_key_file=k.pem&tls_server_name=nats.example&tls_insecure_skip_verify=false")
+	if err != nil || u.TLS == nil || *u.TLS != (StreamTLS{CAFile: "/etc/ca.pem", CertFile: "c.pem", KeyFile: "k.pem", ServerName: "nats.example"}) {
+		t.Errorf("TLS options: %+v, %v", u, err)
+	}
+	if u, err := ParseStreamURL("nats://h/S?durable=g&tls=0"); err != nil || u.TLS != nil {
+		t.Errorf("tls=0: %+v, %v", u, err)
 	}
 	// A stream URL is a path even though its query has '='.
 	sp, err := ParseSpec("nats://h/S?durable=g")
@@ -156,7 +170,7 @@ func TestParseRedissURL(t *testing.T) {
 		"rediss://h/k?group=g&tls_insecure_skip_verify=maybe": "want true or false",
 		"rediss://h/k?group=g&tls_ca_file=":                   "empty value",
 		"rediss://h/k?group=g&tls_ca=x":                       "unknown parameter \"tls_ca\" (known: group, redeliver_after, db, tls_ca_file",
-		"nats://h/S?durable=g&tls_ca_file=ca.pem":             "unknown parameter \"tls_ca_file\"",
+		"nats://h/S?durable=g&tls_ca_file=ca.pem":             "tls_ca_file needs tls=true",
 		"rediss://h/k":          "group=GROUP is required",
 		"redisss://h/k?group=g": "scheme must be nats, redis or rediss",
 		"rediss://h/k?group=g&tls_server_name=a&tls_server_name=b":   "given 2 times",

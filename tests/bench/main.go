@@ -14,9 +14,14 @@
 // It builds the scriptd binary itself (or runs -bin) and starts its own
 // redis-server; rows whose tools are missing are skipped with a note.
 // input; S1 stream intake (JetStream, Redis Streams; 1 and 2 workers) vs
-// the same records from a file. It builds the scriptd binary itself and
-// starts its own redis-server and nats-server; rows whose tools are
-// missing are skipped with a note.
+// the same records from a file, medians of -rounds interleaved rounds,
+// JetStream once per nats-server given with -nats-server (or
+// $SCRIPTD_NATS_SERVER), e.g. the distribution's and a current release:
+//
+//	go run ./tests/bench -only S1 -nats-server /usr/sbin/nats-server,$HOME/go/bin/nats-server
+//
+// It builds the scriptd binary itself and starts its own redis-server and
+// nats-server; rows whose tools are missing are skipped with a note.
 package main
 
 import (
@@ -66,12 +71,17 @@ type bench struct {
 	peerOnce              sync.Once
 	peerNode, peerDir     string // node and the folder holding node_modules/better-sqlite3
 	peerWhy, peerNodeVers string // why there is no peer; node's version
+
+	natsServers string // S1: -nats-server
+	s1Rounds    int    // S1: -rounds
 }
 
 func main() {
 	only := flag.String("only", "", "run only these rows (comma-separated, e.g. P1,P3)")
 	copies := flag.Int("copies", 5, "P1: copies of dns.json concatenated")
 	bin := flag.String("bin", "", "use this scriptd binary instead of building one (e.g. to alternate old and new builds)")
+	natsServers := flag.String("nats-server", os.Getenv("SCRIPTD_NATS_SERVER"), "S1: the nats-server binaries to measure, comma-separated (default $SCRIPTD_NATS_SERVER, else nats-server on PATH or /usr/sbin/nats-server)")
+	rounds := flag.Int("rounds", 5, "S1: rounds (each runs the file and every stream set-up once, interleaved); rows show medians")
 	flag.Parse()
 	b, err := setup(*bin)
 	if err != nil {
@@ -79,6 +89,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(b.work)
+	b.natsServers, b.s1Rounds = *natsServers, max(*rounds, 1)
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
 	steps := []struct {
 		id string

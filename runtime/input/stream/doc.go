@@ -29,11 +29,15 @@
 // XAUTOCLAIM of entries idle that long. Delivery is therefore at least
 // once. A redelivered record may come back to the process that holds it
 // (its handlers are slow, or were abandoned with an interrupted runtime):
-// the new delivery then supersedes the old one.
+// the new delivery then supersedes the old one. JetStream records held
+// for half the redelivery time are sent "in progress", which restarts
+// AckWait, so slow handlers keep their records; records whose handlers
+// were cut off are given back at once through [input.Event.Release].
 //
 // Backpressure: a process holds at most Options.MaxInFlight records
-// delivered and not yet acknowledged (and JetStream's MaxAckPending, for
-// the whole group, is set to it too); beyond, it stops pulling. A server
+// delivered and not yet acknowledged; beyond, it stops taking records
+// (JetStream: plus a bounded pull window; the consumer scriptd creates has
+// no MaxAckPending, so each process's limit is its own). A server
 // that goes away is reconnected to with backoff; acknowledgements that
 // cannot be sent meanwhile are kept and sent after the reconnection, or,
 // if the process ends first, their records are redelivered.

@@ -2,8 +2,12 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,15 +20,17 @@ import (
 
 // natsSource reads a JetStream stream through a durable pull consumer
 // shared by the group's processes: the consumer is named GROUP, acks are
-// explicit, AckWait is the redelivery time and MaxAckPending is
-// Options.MaxInFlight.
+// explicit, AckWait is the redelivery time; MaxAckPending is left to each
+// process (see ensure).
 //
 // The client library (nats.go) reconnects on its own, with backoff; its
 // Consume re-issues pull requests after a reconnection. Messages are
-// delivered to Consume's callback, which tracks them and passes them to
-// Run's goroutine; Run parses them and sends batches. Acknowledgements are
+// delivered to Consume's callback, which tracks them and leaves them in
+// the intake of Run's goroutine; helper goroutines parse them and Run
+// sends batches (see pipeline). Acknowledgements and "in progress" are
 // published by a goroutine of their own (Ack is called on the script
-// loop, which must not wait on the network).
+// loop, which must not wait on the network); nats.go writes what was
+// published in bulk (one write for about a hundred acks in S1).
 type natsSource struct {
 	common
 	nc   *nats.Conn
@@ -37,6 +43,11 @@ type natsSource struct {
 	closed  atomic.Bool
 	mu      sync.Mutex   // guards cons
 	stopped atomic.Int64 // when Run stopped pulling (UnixNano), 0 before
+
+	warnedAckPending bool // ensure's warning, once
+
+	looks      map[*delivery[uint64, jetstream.Msg]]int // acker only: see progress
+	inProgress atomic.Int64                             // "in progress" sent
 }
 
 // pullExpiry bounds how long a pull request of Consume stays open on the
@@ -86,7 +97,16 @@ func openNATS(spec input.Spec, u *input.StreamURL, opts Options) (*natsSource, e
 			nopts = append(nopts, nats.Token(u.User.Username()))
 		}
 	}
-	nc, err := nats.Connect("nats://"+u.Addr, nopts...)
+	scheme := "nats://"
+	if u.TLS != nil {
+		cfg, err := natsTLSConfig(u)
+		if err != nil {
+			return nil, err
+		}
+		nopts = append(nopts, nats.Secure(cfg))
+		scheme = "tls://"
+	}
+	nc, err := nats.Connect(scheme+u.Addr, nopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +127,26 @@ func openNATS(spec input.Spec, u *input.StreamURL, opts Options) (*natsSource, e
 	return s, nil
 }
 
+// natsTLSConfig builds the client's TLS configuration from the URL's
+// options (tlsconf, as for every TLS client of scriptd), verifying the
+// server by tls_server_name, else the URL's host.
+func natsTLSConfig(u *input.StreamURL) (*tls.Config, error) {
+	cfg, err := tlsFiles(u.TLS).Client()
+	if err != nil {
+		return nil, err // names the option
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(u.Addr)
+	}
+	return cfg, nil
+}
+
 // ensure makes sure the stream and the durable consumer exist, creating
-// them if need be, and tunes an existing consumer's AckWait and
-// MaxAckPending to this process's settings.
+// them if need be, and sets an existing consumer's AckWait to this
+// process's redeliver_after. MaxAckPending: a consumer scriptd creates has
+// none (-1); an existing consumer's is left as it is (an operator's
+// choice, or an older scriptd's), with a warning if it is below this
+// process's MaxInFlight.
 func (s *natsSource) ensure(ctx context.Context) error {
 	u := s.url
 	if _, err := s.js.Stream(ctx, u.Name); errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -121,10 +158,14 @@ func (s *natsSource) ensure(ctx context.Context) error {
 		return fmt.Errorf("stream %s: %w", u.Name, err)
 	}
 	want := jetstream.ConsumerConfig{
-		Durable:       u.Group,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       u.RedeliverAfter,
-		MaxAckPending: s.opts.MaxInFlight,
+		Durable:   u.Group,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   u.RedeliverAfter,
+		// No group-wide limit: each process bounds the records it holds
+		// (Options.MaxInFlight, and pulls no more than that ahead), so
+		// the group's limit is the sum of its processes' limits, whatever
+		// each one's --max-in-flight and however many there are.
+		MaxAckPending: -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		MaxDeliver:    -1,
 	}
@@ -148,13 +189,18 @@ func (s *natsSource) ensure(ctx context.Context) error {
 		if cfg.AckPolicy != jetstream.AckExplicitPolicy {
 			return fmt.Errorf("consumer %s acknowledges with policy %v; scriptd needs explicit acks (delete it or name another durable)", u.Group, cfg.AckPolicy)
 		}
-		if cfg.AckWait != want.AckWait || cfg.MaxAckPending != want.MaxAckPending {
-			cfg.AckWait, cfg.MaxAckPending = want.AckWait, want.MaxAckPending
+		if cfg.AckWait != want.AckWait {
+			cfg.AckWait = want.AckWait
 			if upd, err := s.js.UpdateConsumer(ctx, u.Name, cfg); err != nil {
-				s.warn(fmt.Sprintf("could not set consumer %s's ack_wait %v and max_ack_pending %d: %v", u.Group, want.AckWait, want.MaxAckPending, err))
+				s.warn(fmt.Sprintf("could not set consumer %s's ack_wait to %v: %v", u.Group, want.AckWait, err))
 			} else {
 				cons = upd
+				cfg = upd.CachedInfo().Config
 			}
+		}
+		if cfg.MaxAckPending > 0 && cfg.MaxAckPending < s.opts.MaxInFlight && !s.warnedAckPending {
+			s.warnedAckPending = true
+			s.warn(fmt.Sprintf("consumer %s has max_ack_pending %d: the whole group holds at most that many unacknowledged records, fewer than this process's --max-in-flight %d (scriptd creates consumers without that limit and leaves an existing consumer's as it is)", u.Group, cfg.MaxAckPending, s.opts.MaxInFlight))
 		}
 		s.mu.Lock()
 		s.cons = cons
@@ -169,11 +215,123 @@ func (s *natsSource) consumer() jetstream.Consumer {
 	return s.cons
 }
 
-// natsItem is a delivered message on its way from Consume's callback to
-// Run's goroutine.
+// Records on their way to the engine. Consume's callback (nats.go's
+// delivery goroutine) tracks each message and appends it to the intake,
+// waking Run's goroutine only when the intake was empty: no channel
+// operation per message. Run's goroutine takes what has gathered, cuts it
+// into blocks that helper goroutines parse (as the file reader parses
+// ahead, so that parsing JSON is spread over the cores rather than done on
+// one goroutine), and sends the parsed blocks, in order, as batches.
+const (
+	natsBlockSize  = 128 // messages per block parsed by one helper
+	natsMaxHelpers = 4
+)
+
+// natsItem is a delivered message and, once its block is parsed, what
+// parsing it gave.
 type natsItem struct {
 	d   *delivery[uint64, jetstream.Msg]
 	seq uint64
+	rec *input.Record
+	err error
+}
+
+// natsBlock is a run of delivered messages parsed by one helper; done is
+// closed when they are.
+type natsBlock struct {
+	items []natsItem
+	done  chan struct{}
+}
+
+// intake is where Consume's callback leaves delivered messages for Run's
+// goroutine.
+type intake struct {
+	mu    sync.Mutex
+	items []natsItem
+	wake  chan struct{} // items became non-empty
+}
+
+func (in *intake) push(it natsItem) {
+	in.mu.Lock()
+	in.items = append(in.items, it)
+	first := len(in.items) == 1
+	in.mu.Unlock()
+	if first {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns what has gathered (nil if nothing).
+func (in *intake) take() []natsItem {
+	in.mu.Lock()
+	items := in.items
+	in.items = nil
+	in.mu.Unlock()
+	return items
+}
+
+// pipeline is Run's state: the intake, the blocks being parsed (in
+// delivery order) and the helpers parsing them.
+type pipeline struct {
+	in      intake
+	block   int // messages per block: natsBlockSize, or less for small batches
+	queue   []*natsBlock
+	todo    chan *natsBlock // nil: no helpers, blocks are parsed when cut
+	helpers sync.WaitGroup
+}
+
+func newPipeline(maxInFlight, batchSize int) *pipeline {
+	p := &pipeline{in: intake{wake: make(chan struct{}, 1)}, block: min(natsBlockSize, batchSize)}
+	if n := min(runtime.GOMAXPROCS(0), natsMaxHelpers); n > 1 {
+		// Room for every block of MaxInFlight full blocks: handing a
+		// block over waits only when blocks are cut small, and then
+		// briefly (the helpers drain it).
+		p.todo = make(chan *natsBlock, maxInFlight/p.block+2)
+		for range n {
+			p.helpers.Go(func() {
+				parser := input.NewJSONParser()
+				for b := range p.todo {
+					b.parse(parser)
+				}
+			})
+		}
+	}
+	return p
+}
+
+func (b *natsBlock) parse(parser *input.JSONParser) {
+	for i := range b.items {
+		it := &b.items[i]
+		it.rec, it.err = parser.ParseRecord(it.d.msg.Data())
+	}
+	close(b.done)
+}
+
+// cut splits items into blocks, queues them and hands them to the
+// helpers (or parses them at once, without helpers).
+func (p *pipeline) cut(items []natsItem, parser *input.JSONParser) {
+	for len(items) > 0 {
+		n := min(len(items), p.block)
+		b := &natsBlock{items: items[:n:n], done: make(chan struct{})}
+		items = items[n:]
+		p.queue = append(p.queue, b)
+		if p.todo != nil {
+			p.todo <- b
+		} else {
+			b.parse(parser)
+		}
+	}
+}
+
+// stop ends the helpers; Run's goroutine, once it no longer cuts.
+func (p *pipeline) stop() {
+	if p.todo != nil {
+		close(p.todo)
+		p.helpers.Wait()
+	}
 }
 
 func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
@@ -186,31 +344,35 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	go func() { defer close(statsDone); s.pollStats(statsCtx) }()
 	defer func() { stopStats(); <-statsDone }()
 
-	msgs := make(chan natsItem, s.opts.BatchSize)
-	prefetch := min(2*s.opts.BatchSize, s.opts.MaxInFlight)
+	p := newPipeline(s.opts.MaxInFlight, s.opts.BatchSize)
+	defer p.stop()
 	handler := func(m jetstream.Msg) {
-		md, err := m.Metadata()
-		if err != nil {
-			s.warn(fmt.Sprintf("message on %s is not a JetStream message: %v", m.Subject(), err))
-			return
+		seq, delivered, ok := ackSubjectInfo(m.Reply())
+		if !ok {
+			md, err := m.Metadata()
+			if err != nil {
+				s.warn(fmt.Sprintf("message on %s is not a JetStream message: %v", m.Subject(), err))
+				return
+			}
+			seq, delivered = md.Sequence.Stream, md.NumDelivered
 		}
 		if s.t.waitRoom(ctx) != nil {
 			_ = m.Nak()
 			return
 		}
-		d := s.t.track(md.Sequence.Stream, m)
-		if md.NumDelivered > 1 {
+		d := s.t.track(seq, m)
+		if delivered > 1 {
 			s.redeliv.Add(1)
 		}
-		select {
-		case msgs <- natsItem{d: d, seq: md.Sequence.Stream}:
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			s.giveBack(d)
+			return
 		}
+		p.in.push(natsItem{d: d, seq: seq})
 	}
 	for attempt := 0; ; attempt++ {
 		cc, err := s.consumer().Consume(handler,
-			jetstream.PullMaxMessages(prefetch),
+			jetstream.PullMaxMessages(s.prefetch()),
 			jetstream.PullExpiry(pullExpiry),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 				if ctx.Err() == nil && !s.closed.Load() && !errors.Is(err, jetstream.ErrNoHeartbeat) {
@@ -219,10 +381,10 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 			}))
 		if err == nil {
 			attempt = -1
-			s.batches(ctx, msgs, out, cc.Closed())
+			s.pump(ctx, p, out, cc.Closed())
 			if ctx.Err() != nil {
 				// Stop pulling; what the client had buffered reaches the
-				// callback, which gives it back.
+				// callback, which gives it back, as is what waits here.
 				s.stopped.Store(time.Now().UnixNano())
 				cc.Drain()
 				select {
@@ -230,15 +392,15 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 				case <-time.After(2 * time.Second):
 					cc.Stop()
 				}
-				for {
-					select {
-					case it := <-msgs:
-						s.giveBack(it.d)
-						continue
-					default:
-					}
-					break
+				for _, it := range p.in.take() {
+					s.giveBack(it.d)
 				}
+				for _, b := range p.queue {
+					for _, it := range b.items {
+						s.giveBack(it.d)
+					}
+				}
+				p.queue = nil
 				return ctx.Err()
 			}
 			s.warn("consuming ended (was the consumer or the stream deleted?); setting it up again")
@@ -256,48 +418,134 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	}
 }
 
-// batches turns delivered messages into batches until ctx ends or the
-// consume stops (closed).
-func (s *natsSource) batches(ctx context.Context, msgs <-chan natsItem, out chan<- []input.Event, closed <-chan struct{}) {
+// prefetch is how many messages Consume keeps pulled ahead of the
+// callback: enough that the server streams without waiting for the next
+// pull request, and never more than the records this process may hold.
+func (s *natsSource) prefetch() int {
+	return min(max(4*s.opts.BatchSize, 1024), s.opts.MaxInFlight)
+}
+
+// pump cuts delivered messages into blocks and sends the parsed blocks
+// in delivery order as batches, until ctx ends or the consume stops
+// (closed). What it holds then stays in p.
+func (s *natsSource) pump(ctx context.Context, p *pipeline, out chan<- []input.Event, closed <-chan struct{}) {
 	bs := s.opts.BatchSize
 	for {
-		var first natsItem
+		if items := p.in.take(); len(items) > 0 {
+			p.cut(items, s.json)
+		}
+		if len(p.queue) > 0 && isDone(p.queue[0]) {
+			batch := make([]input.Event, 0, bs)
+			var sent []*natsBlock
+			for len(p.queue) > 0 && isDone(p.queue[0]) && (len(batch) == 0 || len(batch)+len(p.queue[0].items) <= bs) {
+				b := p.queue[0]
+				for _, it := range b.items {
+					if ev, ok := s.eventOf(it); ok {
+						batch = append(batch, ev)
+					}
+				}
+				sent = append(sent, b)
+				p.queue[0] = nil
+				p.queue = p.queue[1:]
+			}
+			if !s.send(ctx, out, batch) {
+				for _, b := range sent { // never handed over: given back
+					for _, it := range b.items {
+						s.giveBack(it.d)
+					}
+				}
+				return
+			}
+			continue
+		}
+		var front <-chan struct{}
+		if len(p.queue) > 0 {
+			front = p.queue[0].done
+		}
 		select {
-		case first = <-msgs:
+		case <-front:
+		case <-p.in.wake:
 		case <-closed:
 			return
 		case <-ctx.Done():
 			return
 		}
-		batch := make([]input.Event, 0, bs)
-		items := make([]natsItem, 0, bs)
-		add := func(it natsItem) {
-			ev, ok := s.event(it.d.msg.Data(), s.label, int(it.seq))
-			if !ok {
-				it.d.ack() // a bad record is acknowledged: never redelivered
-				return
-			}
-			ev.Ack = it.d.ack
-			batch = append(batch, ev)
-			items = append(items, it)
-		}
-		add(first)
-	fill:
-		for len(batch) < bs {
-			select {
-			case it := <-msgs:
-				add(it)
-			default:
-				break fill
-			}
-		}
-		if !s.send(ctx, out, batch) {
-			for _, it := range items {
-				s.giveBack(it.d)
-			}
-			return
-		}
 	}
+}
+
+func isDone(b *natsBlock) bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// eventOf turns a parsed message into an event; a bad record is reported
+// (STREAM:SEQUENCE) and acknowledged at once: it is never redelivered.
+func (s *natsSource) eventOf(it natsItem) (input.Event, bool) {
+	var ev input.Event
+	err := it.err
+	if err == nil {
+		ev, err = input.NewEvent(s.spec, it.rec)
+	}
+	if err != nil {
+		s.skipped.Add(1)
+		s.bad.report(s.label, int(it.seq), err, s.warn)
+		it.d.ack()
+		return ev, false
+	}
+	d := it.d
+	ev.File, ev.Line, ev.Ack = s.label, int(it.seq), d.ack
+	ev.Release = func() { s.giveBack(d) }
+	return ev, true
+}
+
+// ackSubjectInfo reads a JetStream message's stream sequence and delivery
+// count from its reply subject without allocating, as Metadata does:
+// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>,
+// or, from newer servers, $JS.ACK.<domain>.<account hash>.<stream>...
+// with a token more at the end. ok is false for anything else.
+func ackSubjectInfo(reply string) (seq, delivered uint64, ok bool) {
+	const prefix = "$JS.ACK."
+	if !strings.HasPrefix(reply, prefix) {
+		return 0, 0, false
+	}
+	tokens := strings.Count(reply, ".") + 1
+	var at int // the index of <delivered>
+	switch {
+	case tokens == 9:
+		at = 4
+	case tokens >= 11:
+		at = 6
+	default:
+		return 0, 0, false
+	}
+	rest := reply
+	for range at {
+		_, rest, _ = strings.Cut(rest, ".")
+	}
+	d, rest, _ := strings.Cut(rest, ".")
+	sq, _, _ := strings.Cut(rest, ".")
+	delivered, ok1 := parseUint(d)
+	seq, ok2 := parseUint(sq)
+	return seq, delivered, ok1 && ok2 && seq > 0
+}
+
+func parseUint(s string) (uint64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
 }
 
 // giveBack returns a delivered message that no handler will see to the
@@ -320,17 +568,65 @@ func (s *natsSource) nak(m jetstream.Msg) {
 	_ = m.Nak()
 }
 
-// acker publishes queued acknowledgements until Close.
+// acker publishes queued acknowledgements until Close, and keeps the
+// records held long alive (see progress).
 func (s *natsSource) acker() {
 	defer close(s.ackDone)
+	tick := time.NewTicker(progressEvery(s.url.RedeliverAfter))
+	defer tick.Stop()
 	for {
 		select {
 		case <-s.t.wake:
+			s.sendAcks()
+		case <-tick.C:
+			s.sendAcks()
+			s.progress()
 		case <-s.ackStop:
 			return
 		}
-		s.sendAcks()
 	}
+}
+
+// progressEvery is how often the records held are looked at for
+// progress: a quarter of the redelivery time, so that a record held
+// about half of it gets its "in progress" well before it runs out.
+func progressEvery(redeliverAfter time.Duration) time.Duration {
+	return max(redeliverAfter/4, 10*time.Millisecond)
+}
+
+// progress sends "in progress" (+WPI) for every record this process has
+// held for about half the redelivery time or more since its delivery or
+// its last "in progress", which restarts the server's AckWait: a record
+// whose handlers are slow (an await of a slow service, a long timer) is
+// not redelivered to another process while this one still handles it.
+// It runs every progressEvery (P = redeliver_after/4): a record seen at
+// two consecutive looks has been held at least P, and gets "in progress"
+// at every second look, so at most 2P = redeliver_after/2 passes between
+// its delivery or last "in progress" and the next. A record held because
+// the engine is slow to take it (backpressure) is kept alive the same
+// way; one whose handlers never settle is kept until the process ends
+// (an interrupted runtime's records are acknowledged or given back).
+func (s *natsSource) progress() {
+	s.t.mu.Lock()
+	held := make([]*delivery[uint64, jetstream.Msg], 0, len(s.t.out))
+	for _, d := range s.t.out {
+		held = append(held, d)
+	}
+	s.t.mu.Unlock()
+	looks := make(map[*delivery[uint64, jetstream.Msg]]int, len(held))
+	for _, d := range held {
+		if d.done.Load() {
+			continue
+		}
+		n := s.looks[d] + 1
+		looks[d] = n
+		if n%2 == 0 {
+			if err := d.msg.InProgress(); err == nil {
+				s.inProgress.Add(1)
+			}
+		}
+	}
+	s.looks = looks
 }
 
 // sendAcks publishes the queued acknowledgements. A publish fails only

@@ -11,7 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/scriptd/scriptd/internal/tlsconf"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -59,8 +58,7 @@ func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource,
 		ropts.Password, _ = u.User.Password()
 	}
 	if t := u.TLS; t != nil {
-		cfg, err := tlsconf.Files{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
-			ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}.Client()
+		cfg, err := tlsFiles(t).Client()
 		if err != nil {
 			return nil, err // names the option
 		}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scriptd/scriptd/internal/tlsconf"
 	"github.com/scriptd/scriptd/runtime/input"
 )
 
@@ -438,4 +439,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// tlsFiles are a stream URL's TLS options as tlsconf takes them.
+func tlsFiles(t *input.StreamTLS) tlsconf.Files {
+	return tlsconf.Files{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+		ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
 }

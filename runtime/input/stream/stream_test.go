@@ -186,6 +186,18 @@ func (r *running) halt(t testing.TB) {
 	}
 }
 
+// die ends Run and then the process, as if it had been killed: the
+// records it took stay unacknowledged, and nothing more is sent (no
+// acknowledgement, no "in progress").
+func (r *running) die(t testing.TB) {
+	r.halt(t)
+	if s, ok := r.src.(*natsSource); ok && s.closed.CompareAndSwap(false, true) {
+		close(s.ackStop)
+		<-s.ackDone
+		s.nc.Close()
+	}
+}
+
 // stop ends Run and closes the source.
 func (r *running) stop(t testing.TB) {
 	if r.out == nil {
@@ -346,7 +358,7 @@ func TestRedeliveryToAnotherProcess(t *testing.T) {
 			ev.Ack()
 		}
 		// a "dies" holding 40: b gets exactly those, after about a second.
-		a.halt(t)
+		a.die(t)
 		start := time.Now()
 		b := run(t, f.url("g", params), Options{Consumer: "b"})
 		got := b.take(t, 40, 15*time.Second)
