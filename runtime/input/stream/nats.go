@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,125 +214,6 @@ func (s *natsSource) consumer() jetstream.Consumer {
 	return s.cons
 }
 
-// Records on their way to the engine. Consume's callback (nats.go's
-// delivery goroutine) tracks each message and appends it to the intake,
-// waking Run's goroutine only when the intake was empty: no channel
-// operation per message. Run's goroutine takes what has gathered, cuts it
-// into blocks that helper goroutines parse (as the file reader parses
-// ahead, so that parsing JSON is spread over the cores rather than done on
-// one goroutine), and sends the parsed blocks, in order, as batches.
-const (
-	natsBlockSize  = 128 // messages per block parsed by one helper
-	natsMaxHelpers = 4
-)
-
-// natsItem is a delivered message and, once its block is parsed, what
-// parsing it gave.
-type natsItem struct {
-	d   *delivery[uint64, jetstream.Msg]
-	seq uint64
-	rec *input.Record
-	err error
-}
-
-// natsBlock is a run of delivered messages parsed by one helper; done is
-// closed when they are.
-type natsBlock struct {
-	items []natsItem
-	done  chan struct{}
-}
-
-// intake is where Consume's callback leaves delivered messages for Run's
-// goroutine.
-type intake struct {
-	mu    sync.Mutex
-	items []natsItem
-	wake  chan struct{} // items became non-empty
-}
-
-func (in *intake) push(it natsItem) {
-	in.mu.Lock()
-	in.items = append(in.items, it)
-	first := len(in.items) == 1
-	in.mu.Unlock()
-	if first {
-		select {
-		case in.wake <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// take returns what has gathered (nil if nothing).
-func (in *intake) take() []natsItem {
-	in.mu.Lock()
-	items := in.items
-	in.items = nil
-	in.mu.Unlock()
-	return items
-}
-
-// pipeline is Run's state: the intake, the blocks being parsed (in
-// delivery order) and the helpers parsing them.
-type pipeline struct {
-	in      intake
-	block   int // messages per block: natsBlockSize, or less for small batches
-	queue   []*natsBlock
-	todo    chan *natsBlock // nil: no helpers, blocks are parsed when cut
-	helpers sync.WaitGroup
-}
-
-func newPipeline(maxInFlight, batchSize int) *pipeline {
-	p := &pipeline{in: intake{wake: make(chan struct{}, 1)}, block: min(natsBlockSize, batchSize)}
-	if n := min(runtime.GOMAXPROCS(0), natsMaxHelpers); n > 1 {
-		// Room for every block of MaxInFlight full blocks: handing a
-		// block over waits only when blocks are cut small, and then
-		// briefly (the helpers drain it).
-		p.todo = make(chan *natsBlock, maxInFlight/p.block+2)
-		for range n {
-			p.helpers.Go(func() {
-				parser := input.NewJSONParser()
-				for b := range p.todo {
-					b.parse(parser)
-				}
-			})
-		}
-	}
-	return p
-}
-
-func (b *natsBlock) parse(parser *input.JSONParser) {
-	for i := range b.items {
-		it := &b.items[i]
-		it.rec, it.err = parser.ParseRecord(it.d.msg.Data())
-	}
-	close(b.done)
-}
-
-// cut splits items into blocks, queues them and hands them to the
-// helpers (or parses them at once, without helpers).
-func (p *pipeline) cut(items []natsItem, parser *input.JSONParser) {
-	for len(items) > 0 {
-		n := min(len(items), p.block)
-		b := &natsBlock{items: items[:n:n], done: make(chan struct{})}
-		items = items[n:]
-		p.queue = append(p.queue, b)
-		if p.todo != nil {
-			p.todo <- b
-		} else {
-			b.parse(parser)
-		}
-	}
-}
-
-// stop ends the helpers; Run's goroutine, once it no longer cuts.
-func (p *pipeline) stop() {
-	if p.todo != nil {
-		close(p.todo)
-		p.helpers.Wait()
-	}
-}
-
 func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	if err := s.start(out); err != nil {
 		return err
@@ -344,8 +224,12 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	go func() { defer close(statsDone); s.pollStats(statsCtx) }()
 	defer func() { stopStats(); <-statsDone }()
 
-	p := newPipeline(s.opts.MaxInFlight, s.opts.BatchSize)
-	defer p.stop()
+	p := newPipeline[uint64, jetstream.Msg](s.opts.MaxInFlight, s.opts.BatchSize)
+	defer func() {
+		for _, d := range p.rest() {
+			s.giveBack(d)
+		}
+	}()
 	handler := func(m jetstream.Msg) {
 		seq, delivered, ok := ackSubjectInfo(m.Reply())
 		if !ok {
@@ -368,7 +252,7 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 			s.giveBack(d)
 			return
 		}
-		p.in.push(natsItem{d: d, seq: seq})
+		p.in.push(item[uint64, jetstream.Msg]{d: d, body: m.Data()})
 	}
 	for attempt := 0; ; attempt++ {
 		cc, err := s.consumer().Consume(handler,
@@ -381,7 +265,7 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 			}))
 		if err == nil {
 			attempt = -1
-			s.pump(ctx, p, out, cc.Closed())
+			p.pump(ctx, &s.common, out, cc.Closed(), s.eventOf)
 			if ctx.Err() != nil {
 				// Stop pulling; what the client had buffered reaches the
 				// callback, which gives it back, as is what waits here.
@@ -392,15 +276,7 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 				case <-time.After(2 * time.Second):
 					cc.Stop()
 				}
-				for _, it := range p.in.take() {
-					s.giveBack(it.d)
-				}
-				for _, b := range p.queue {
-					for _, it := range b.items {
-						s.giveBack(it.d)
-					}
-				}
-				p.queue = nil
+				// What waits in p is given back on the way out.
 				return ctx.Err()
 			}
 			s.warn("consuming ended (was the consumer or the stream deleted?); setting it up again")
@@ -425,79 +301,22 @@ func (s *natsSource) prefetch() int {
 	return min(max(4*s.opts.BatchSize, 1024), s.opts.MaxInFlight)
 }
 
-// pump cuts delivered messages into blocks and sends the parsed blocks
-// in delivery order as batches, until ctx ends or the consume stops
-// (closed). What it holds then stays in p.
-func (s *natsSource) pump(ctx context.Context, p *pipeline, out chan<- []input.Event, closed <-chan struct{}) {
-	bs := s.opts.BatchSize
-	for {
-		if items := p.in.take(); len(items) > 0 {
-			p.cut(items, s.json)
-		}
-		if len(p.queue) > 0 && isDone(p.queue[0]) {
-			batch := make([]input.Event, 0, bs)
-			var sent []*natsBlock
-			for len(p.queue) > 0 && isDone(p.queue[0]) && (len(batch) == 0 || len(batch)+len(p.queue[0].items) <= bs) {
-				b := p.queue[0]
-				for _, it := range b.items {
-					if ev, ok := s.eventOf(it); ok {
-						batch = append(batch, ev)
-					}
-				}
-				sent = append(sent, b)
-				p.queue[0] = nil
-				p.queue = p.queue[1:]
-			}
-			if !s.send(ctx, out, batch) {
-				for _, b := range sent { // never handed over: given back
-					for _, it := range b.items {
-						s.giveBack(it.d)
-					}
-				}
-				return
-			}
-			continue
-		}
-		var front <-chan struct{}
-		if len(p.queue) > 0 {
-			front = p.queue[0].done
-		}
-		select {
-		case <-front:
-		case <-p.in.wake:
-		case <-closed:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-func isDone(b *natsBlock) bool {
-	select {
-	case <-b.done:
-		return true
-	default:
-		return false
-	}
-}
-
 // eventOf turns a parsed message into an event; a bad record is reported
 // (STREAM:SEQUENCE) and acknowledged at once: it is never redelivered.
-func (s *natsSource) eventOf(it natsItem) (input.Event, bool) {
+func (s *natsSource) eventOf(it *item[uint64, jetstream.Msg]) (input.Event, bool) {
 	var ev input.Event
+	d := it.d
 	err := it.err
 	if err == nil {
 		ev, err = input.NewEvent(s.spec, it.rec)
 	}
 	if err != nil {
 		s.skipped.Add(1)
-		s.bad.report(s.label, int(it.seq), err, s.warn)
-		it.d.ack()
+		s.bad.report(s.label, int(d.key), err, s.warn)
+		d.ack()
 		return ev, false
 	}
-	d := it.d
-	ev.File, ev.Line, ev.Ack = s.label, int(it.seq), d.ack
+	ev.File, ev.Line, ev.Ack = s.label, int(d.key), d.ack
 	ev.Release = func() { s.giveBack(d) }
 	return ev, true
 }

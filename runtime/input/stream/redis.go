@@ -118,30 +118,20 @@ func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	defer func() { stopStats(); <-statsDone }()
 
 	// One goroutine reads (a round trip to Redis and go-redis's decoding)
-	// while this one parses the records and hands them over, so that the
-	// two overlap.
-	reads := make(chan redisRead, 2)
-	go s.reader(ctx, reads)
-	for rd := range reads {
-		if ctx.Err() != nil || !s.dispatch(ctx, out, rd) {
-			s.giveBack(dropAll(rd.ds))
-		}
-	}
+	// and leaves the entries in p's intake; helpers parse them while this
+	// goroutine hands them over in order (see pipeline).
+	p := newPipeline[string, string](s.opts.MaxInFlight, s.opts.BatchSize)
+	readerDone := make(chan struct{})
+	go func() { defer close(readerDone); s.reader(ctx, p) }()
+	p.pump(ctx, &s.common, out, readerDone, s.eventOf)
+	<-readerDone // pump returns once ctx ended, and so does the reader
+	s.giveBack(dropAll(p.rest()))
 	return ctx.Err()
 }
 
-// redisRead is one XREADGROUP's or XAUTOCLAIM's entries, already tracked
-// (ds[i] is msgs[i]'s delivery).
-type redisRead struct {
-	msgs    []redis.XMessage
-	ds      []*delivery[string, string]
-	claimed bool
-}
-
 // reader reads entries while fewer than MaxInFlight are unacknowledged,
-// until ctx ends; then it closes reads.
-func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
-	defer close(reads)
+// tracks them and leaves them in p's intake, until ctx ends.
+func (s *redisSource) reader(ctx context.Context, p *pipeline[string, string]) {
 	u := s.url
 	cursor := "0-0"
 	nextClaim := time.Now() // at once: entries a dead process left may have waited long enough
@@ -207,26 +197,30 @@ func (s *redisSource) reader(ctx context.Context, reads chan<- redisRead) {
 		}
 		attempt = 0
 		s.recovered()
-		rd := redisRead{claimed: claimed, msgs: msgs[:0], ds: make([]*delivery[string, string], 0, len(msgs))}
+		items := make([]item[string, string], 0, len(msgs))
 		for _, m := range msgs {
 			d := s.t.track(m.ID, m.ID) // one of ours, claimed again: see track
 			if claimed {
 				s.redeliv.Add(1)
 			}
-			rd.msgs = append(rd.msgs, m)
-			rd.ds = append(rd.ds, d)
+			if m.Values == nil {
+				d.ack() // deleted from the stream meanwhile
+				continue
+			}
+			it := item[string, string]{d: d}
+			if body, ok := m.Values[recordField].(string); ok {
+				// The parser does not keep its input: no need to copy body.
+				it.body = unsafe.Slice(unsafe.StringData(body), len(body))
+			} else {
+				it.err = errNoRecordField
+			}
+			items = append(items, it)
 		}
-		if len(rd.msgs) == 0 {
-			continue
-		}
-		select {
-		case reads <- rd:
-		case <-ctx.Done():
-			s.giveBack(dropAll(rd.ds))
-			return
-		}
+		p.in.push(items...) // taken and given back by Run if ctx ended
 	}
 }
+
+var errNoRecordField = fmt.Errorf("entry has no field %q holding the record as JSON", recordField)
 
 // DefaultStaleConsumerAfter is the least idle time after which a Redis
 // consumer that holds no entry is removed from its group (see
@@ -287,34 +281,24 @@ func dropAll(ds []*delivery[string, string]) []string {
 	return ids
 }
 
-// dispatch turns a read's entries into a batch and sends it; false once
-// ctx ended (the caller gives the entries back).
-func (s *redisSource) dispatch(ctx context.Context, out chan<- []input.Event, rd redisRead) bool {
-	batch := make([]input.Event, 0, len(rd.msgs))
-	for i, m := range rd.msgs {
-		d := rd.ds[i]
-		if m.Values == nil {
-			d.ack() // deleted from the stream meanwhile
-			continue
-		}
-		file, line := s.where(m.ID)
-		body, ok := m.Values[recordField].(string)
-		if !ok {
-			s.skipped.Add(1)
-			s.bad.report(file, line, fmt.Errorf("entry has no field %q holding the record as JSON", recordField), s.warn)
-			d.ack()
-			continue
-		}
-		// The parser does not keep its input: no need to copy body.
-		ev, ok := s.event(unsafe.Slice(unsafe.StringData(body), len(body)), file, line)
-		if !ok {
-			d.ack() // a bad record is acknowledged: never redelivered
-			continue
-		}
-		ev.Ack = d.ack
-		batch = append(batch, ev)
+// eventOf turns a parsed entry into an event; a bad record is reported
+// (STREAM:ID) and acknowledged at once: it is never redelivered.
+func (s *redisSource) eventOf(it *item[string, string]) (input.Event, bool) {
+	var ev input.Event
+	d := it.d
+	err := it.err
+	if err == nil {
+		ev, err = input.NewEvent(s.spec, it.rec)
 	}
-	return s.send(ctx, out, batch)
+	file, line := s.where(d.key)
+	if err != nil {
+		s.skipped.Add(1)
+		s.bad.report(file, line, err, s.warn)
+		d.ack()
+		return ev, false
+	}
+	ev.File, ev.Line, ev.Ack = file, line, d.ack
+	return ev, true
 }
 
 // giveBack makes entries delivered here and never handled claimable by

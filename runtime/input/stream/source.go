@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,7 +130,7 @@ type common struct {
 	label string // url.String(): "nats://HOST:PORT/STREAM"
 	opts  Options
 
-	json     *input.JSONParser // Run's goroutine only
+	json     *input.JSONParser // Run's goroutine only (a pipeline without helpers)
 	started  atomic.Bool
 	err      atomic.Pointer[error]
 	bad      reporter
@@ -194,22 +195,6 @@ func (c *common) start(out chan<- []input.Event) error {
 	return nil
 }
 
-// event parses one message's body into an event of this input; a bad
-// record is reported (file, line) and counted, and ok is false.
-func (c *common) event(body []byte, file string, line int) (ev input.Event, ok bool) {
-	rec, err := c.json.ParseRecord(body)
-	if err == nil {
-		ev, err = input.NewEvent(c.spec, rec)
-	}
-	if err != nil {
-		c.skipped.Add(1)
-		c.bad.report(file, line, err, c.warn)
-		return input.Event{}, false
-	}
-	ev.File, ev.Line = file, line
-	return ev, true
-}
-
 // send hands a batch to the engine, or gives up when ctx ends.
 func (c *common) send(ctx context.Context, out chan<- []input.Event, batch []input.Event) bool {
 	if len(batch) == 0 {
@@ -223,6 +208,205 @@ func (c *common) send(ctx context.Context, out chan<- []input.Event, batch []inp
 		c.records.Add(-int64(len(batch)))
 		return false
 	}
+}
+
+// Records on their way to the engine, for both kinds of source. The
+// goroutine that receives messages from the client library tracks each
+// one and leaves it in the pipeline's intake, waking Run's goroutine only
+// when the intake was empty: no channel operation per message. Run's
+// goroutine takes what has gathered, cuts it into blocks that helper
+// goroutines parse (as the file reader parses ahead, so that parsing JSON
+// is spread over the cores rather than done on one goroutine), and sends
+// the parsed blocks, in delivery order, as batches (see pump).
+const (
+	parseBlockSize  = 128 // messages per block parsed by one helper
+	parseMaxHelpers = 4
+)
+
+// item is a delivered message: its delivery, the record's JSON, and,
+// once its block is parsed, what parsing it gave. An item whose err is
+// set when it enters the intake is not parsed (a message that holds no
+// record: the source's eventOf reports it).
+type item[K comparable, M any] struct {
+	d    *delivery[K, M]
+	body []byte // not kept after parsing (the parser does not keep its input)
+	rec  *input.Record
+	err  error
+}
+
+// block is a run of delivered messages parsed by one helper; done is
+// closed when they are.
+type block[K comparable, M any] struct {
+	items []item[K, M]
+	done  chan struct{}
+}
+
+func (b *block[K, M]) parse(parser *input.JSONParser) {
+	for i := range b.items {
+		it := &b.items[i]
+		if it.err == nil {
+			it.rec, it.err = parser.ParseRecord(it.body)
+		}
+		it.body = nil
+	}
+	close(b.done)
+}
+
+func (b *block[K, M]) isDone() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// intake is where the receiving goroutine leaves delivered messages for
+// Run's goroutine.
+type intake[K comparable, M any] struct {
+	mu    sync.Mutex
+	items []item[K, M]
+	wake  chan struct{} // items became non-empty
+}
+
+// push adds delivered messages; any goroutine, never blocks (the tracker
+// bounds what can gather: MaxInFlight).
+func (in *intake[K, M]) push(its ...item[K, M]) {
+	if len(its) == 0 {
+		return
+	}
+	in.mu.Lock()
+	first := len(in.items) == 0
+	in.items = append(in.items, its...)
+	in.mu.Unlock()
+	if first {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take returns what has gathered (nil if nothing).
+func (in *intake[K, M]) take() []item[K, M] {
+	in.mu.Lock()
+	items := in.items
+	in.items = nil
+	in.mu.Unlock()
+	return items
+}
+
+// pipeline is Run's state: the intake, the blocks being parsed or parsed
+// and not yet sent (in delivery order) and the helpers parsing them.
+type pipeline[K comparable, M any] struct {
+	in      intake[K, M]
+	size    int // messages per block: parseBlockSize, or less for small batches
+	queue   []*block[K, M]
+	todo    chan *block[K, M] // nil: no helpers, blocks are parsed when cut
+	helpers sync.WaitGroup
+}
+
+func newPipeline[K comparable, M any](maxInFlight, batchSize int) *pipeline[K, M] {
+	p := &pipeline[K, M]{in: intake[K, M]{wake: make(chan struct{}, 1)}, size: min(parseBlockSize, batchSize)}
+	if n := min(runtime.GOMAXPROCS(0), parseMaxHelpers); n > 1 {
+		// Room for every block of MaxInFlight full blocks: handing a
+		// block over waits only when blocks are cut small, and then
+		// briefly (the helpers drain it).
+		p.todo = make(chan *block[K, M], maxInFlight/p.size+2)
+		for range n {
+			p.helpers.Go(func() {
+				parser := input.NewJSONParser()
+				for b := range p.todo {
+					b.parse(parser)
+				}
+			})
+		}
+	}
+	return p
+}
+
+// cut splits items into blocks, queues them and hands them to the
+// helpers (or parses them at once, without helpers).
+func (p *pipeline[K, M]) cut(items []item[K, M], parser *input.JSONParser) {
+	for len(items) > 0 {
+		n := min(len(items), p.size)
+		b := &block[K, M]{items: items[:n:n], done: make(chan struct{})}
+		items = items[n:]
+		p.queue = append(p.queue, b)
+		if p.todo != nil {
+			p.todo <- b
+		} else {
+			b.parse(parser)
+		}
+	}
+}
+
+// pump cuts delivered messages into blocks and sends the parsed blocks
+// in delivery order as batches of at most Options.BatchSize events, until
+// ctx ends or closed is (the source stopped receiving). eventOf turns a
+// parsed item into an event (false: a bad record, reported and
+// acknowledged by eventOf). A block leaves the queue once its batch is
+// handed over: what pump did not send stays in p (see rest).
+func (p *pipeline[K, M]) pump(ctx context.Context, c *common, out chan<- []input.Event, closed <-chan struct{},
+	eventOf func(*item[K, M]) (input.Event, bool)) {
+	bs := c.opts.BatchSize
+	for {
+		if items := p.in.take(); len(items) > 0 {
+			p.cut(items, c.json)
+		}
+		if len(p.queue) > 0 && p.queue[0].isDone() {
+			batch := make([]input.Event, 0, bs)
+			n := 0 // blocks in batch
+			for n < len(p.queue) && p.queue[n].isDone() && (n == 0 || len(batch)+len(p.queue[n].items) <= bs) {
+				for i := range p.queue[n].items {
+					if ev, ok := eventOf(&p.queue[n].items[i]); ok {
+						batch = append(batch, ev)
+					}
+				}
+				n++
+			}
+			if !c.send(ctx, out, batch) {
+				return // the blocks stay queued: given back by the caller
+			}
+			clear(p.queue[:n])
+			p.queue = p.queue[n:]
+			continue
+		}
+		var front <-chan struct{}
+		if len(p.queue) > 0 {
+			front = p.queue[0].done
+		}
+		select {
+		case <-front:
+		case <-p.in.wake:
+		case <-closed:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// rest stops the helpers and returns the deliveries that pump did not
+// hand over (in the intake or queued), to be given back; Run's goroutine,
+// once nothing pushes to the intake any more.
+func (p *pipeline[K, M]) rest() []*delivery[K, M] {
+	if p.todo != nil {
+		close(p.todo)
+		p.helpers.Wait()
+		p.todo = nil
+	}
+	var ds []*delivery[K, M]
+	for _, it := range p.in.take() {
+		ds = append(ds, it.d)
+	}
+	for _, b := range p.queue {
+		for _, it := range b.items {
+			ds = append(ds, it.d)
+		}
+	}
+	p.queue = nil
+	return ds
 }
 
 // tracker keeps the records delivered to this process and not yet
