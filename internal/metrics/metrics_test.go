@@ -474,13 +474,10 @@ func TestConcurrentObservers(t *testing.T) {
 
 func TestInFlightAndStorageObserver(t *testing.T) {
 	be := &storagetest.HoldBackend{}
-	var m *Metrics
-	fw := storagefw.New(storagefw.Config{
+	fw, m := observedFramework(storagefw.Config{
 		Backends: []storagefw.BackendType{{Name: "HOLD", OptionsField: "hold",
 			Open: func(context.Context, storagefw.OpenConfig) (storagefw.Backend, error) { return be, nil }}},
-		Observer: observerFunc(func(b storagefw.BackendInfo) storagefw.BackendObserver { return m.BackendOpened(b) }),
 	})
-	m = New(Options{Operations: fw.Operations})
 	h, res := fw.Open(context.Background(), storagefw.OpenRequest{Backend: "HOLD", Options: map[string]any{"hold": map[string]any{}}, KeyType: "string", ValType: "any"})
 	if res.Code != storagefw.Success {
 		t.Fatal(res)
@@ -508,6 +505,17 @@ func TestInFlightAndStorageObserver(t *testing.T) {
 
 // observerFunc adapts a function to storagefw.Observer.
 type observerFunc func(storagefw.BackendInfo) storagefw.BackendObserver
+
+// observedFramework makes a framework from cfg with Metrics as its storage
+// observer, wired as scriptd wires them (the Metrics reads the
+// framework's operations, the framework reports to the Metrics).
+func observedFramework(cfg storagefw.Config) (*storagefw.Framework, *Metrics) {
+	var m *Metrics
+	cfg.Observer = observerFunc(func(b storagefw.BackendInfo) storagefw.BackendObserver { return m.BackendOpened(b) })
+	fw := storagefw.New(cfg)
+	m = New(Options{Operations: fw.Operations})
+	return fw, m
+}
 
 func (f observerFunc) BackendOpened(b storagefw.BackendInfo) storagefw.BackendObserver { return f(b) }
 

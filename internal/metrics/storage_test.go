@@ -116,14 +116,11 @@ func putExpiring(t *testing.T, h *storagefw.Handle, n int) {
 
 func TestZeekStorageMetricsSQLite(t *testing.T) {
 	clk := newTestClock(1000)
-	var m *Metrics
-	fw := storagefw.New(storagefw.Config{
+	fw, m := observedFramework(storagefw.Config{
 		Backends: []storagefw.BackendType{sqlite.Type()},
 		Clock:    clk.clock,
 		Logger:   slog.New(slog.DiscardHandler),
-		Observer: observerFunc(func(b storagefw.BackendInfo) storagefw.BackendObserver { return m.BackendOpened(b) }),
 	})
-	m = New(Options{Operations: fw.Operations})
 	path := filepath.Join(t.TempDir(), "test.sqlite")
 	h, res := fw.Open(context.Background(), storagefw.OpenRequest{
 		Backend: "SQLITE", KeyType: "string", ValType: "string",
@@ -217,14 +214,11 @@ func TestZeekStorageMetricsRedis(t *testing.T) {
 	// sweeps expired entries itself (Zeek's pass while reading a trace) and
 	// counts them.
 	clk := newTestClock(1.6e9)
-	var m *Metrics
-	fw := storagefw.New(storagefw.Config{
+	fw, m := observedFramework(storagefw.Config{
 		Backends: []storagefw.BackendType{redisbackend.Type()},
 		Clock:    clk.clock,
 		Logger:   slog.New(slog.DiscardHandler),
-		Observer: observerFunc(func(b storagefw.BackendInfo) storagefw.BackendObserver { return m.BackendOpened(b) }),
 	})
-	m = New(Options{Operations: fw.Operations})
 	h, res := fw.Open(context.Background(), storagefw.OpenRequest{
 		Backend: "REDIS", KeyType: "string", ValType: "string",
 		Options: map[string]any{"expire_interval": 0.05, "redis": map[string]any{
