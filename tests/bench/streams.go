@@ -4,10 +4,11 @@ package main
 //
 // Records/s through a counting handler, from a file and from a stream
 // consumed by 1 and 2 workers of one group (NATS JetStream, once per
-// nats-server binary given, and Redis Streams). For JetStream a ceiling
-// row gives what a bare nats.go consumer that only acknowledges gets from
-// the same server in the same rounds: on a small machine the server's
-// per-message work (delivery and ack), not scriptd, bounds the rate. The same records are published to each stream beforehand
+// nats-server binary given, and Redis Streams). For each, a ceiling row
+// gives what a bare consumer (nats.go, go-redis) that only reads and
+// acknowledges gets from the same server in the same rounds: on a small
+// machine the server's per-message work (delivery and ack), not scriptd,
+// bounds the rate. The same records are published to each stream beforehand
 // (not timed); a stream run is timed from the workers' start until the
 // group has every record delivered and acknowledged, as the file run is
 // timed from start to exit, so both include process start-up.
@@ -120,7 +121,13 @@ func (b *bench) s1() error {
 			return url, stop, settled, err
 		}
 	}
-	setups = append(setups, setup{name: "Redis Streams", start: b.s1Redis})
+	setups = append(setups, setup{name: "Redis Streams"})
+	st := &setups[len(setups)-1]
+	st.start = func(lines [][]byte) (func(string) string, func(), func(string) bool, error) {
+		url, stop, settled, rdb, err := b.s1Redis(lines)
+		st.bare = func(group string) (float64, error) { return s1BareRedis(rdb, group, len(lines), settled) }
+		return url, stop, settled, err
+	}
 	for i := range setups {
 		k := &setups[i]
 		url, stop, settled, err := k.start(lines)
@@ -177,7 +184,7 @@ func (b *bench) s1() error {
 			vsCeiling = fmt.Sprintf("; %.2f× the bare consumer's rate", median(c.rates)/top)
 		}
 		if c.bare != nil {
-			b.rows = append(b.rows, row{id: "S1", what: fmt.Sprintf("ceiling: a bare nats.go consumer on %s that only acknowledges (no parsing, no scriptd; %s; per-round ratio to the file: median %.2f×, range %.2f–%.2f×)", c.kind, rounds, ratio, slices.Min(c.ratios), slices.Max(c.ratios)), value: median(c.rates), unit: "records/s", baseline: fileRate, baseName: "records/s from the file"})
+			b.rows = append(b.rows, row{id: "S1", what: fmt.Sprintf("ceiling: a bare consumer (nats.go, go-redis) on %s that only reads and acknowledges (no parsing, no scriptd; %s; per-round ratio to the file: median %.2f×, range %.2f–%.2f×)", c.kind, rounds, ratio, slices.Min(c.ratios), slices.Max(c.ratios)), value: median(c.rates), unit: "records/s", baseline: fileRate, baseName: "records/s from the file"})
 			continue
 		}
 		r := row{id: "S1", what: fmt.Sprintf("intake from %s, %d worker(s) in one group, counting handler (%s; per-round ratio to the file: median %.2f×, range %.2f–%.2f×%s)", c.kind, c.workers, rounds, ratio, slices.Min(c.ratios), slices.Max(c.ratios), vsCeiling), value: median(c.rates), unit: "records/s", baseline: fileRate, baseName: "records/s from the file"}
@@ -395,10 +402,10 @@ func (b *bench) s1NATS(bin string, lines [][]byte) (url func(string) string, sto
 	return url, stop, settled, js, nil
 }
 
-func (b *bench) s1Redis(lines [][]byte) (func(string) string, func(), func(string) bool, error) {
+func (b *bench) s1Redis(lines [][]byte) (func(string) string, func(), func(string) bool, *redis.Client, error) {
 	port, stop, err := b.startRedis()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
 	ctx := context.Background()
@@ -410,7 +417,7 @@ func (b *bench) s1Redis(lines [][]byte) (func(string) string, func(), func(strin
 		if _, err := p.Exec(ctx); err != nil {
 			rdb.Close()
 			stop()
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
 	url := func(group string) string {
@@ -428,5 +435,39 @@ func (b *bench) s1Redis(lines [][]byte) (func(string) string, func(), func(strin
 		}
 		return false
 	}
-	return url, func() { rdb.Close(); stop() }, settled, nil
+	return url, func() { rdb.Close(); stop() }, settled, rdb, nil
+}
+
+// s1BareRedis is the Redis Streams ceiling: records/s that a go-redis
+// consumer doing nothing but read (XREADGROUP, COUNT 512) and acknowledge
+// (XACK of each reply's IDs) gets from the same server, in a group of its
+// own, timed as a worker group is (until the group has settled).
+func s1BareRedis(rdb *redis.Client, group string, n int, settled func(string) bool) (float64, error) {
+	ctx := context.Background()
+	start := time.Now()
+	if err := rdb.XGroupCreate(ctx, "zeek", group, "0").Err(); err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for !settled(group) {
+		if time.Now().After(deadline) {
+			return 0, errors.New("the bare consumer did not settle within 5 minutes")
+		}
+		res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "bare", Streams: []string{"zeek", ">"}, Count: 512, Block: 100 * time.Millisecond}).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return 0, err
+		}
+		for _, st := range res {
+			ids := make([]string, len(st.Messages))
+			for i, m := range st.Messages {
+				ids[i] = m.ID
+			}
+			if len(ids) > 0 {
+				if err := rdb.XAck(ctx, "zeek", group, ids...).Err(); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
 }
