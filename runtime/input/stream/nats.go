@@ -221,7 +221,7 @@ func (s *natsSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	defer s.bad.flush(s.warn)
 	statsDone := make(chan struct{})
 	statsCtx, stopStats := context.WithCancel(ctx)
-	go func() { defer close(statsDone); s.pollStats(statsCtx) }()
+	go func() { defer close(statsDone); s.pollStats(statsCtx, s.readStats) }()
 	defer func() { stopStats(); <-statsDone }()
 
 	p := newPipeline[uint64, jetstream.Msg](s.opts.MaxInFlight, s.opts.BatchSize)
@@ -468,26 +468,13 @@ func (s *natsSource) sendAcks() bool {
 	return true
 }
 
-func (s *natsSource) pollStats(ctx context.Context) {
-	tick := time.NewTicker(s.opts.StatsInterval)
-	defer tick.Stop()
-	for {
-		ictx, cancel := context.WithTimeout(ctx, s.opts.StatsInterval)
-		info, err := s.consumer().Info(ictx)
-		cancel()
-		if err == nil {
-			s.lag.Store(int64(info.NumPending))
-			s.pending.Store(int64(info.NumAckPending))
-		} else if ctx.Err() == nil {
-			s.lag.Store(-1)
-			s.pending.Store(-1)
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
-		}
+// readStats reads the consumer's lag and pending counts (pollStats).
+func (s *natsSource) readStats(ctx context.Context) (lag, pending int64, err error) {
+	info, err := s.consumer().Info(ctx)
+	if err != nil {
+		return 0, 0, err
 	}
+	return int64(info.NumPending), int64(info.NumAckPending), nil
 }
 
 func (s *natsSource) Stats() input.Stats {

@@ -114,7 +114,7 @@ func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	defer s.bad.flush(s.warn)
 	statsDone := make(chan struct{})
 	statsCtx, stopStats := context.WithCancel(ctx)
-	go func() { defer close(statsDone); s.pollStats(statsCtx) }()
+	go func() { defer close(statsDone); s.pollStats(statsCtx, s.readStats) }()
 	defer func() { stopStats(); <-statsDone }()
 
 	// One goroutine reads (a round trip to Redis and go-redis's decoding)
@@ -383,29 +383,19 @@ func (s *redisSource) sendAcks(ctx context.Context) error {
 	return nil
 }
 
-func (s *redisSource) pollStats(ctx context.Context) {
-	tick := time.NewTicker(s.opts.StatsInterval)
-	defer tick.Stop()
-	for {
-		groups, err := s.rdb.XInfoGroups(ctx, s.url.Name).Result()
-		lag, pending := int64(-1), int64(-1)
-		if err == nil {
-			for _, g := range groups {
-				if g.Name == s.url.Group {
-					lag, pending = g.Lag, g.Pending
-				}
-			}
-		}
-		if err == nil || ctx.Err() == nil {
-			s.lag.Store(lag)
-			s.pending.Store(pending)
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return
+// readStats reads the group's lag and pending counts (pollStats); -1 for
+// both while the group does not exist.
+func (s *redisSource) readStats(ctx context.Context) (lag, pending int64, err error) {
+	groups, err := s.rdb.XInfoGroups(ctx, s.url.Name).Result()
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, g := range groups {
+		if g.Name == s.url.Group {
+			return g.Lag, g.Pending, nil
 		}
 	}
+	return -1, -1, nil
 }
 
 func (s *redisSource) Stats() input.Stats {

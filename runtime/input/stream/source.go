@@ -150,6 +150,32 @@ func (c *common) init(spec input.Spec, u *input.StreamURL, opts Options) {
 	c.bad = reporter{on: opts.OnBadRecord}
 }
 
+// pollStats stores the group's lag and pending counts, as read reports
+// them, every StatsInterval until ctx ends; -1 for both while read fails
+// (each read bounded by StatsInterval).
+func (c *common) pollStats(ctx context.Context, read func(context.Context) (lag, pending int64, err error)) {
+	tick := time.NewTicker(c.opts.StatsInterval)
+	defer tick.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, c.opts.StatsInterval)
+		lag, pending, err := read(rctx)
+		cancel()
+		switch {
+		case err == nil:
+			c.lag.Store(lag)
+			c.pending.Store(pending)
+		case ctx.Err() == nil:
+			c.lag.Store(-1)
+			c.pending.Store(-1)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 func (c *common) Spec() input.Spec { return c.spec }
 
 func (c *common) Err() error {
