@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,19 +128,7 @@ func TestClusterConformance(t *testing.T) {
 // compare-and-swap races between two Frameworks, scan) on the cluster.
 func TestClusterHandles(t *testing.T) {
 	cl := startCluster(t)
-	var n atomic.Int32
-	var mu sync.Mutex
-	prefixes := map[*testing.T]string{}
-	storagetest.RunHandles(t, Type(), func(t *testing.T, store string) map[string]any {
-		mu.Lock()
-		defer mu.Unlock()
-		p, ok := prefixes[t]
-		if !ok {
-			p = fmt.Sprintf("ch%d", n.Add(1))
-			prefixes[t] = p
-		}
-		return map[string]any{"redis": cl.options(p + "-" + store)}
-	})
+	storagetest.RunHandles(t, Type(), prefixPerTest("ch", func(prefix string) map[string]any { return cl.options(prefix) }))
 }
 
 // TestClusterLayout: in a cluster, entries keep Zeek's keys byte for byte

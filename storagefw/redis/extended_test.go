@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,19 +248,25 @@ func TestBatchKilledServer(t *testing.T) {
 // Frameworks (each with its own connection) sharing one key prefix.
 func TestHandles(t *testing.T) {
 	srv := startServer(t)
-	var n atomic.Int32
+	storagetest.RunHandles(t, Type(), prefixPerTest("h", func(prefix string) map[string]any { return srv.options(prefix) }))
+}
+
+// prefixPerTest gives RunHandles the options of a key prefix of each
+// subtest's own ("<tag><n>-<store>"), so subtests sharing a server never
+// see each other's keys; redis returns the backend options for a prefix.
+func prefixPerTest(tag string, redis func(prefix string) map[string]any) func(t *testing.T, store string) map[string]any {
 	var mu sync.Mutex
 	prefixes := map[*testing.T]string{}
-	storagetest.RunHandles(t, Type(), func(t *testing.T, store string) map[string]any {
+	return func(t *testing.T, store string) map[string]any {
 		mu.Lock()
 		defer mu.Unlock()
 		p, ok := prefixes[t]
 		if !ok {
-			p = fmt.Sprintf("h%d", n.Add(1))
+			p = fmt.Sprintf("%s%d", tag, len(prefixes)+1)
 			prefixes[t] = p
 		}
-		return map[string]any{"redis": srv.options(p + "-" + store)}
-	})
+		return map[string]any{"redis": redis(p + "-" + store)}
+	}
 }
 
 // TestExtendedTimeout: while the server is paused, batches, compare-and-swaps,

@@ -269,7 +269,7 @@ func TestAuth(t *testing.T) {
 // TestNoServer: nothing listens → CONNECTION_FAILED at once; a server that
 // accepts but never answers → CONNECTION_FAILED after connect_timeout.
 func TestNoServer(t *testing.T) {
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	start := time.Now()
 	_, err := Open(context.Background(), storagefw.OpenConfig{Options: map[string]any{
 		"server_host": "127.0.0.1", "server_port": float64(port), "connect_timeout": "2s"}})

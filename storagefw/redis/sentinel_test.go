@@ -44,7 +44,7 @@ func startSentinels(tb testing.TB, n int) *testSentinels {
 	})
 	for i := range n {
 		dir := tb.TempDir()
-		port := freePort(tb)
+		port := testutil.FreePort(tb)
 		conf := filepath.Join(dir, "sentinel.conf")
 		body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster 127.0.0.1 %d 1\n"+
 			"sentinel down-after-milliseconds mymaster 2000\nsentinel failover-timeout mymaster 10000\n", port, dir, ts.master.port)

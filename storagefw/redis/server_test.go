@@ -44,7 +44,7 @@ func startServer(tb testing.TB, extra ...string) *testServer {
 	}
 	s := &testServer{tb: tb, extra: extra, dir: tb.TempDir()}
 	for attempt := 0; ; attempt++ {
-		s.port = freePort(tb)
+		s.port = testutil.FreePort(tb)
 		if err := s.tryStart(); err == nil {
 			break
 		} else if attempt == 5 {
@@ -53,16 +53,6 @@ func startServer(tb testing.TB, extra ...string) *testServer {
 	}
 	tb.Cleanup(s.kill)
 	return s
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // restart starts the server again on the same port after kill.

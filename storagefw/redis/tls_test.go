@@ -39,7 +39,7 @@ func startTLSServer(t *testing.T, p *testPKI, authClients string) (*testServer, 
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed")
 	}
-	tlsPort := freePort(t)
+	tlsPort := testutil.FreePort(t)
 	args := p.pki.RedisTLSArgs(tlsPort, authClients)
 	// A redis-server built without TLS (BUILD_TLS=no) refuses the options
 	// and exits: skip. One that accepts them keeps running.
@@ -197,7 +197,7 @@ func TestTLSCluster(t *testing.T) {
 	var nodes []*testServer
 	var tlsPorts, busPorts []int
 	for range 3 {
-		tlsPort, busPort := freePort(t), freePort(t)
+		tlsPort, busPort := testutil.FreePort(t), testutil.FreePort(t)
 		nodes = append(nodes, startServer(t, "--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", p.serverCert, "--tls-key-file", p.serverKey,
 			"--tls-ca-cert-file", p.ca, "--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes",
 			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
