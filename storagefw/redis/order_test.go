@@ -1,8 +1,10 @@
 package redis
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,14 +27,8 @@ func TestIssueOrderOnTheWire(t *testing.T) {
 	srv := startServer(t)
 	b := openTest(t, storagefw.OpenConfig{Options: srv.options("ord", "operation_timeout", "200ms"), Clock: wallNow})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	mon := srv.client()
-	cmds := make(chan string, 1<<20)
-	m := mon.Monitor(ctx, cmds)
-	m.Start()
-	defer m.Stop()
-	time.Sleep(100 * time.Millisecond) // MONITOR is on before the first put
+	ctx := context.Background()
+	cmds := monitor(t, fmt.Sprintf("127.0.0.1:%d", srv.port))
 
 	const perWriter, writers = 5000, 4
 	var (
@@ -88,12 +84,14 @@ func TestIssueOrderOnTheWire(t *testing.T) {
 	done.Wait()
 	// Let the server finish what was sent before the pause ended.
 	expect(t, "a last put", do(t, b, storagetest.PutOp(ser("end"), ser(1), true, 0, wallNow())), storagefw.Success, nil)
-	time.Sleep(200 * time.Millisecond)
 
-	// The SETs Redis executed, in order: "SET" "ord:JSONv1;\"kN\"" "V".
+	// The SETs Redis executed, in order: "SET" "ord:JSONv1;\"kN\"" "V",
+	// up to the last put's.
 	var executed []int
-	for len(cmds) > 0 {
-		line := <-cmds
+	for line := range cmds {
+		if strings.Contains(line, `"ord:JSONv1;\"end\""`) {
+			break
+		}
 		f := strings.Fields(line)
 		if len(f) < 6 || f[3] != `"SET"` || !strings.HasPrefix(f[4], `"ord:JSONv1;\"k`) {
 			continue
@@ -125,4 +123,36 @@ func TestIssueOrderOnTheWire(t *testing.T) {
 	if rywFails > 0 {
 		t.Fatalf("%d gets did not see the put issued just before", rywFails)
 	}
+}
+
+// monitor runs MONITOR on a connection of its own (go-redis's Monitor
+// races with its own connection pool) and returns the lines Redis sends,
+// in execution order, without the leading '+'; MONITOR is on when it
+// returns. The connection closes when the test ends.
+func monitor(t *testing.T, addr string) <-chan string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r := bufio.NewReader(conn)
+	if _, err := conn.Write([]byte("MONITOR\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.ReadString('\n'); err != nil || ok != "+OK\r\n" {
+		t.Fatalf("MONITOR: %q %v", ok, err)
+	}
+	lines := make(chan string, 1<<20)
+	go func() {
+		defer close(lines)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			lines <- strings.TrimSuffix(strings.TrimPrefix(line, "+"), "\r\n")
+		}
+	}()
+	return lines
 }
