@@ -58,9 +58,11 @@ on("release", () => { print("releasing " + waiting.length); waiting.splice(0).fo
 			v, _ := last[0][k].(float64)
 			return v
 		}
-		testutil.Eventually(t, 20*time.Second, "the group to show the records pending", func() bool {
+		// records counts what reached the handlers, which trails what the
+		// process took from the server (unacked) while it parses.
+		testutil.Eventually(t, 20*time.Second, "the group to show the records pending and handled", func() bool {
 			last = opsStreams(t, hp)
-			return len(last) == 1 && num("pending") == n && num("unacked") == n && num("lag") == 0
+			return len(last) == 1 && num("pending") == n && num("unacked") == n && num("lag") == 0 && num("records") == n
 		})
 		s := last[0]
 		consumer := fmt.Sprintf("-%d", hp.cmd.Process.Pid)
