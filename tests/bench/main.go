@@ -766,29 +766,36 @@ func median(v []float64) float64 {
 // ---- P4: Redis ----
 
 func (b *bench) startRedis() (port int, stop func(), err error) {
+	port, _, stop, err = b.startRedisProc()
+	return port, stop, err
+}
+
+// startRedisProc is startRedis that also returns the server's process (S1
+// reads its CPU time).
+func (b *bench) startRedisProc() (port int, proc *os.Process, stop func(), err error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		return 0, nil, errors.New("redis-server not installed")
+		return 0, nil, nil, errors.New("redis-server not installed")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	port = l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", b.work)
 	if err := cmd.Start(); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
 			c.Close()
-			return port, stop, nil
+			return port, cmd.Process, stop, nil
 		}
 	}
 	stop()
-	return 0, nil, errors.New("redis-server did not start")
+	return 0, nil, nil, errors.New("redis-server did not start")
 }
 
 func goRedisRate(port, workers, pipeline, n int) (float64, error) {

@@ -31,7 +31,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 )
 
 const countScript = `let n = 0; on("dns", () => { n++; }); on("done", () => print("events", n));`
@@ -78,16 +78,17 @@ func (b *bench) s1() error {
 		return err
 	}
 	dir := b.script("s1", countScript)
-	fileRun := func() (float64, error) {
+	// fileRun returns records/s and scriptd's CPU time per record (µs).
+	fileRun := func() (float64, float64, error) {
 		start := time.Now()
-		out, _, err := b.runScriptd(nil, "run", dir, "--input", path)
+		out, ps, err := b.runScriptd(nil, "run", dir, "--input", path)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if !bytes.Contains([]byte(out), []byte(fmt.Sprintf("events %d", n))) {
-			return 0, fmt.Errorf("S1: file run counted %q, want %d", out, n)
+			return 0, 0, fmt.Errorf("S1: file run counted %q, want %d", out, n)
 		}
-		return float64(n) / time.Since(start).Seconds(), nil
+		return float64(n) / time.Since(start).Seconds(), perRecord(childCPU(ps), n), nil
 	}
 
 	type config struct {
@@ -96,14 +97,17 @@ func (b *bench) s1() error {
 		url     func(group string) string
 		settled func(group string) bool
 		bare    func(group string) (float64, error) // the ceiling row: no scriptd
-		rates   []float64                           // per round
-		ratios  []float64                           // per round, to the file run of the same round
+		server  *os.Process
+		rates   []float64 // per round
+		ratios  []float64 // per round, to the file run of the same round
+		cpu     []float64 // per round: CPU µs per record of the workers (of the bare consumer)
+		srvCPU  []float64 // per round: CPU µs per record of the stream server
 	}
 	var configs []*config
 	var skipped []row
 	type setup struct {
 		name  string
-		start func([][]byte) (func(string) string, func(), func(string) bool, error)
+		start func([][]byte) (func(string) string, func(), func(string) bool, *os.Process, error)
 		bare  func(group string) (float64, error)
 	}
 	servers, err := natsServerBins(b.natsServers)
@@ -115,62 +119,68 @@ func (b *bench) s1() error {
 		name := "JetStream (nats-server " + natsServerVersion(bin) + ")"
 		setups = append(setups, setup{name: name})
 		st := &setups[len(setups)-1]
-		st.start = func(lines [][]byte) (func(string) string, func(), func(string) bool, error) {
-			url, stop, settled, js, err := b.s1NATS(bin, lines)
+		st.start = func(lines [][]byte) (func(string) string, func(), func(string) bool, *os.Process, error) {
+			url, stop, settled, js, srv, err := b.s1NATS(bin, lines)
 			st.bare = func(group string) (float64, error) { return s1BareNATS(js, group, len(lines), settled) }
-			return url, stop, settled, err
+			return url, stop, settled, srv, err
 		}
 	}
 	setups = append(setups, setup{name: "Redis Streams"})
 	st := &setups[len(setups)-1]
-	st.start = func(lines [][]byte) (func(string) string, func(), func(string) bool, error) {
-		url, stop, settled, rdb, err := b.s1Redis(lines)
-		st.bare = func(group string) (float64, error) { return s1BareRedis(rdb, group, len(lines), settled) }
-		return url, stop, settled, err
+	st.start = func(lines [][]byte) (func(string) string, func(), func(string) bool, *os.Process, error) {
+		url, stop, settled, rc, srv, err := b.s1Redis(lines)
+		st.bare = func(group string) (float64, error) { return s1BareRedis(rc, group, len(lines), settled) }
+		return url, stop, settled, srv, err
 	}
 	for i := range setups {
 		k := &setups[i]
-		url, stop, settled, err := k.start(lines)
+		url, stop, settled, srv, err := k.start(lines)
 		if err != nil {
 			skipped = append(skipped, row{id: "S1", what: "intake from " + k.name, ok: "skipped: " + err.Error()})
 			continue
 		}
 		defer stop()
 		for _, w := range []int{1, 2} {
-			configs = append(configs, &config{kind: k.name, workers: w, url: url, settled: settled})
+			configs = append(configs, &config{kind: k.name, workers: w, url: url, settled: settled, server: srv})
 		}
 		if k.bare != nil {
-			configs = append(configs, &config{kind: k.name, bare: k.bare})
+			configs = append(configs, &config{kind: k.name, bare: k.bare, server: srv})
 		}
 	}
 	// The machine is shared: each round runs the file and then every
 	// stream set-up once, so that a rate and the file rate it is compared
 	// with are measured close together; rows show medians over rounds.
-	var fileRates []float64
+	var fileRates, fileCPU []float64
 	for run := 0; run < b.s1Rounds; run++ {
-		fileRate, err := fileRun()
+		fileRate, cpu, err := fileRun()
 		if err != nil {
 			return err
 		}
 		fileRates = append(fileRates, fileRate)
+		fileCPU = append(fileCPU, cpu)
 		for _, c := range configs {
 			group := fmt.Sprintf("bench%d_%d", c.workers, run)
-			var rate float64
+			var rate, clientCPU float64
+			srv0 := procCPU(c.server)
 			if c.bare != nil {
+				self0 := selfCPU()
 				rate, err = c.bare(fmt.Sprintf("bare_%d", run))
+				clientCPU = selfCPU() - self0
 			} else {
-				rate, err = b.s1Run(dir, c.url(group), c.workers, n, func() bool { return c.settled(group) })
+				rate, clientCPU, err = b.s1Run(dir, c.url(group), c.workers, n, func() bool { return c.settled(group) })
 			}
 			if err != nil {
 				return fmt.Errorf("S1 %s, %d worker(s): %w", c.kind, c.workers, err)
 			}
 			c.rates = append(c.rates, rate)
 			c.ratios = append(c.ratios, rate/fileRate)
+			c.cpu = append(c.cpu, perRecord(clientCPU, n))
+			c.srvCPU = append(c.srvCPU, perRecord(procCPU(c.server)-srv0, n))
 		}
 	}
 	fileRate := median(fileRates)
 	rounds := fmt.Sprintf("median of %d rounds", b.s1Rounds)
-	b.rows = append(b.rows, row{id: "S1", what: fmt.Sprintf("intake from a file, %d dns records, counting handler (reference; %s, range %s–%s)", n, rounds, num(slices.Min(fileRates)), num(slices.Max(fileRates))), value: fileRate, unit: "records/s"})
+	b.rows = append(b.rows, row{id: "S1", what: fmt.Sprintf("intake from a file, %d dns records, counting handler (reference; %s, range %s–%s; CPU per record: scriptd %.1f µs)", n, rounds, num(slices.Min(fileRates)), num(slices.Max(fileRates)), median(fileCPU)), value: fileRate, unit: "records/s"})
 	ceiling := map[string]float64{} // kind: the bare consumer's median rate
 	for _, c := range configs {
 		if c.bare != nil {
@@ -184,10 +194,10 @@ func (b *bench) s1() error {
 			vsCeiling = fmt.Sprintf("; %.2f× the bare consumer's rate", median(c.rates)/top)
 		}
 		if c.bare != nil {
-			b.rows = append(b.rows, row{id: "S1", what: fmt.Sprintf("ceiling: a bare consumer (nats.go, go-redis) on %s that only reads and acknowledges (no parsing, no scriptd; %s; per-round ratio to the file: median %.2f×, range %.2f–%.2f×)", c.kind, rounds, ratio, slices.Min(c.ratios), slices.Max(c.ratios)), value: median(c.rates), unit: "records/s", baseline: fileRate, baseName: "records/s from the file"})
+			b.rows = append(b.rows, row{id: "S1", what: fmt.Sprintf("ceiling: a bare consumer (nats.go, rueidis) on %s that only reads and acknowledges (no parsing, no scriptd; %s; per-round ratio to the file: median %.2f×, range %.2f–%.2f×; CPU per record: consumer %.1f µs, server %.1f µs)", c.kind, rounds, ratio, slices.Min(c.ratios), slices.Max(c.ratios), median(c.cpu), median(c.srvCPU)), value: median(c.rates), unit: "records/s", baseline: fileRate, baseName: "records/s from the file"})
 			continue
 		}
-		r := row{id: "S1", what: fmt.Sprintf("intake from %s, %d worker(s) in one group, counting handler (%s; per-round ratio to the file: median %.2f×, range %.2f–%.2f×%s)", c.kind, c.workers, rounds, ratio, slices.Min(c.ratios), slices.Max(c.ratios), vsCeiling), value: median(c.rates), unit: "records/s", baseline: fileRate, baseName: "records/s from the file"}
+		r := row{id: "S1", what: fmt.Sprintf("intake from %s, %d worker(s) in one group, counting handler (%s; per-round ratio to the file: median %.2f×, range %.2f–%.2f×%s; CPU per record: scriptd %.1f µs, server %.1f µs)", c.kind, c.workers, rounds, ratio, slices.Min(c.ratios), slices.Max(c.ratios), vsCeiling, median(c.cpu), median(c.srvCPU)), value: median(c.rates), unit: "records/s", baseline: fileRate, baseName: "records/s from the file"}
 		if c.workers == 1 {
 			r.target, r.ok = "≥ 0.5× the file", verdict(ratio >= 0.5)
 		}
@@ -267,7 +277,7 @@ var eventsRe = regexp.MustCompile(`events (\d+)`)
 // s1Run starts workers on the stream URL and times them until the group
 // has settled; then it stops them and checks they counted every record
 // once.
-func (b *bench) s1Run(dir, url string, workers, n int, settled func() bool) (float64, error) {
+func (b *bench) s1Run(dir, url string, workers, n int, settled func() bool) (rate, cpu float64, err error) {
 	var cmds []*exec.Cmd
 	var outs []*bytes.Buffer
 	start := time.Now()
@@ -277,7 +287,7 @@ func (b *bench) s1Run(dir, url string, workers, n int, settled func() bool) (flo
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Start(); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		cmds = append(cmds, cmd)
 		outs = append(outs, &out)
@@ -293,7 +303,7 @@ func (b *bench) s1Run(dir, url string, workers, n int, settled func() bool) (flo
 	deadline := time.Now().Add(5 * time.Minute)
 	for !settled() {
 		if time.Now().After(deadline) {
-			return 0, errors.New("the group did not settle within 5 minutes")
+			return 0, 0, errors.New("the group did not settle within 5 minutes")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -302,19 +312,20 @@ func (b *bench) s1Run(dir, url string, workers, n int, settled func() bool) (flo
 	for i, c := range cmds {
 		_ = c.Process.Signal(syscall.SIGTERM)
 		if err := c.Wait(); err != nil {
-			return 0, fmt.Errorf("worker: %w", err)
+			return 0, 0, fmt.Errorf("worker: %w", err)
 		}
 		m := eventsRe.FindStringSubmatch(outs[i].String())
 		if m == nil {
-			return 0, fmt.Errorf("worker printed %q", outs[i].String())
+			return 0, 0, fmt.Errorf("worker printed %q", outs[i].String())
 		}
 		k, _ := strconv.Atoi(m[1])
 		total += k
+		cpu += childCPU(c.ProcessState)
 	}
 	if total != n {
-		return 0, fmt.Errorf("workers counted %d records, want %d", total, n)
+		return 0, 0, fmt.Errorf("workers counted %d records, want %d", total, n)
 	}
-	return float64(n) / elapsed.Seconds(), nil
+	return float64(n) / elapsed.Seconds(), cpu, nil
 }
 
 func freeLoopbackPort() (int, error) {
@@ -336,42 +347,42 @@ func waitListening(port int) error {
 	return errors.New("server did not start")
 }
 
-func (b *bench) s1NATS(bin string, lines [][]byte) (url func(string) string, stop func(), settled func(string) bool, js jetstream.JetStream, err error) {
+func (b *bench) s1NATS(bin string, lines [][]byte) (url func(string) string, stop func(), settled func(string) bool, js jetstream.JetStream, srv *os.Process, err error) {
 	port, err := freeLoopbackPort()
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	cmd := exec.Command(bin, "-js", "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-sd", filepath.Join(b.work, "js"+strconv.Itoa(port)))
 	if err := cmd.Start(); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	stopSrv := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 	if err := waitListening(port); err != nil {
 		stopSrv()
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	nc, err := nats.Connect("nats://127.0.0.1:" + strconv.Itoa(port))
 	if err != nil {
 		stopSrv()
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	stop = func() { nc.Close(); stopSrv() }
 	js, err = jetstream.New(nc)
 	if err != nil {
 		stop()
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	ctx := context.Background()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ZEEK", Subjects: []string{"ZEEK"}}); err != nil {
 		stop()
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	var futures []jetstream.PubAckFuture
 	for i, l := range lines {
 		f, err := js.PublishAsync("ZEEK", l)
 		if err != nil {
 			stop()
-			return nil, nil, nil, nil, err
+			return nil, nil, nil, nil, nil, err
 		}
 		futures = append(futures, f)
 		if len(futures) == 4096 || i == len(lines)-1 {
@@ -380,7 +391,7 @@ func (b *bench) s1NATS(bin string, lines [][]byte) (url func(string) string, sto
 				case <-f.Ok():
 				case err := <-f.Err():
 					stop()
-					return nil, nil, nil, nil, err
+					return nil, nil, nil, nil, nil, err
 				}
 			}
 			futures = futures[:0]
@@ -399,53 +410,73 @@ func (b *bench) s1NATS(bin string, lines [][]byte) (url func(string) string, sto
 		info := c.CachedInfo()
 		return info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream >= uint64(len(lines))
 	}
-	return url, stop, settled, js, nil
+	return url, stop, settled, js, cmd.Process, nil
 }
 
-func (b *bench) s1Redis(lines [][]byte) (func(string) string, func(), func(string) bool, *redis.Client, error) {
-	port, stop, err := b.startRedis()
+func (b *bench) s1Redis(lines [][]byte) (func(string) string, func(), func(string) bool, rueidis.Client, *os.Process, error) {
+	port, srv, stop, err := b.startRedisProc()
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(port)})
+	rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{"127.0.0.1:" + strconv.Itoa(port)}, DisableCache: true, ForceSingleClient: true, AlwaysRESP2: true})
+	if err != nil {
+		stop()
+		return nil, nil, nil, nil, nil, err
+	}
 	ctx := context.Background()
 	for i := 0; i < len(lines); i += 1000 {
-		p := rdb.Pipeline()
+		var cmds rueidis.Commands
 		for _, l := range lines[i:min(i+1000, len(lines))] {
-			p.XAdd(ctx, &redis.XAddArgs{Stream: "zeek", Values: []any{"record", l}})
+			cmds = append(cmds, rc.B().Xadd().Key("zeek").Id("*").FieldValue().FieldValue("record", rueidis.BinaryString(l)).Build())
 		}
-		if _, err := p.Exec(ctx); err != nil {
-			rdb.Close()
-			stop()
-			return nil, nil, nil, nil, err
+		for _, r := range rc.DoMulti(ctx, cmds...) {
+			if err := r.Error(); err != nil {
+				rc.Close()
+				stop()
+				return nil, nil, nil, nil, nil, err
+			}
 		}
 	}
 	url := func(group string) string {
 		return fmt.Sprintf("redis://127.0.0.1:%d/zeek?group=%s", port, group)
 	}
 	settled := func(group string) bool {
-		gs, err := rdb.XInfoGroups(ctx, "zeek").Result()
+		gs, err := rc.Do(ctx, rc.B().XinfoGroups().Key("zeek").Build()).ToArray()
 		if err != nil {
 			return false
 		}
 		for _, g := range gs {
-			if g.Name == group {
-				return g.Lag == 0 && g.Pending == 0 && g.EntriesRead >= int64(len(lines))
+			fields, _ := g.ToArray()
+			f := map[string]int64{}
+			name := ""
+			for i := 0; i+1 < len(fields); i += 2 {
+				k, _ := fields[i].ToString()
+				if k == "name" {
+					name, _ = fields[i+1].ToString()
+				} else if v, err := fields[i+1].AsInt64(); err == nil {
+					f[k] = v
+				} else {
+					f[k] = -1 // nil: unknown
+				}
+			}
+			if name == group {
+				return f["lag"] == 0 && f["pending"] == 0 && f["entries-read"] >= int64(len(lines))
 			}
 		}
 		return false
 	}
-	return url, func() { rdb.Close(); stop() }, settled, rdb, nil
+	return url, func() { rc.Close(); stop() }, settled, rc, srv, nil
 }
 
-// s1BareRedis is the Redis Streams ceiling: records/s that a go-redis
-// consumer doing nothing but read (XREADGROUP, COUNT 512) and acknowledge
-// (XACK of each reply's IDs) gets from the same server, in a group of its
-// own, timed as a worker group is (until the group has settled).
-func s1BareRedis(rdb *redis.Client, group string, n int, settled func(string) bool) (float64, error) {
+// s1BareRedis is the Redis Streams ceiling: records/s that a consumer on
+// scriptd's client (rueidis) doing nothing but read (XREADGROUP, COUNT
+// 512) and acknowledge (XACK of each reply's IDs) gets from the same
+// server, in a group of its own, timed as a worker group is (until the
+// group has settled).
+func s1BareRedis(rc rueidis.Client, group string, n int, settled func(string) bool) (float64, error) {
 	ctx := context.Background()
 	start := time.Now()
-	if err := rdb.XGroupCreate(ctx, "zeek", group, "0").Err(); err != nil {
+	if err := rc.Do(ctx, rc.B().XgroupCreate().Key("zeek").Group(group).Id("0").Build()).Error(); err != nil {
 		return 0, err
 	}
 	deadline := time.Now().Add(5 * time.Minute)
@@ -453,17 +484,30 @@ func s1BareRedis(rdb *redis.Client, group string, n int, settled func(string) bo
 		if time.Now().After(deadline) {
 			return 0, errors.New("the bare consumer did not settle within 5 minutes")
 		}
-		res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "bare", Streams: []string{"zeek", ">"}, Count: 512, Block: 100 * time.Millisecond}).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		streams, err := rc.Do(ctx, rc.B().Xreadgroup().Group(group, "bare").Count(512).Block(100).Streams().Key("zeek").Id(">").Build()).ToArray()
+		if rueidis.IsRedisNil(err) {
+			continue
+		}
+		if err != nil {
 			return 0, err
 		}
-		for _, st := range res {
-			ids := make([]string, len(st.Messages))
-			for i, m := range st.Messages {
-				ids[i] = m.ID
+		for _, st := range streams {
+			kv, err := st.ToArray()
+			if err != nil || len(kv) != 2 {
+				return 0, fmt.Errorf("XREADGROUP: unexpected reply %v", st)
+			}
+			entries, _ := kv[1].ToArray()
+			ids := make([]string, 0, len(entries))
+			for _, e := range entries {
+				parts, err := e.ToArray()
+				if err != nil || len(parts) != 2 {
+					return 0, fmt.Errorf("XREADGROUP: unexpected entry %v", e)
+				}
+				id, _ := parts[0].ToString()
+				ids = append(ids, id)
 			}
 			if len(ids) > 0 {
-				if err := rdb.XAck(ctx, "zeek", group, ids...).Err(); err != nil {
+				if err := rc.Do(ctx, rc.B().Xack().Key("zeek").Group(group).Id(ids...).Build()).Error(); err != nil {
 					return 0, err
 				}
 			}
@@ -471,3 +515,46 @@ func s1BareRedis(rdb *redis.Client, group string, n int, settled func(string) bo
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
 }
+
+// procCPU returns the CPU time (user + system, seconds) p has used so far,
+// from /proc (Linux); 0 where it cannot be read.
+func procCPU(p *os.Process) float64 {
+	if p == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, "(...)", which may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times: 100 on Linux.
+const clockTicks = 100
+
+// selfCPU returns the CPU time this process has used (seconds).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// childCPU returns the CPU time an exited process used (seconds).
+func childCPU(ps *os.ProcessState) float64 {
+	if ps == nil {
+		return 0
+	}
+	return (ps.UserTime() + ps.SystemTime()).Seconds()
+}
+
+// perRecord turns seconds for n records into µs per record.
+func perRecord(seconds float64, n int) float64 { return seconds * 1e6 / float64(n) }

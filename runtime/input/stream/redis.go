@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 
 	"github.com/scriptd/scriptd/runtime/input"
 )
@@ -22,12 +23,15 @@ import (
 // for RedeliverAfter. Each entry carries the record as JSON in its field
 // "record".
 //
-// go-redis reconnects on its own; a failed command is retried here with
-// backoff, and acknowledgements that cannot be sent wait in the queue
-// until they can.
+// The client is rueidis (as the Redis storage backend's): XREADGROUP, a
+// blocking command, runs on a connection of its own while acknowledgements
+// and the rest share the pipelined one, and replies are walked as rueidis
+// decoded them, without a map per entry. rueidis reconnects on its own; a
+// failed command is retried here with backoff, and acknowledgements that
+// cannot be sent wait in the queue until they can.
 type redisSource struct {
 	common
-	rdb        *redis.Client
+	rdb        rueidis.Client
 	t          *tracker[string, string] // entry IDs
 	claimEvery time.Duration
 	staleAfter time.Duration // consumers idle this long and holding nothing are removed
@@ -45,13 +49,16 @@ type redisSource struct {
 const recordField = "record"
 
 func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource, error) {
-	ropts := &redis.Options{
-		Addr:         u.Addr,
-		DB:           u.DB,
-		DialTimeout:  opts.DialTimeout,
-		ReadTimeout:  10 * time.Second,
-		WriteTimeout: 10 * time.Second,
-		MaxRetries:   -1, // retries are ours, with backoff and reporting
+	ropts := rueidis.ClientOption{
+		InitAddress:       []string{u.Addr},
+		SelectDB:          u.DB,
+		Dialer:            net.Dialer{Timeout: opts.DialTimeout, KeepAlive: time.Second},
+		ForceSingleClient: true,
+		DisableCache:      true,
+		DisableRetry:      true, // retries are ours, with backoff and reporting
+		AlwaysRESP2:       true,
+		ClientSetInfo:     rueidis.DisableClientSetInfo,
+		ConnWriteTimeout:  10 * time.Second,
 	}
 	if u.User != nil {
 		ropts.Username = u.User.Username()
@@ -64,8 +71,12 @@ func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource,
 		}
 		ropts.TLSConfig = cfg // verified against tls_server_name, else the host dialled
 	}
+	rdb, err := rueidis.NewClient(ropts) // connects, authenticates and selects the database
+	if err != nil {
+		return nil, err
+	}
 	s := &redisSource{
-		rdb:        redis.NewClient(ropts),
+		rdb:        rdb,
 		t:          newTracker[string, string](opts.MaxInFlight),
 		claimEvery: min(max(u.RedeliverAfter/4, 100*time.Millisecond), 5*time.Second),
 		ackStop:    make(chan struct{}),
@@ -79,10 +90,6 @@ func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource,
 	s.init(spec, u, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), opts.DialTimeout)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		s.rdb.Close()
-		return nil, err
-	}
 	if err := s.createGroup(ctx); err != nil {
 		s.rdb.Close()
 		return nil, err
@@ -94,7 +101,8 @@ func openRedis(spec input.Spec, u *input.StreamURL, opts Options) (*redisSource,
 // createGroup creates the stream (if missing) and the group, starting at
 // the stream's first entry; a group that exists is left as it is.
 func (s *redisSource) createGroup(ctx context.Context) error {
-	err := s.rdb.XGroupCreateMkStream(ctx, s.url.Name, s.url.Group, "0").Err()
+	c := s.rdb.B().XgroupCreate().Key(s.url.Name).Group(s.url.Group).Id("0").Mkstream().Build()
+	err := s.rdb.Do(ctx, c).Error()
 	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return fmt.Errorf("XGROUP CREATE %s %s: %w", s.url.Name, s.url.Group, err)
 	}
@@ -117,7 +125,7 @@ func (s *redisSource) Run(ctx context.Context, out chan<- []input.Event) error {
 	go func() { defer close(statsDone); s.pollStats(statsCtx, s.readStats) }()
 	defer func() { stopStats(); <-statsDone }()
 
-	// One goroutine reads (a round trip to Redis and go-redis's decoding)
+	// One goroutine reads (a round trip to Redis and rueidis's decoding)
 	// and leaves the entries in p's intake; helpers parse them while this
 	// goroutine hands them over in order (see pipeline).
 	p := newPipeline[string, string](s.opts.MaxInFlight, s.opts.BatchSize)
@@ -141,15 +149,12 @@ func (s *redisSource) reader(ctx context.Context, p *pipeline[string, string]) {
 			return
 		}
 		n := int64(min(s.opts.BatchSize, max(s.t.free(), 1)))
-		var msgs []redis.XMessage
+		var entries []rueidis.RedisMessage
 		var err error
 		claimed := !time.Now().Before(nextClaim)
 		if claimed {
 			var next string
-			msgs, next, err = s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-				Stream: u.Name, Group: u.Group, Consumer: s.opts.Consumer,
-				MinIdle: u.RedeliverAfter, Start: cursor, Count: n,
-			}).Result()
+			entries, next, err = s.autoClaim(ctx, cursor, n)
 			if err == nil {
 				cursor = next
 				if next == "0-0" || next == "" {
@@ -165,17 +170,7 @@ func (s *redisSource) reader(ctx context.Context, p *pipeline[string, string]) {
 			}
 		} else {
 			block := min(max(time.Until(nextClaim), 10*time.Millisecond), time.Second)
-			var res []redis.XStream
-			res, err = s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-				Group: u.Group, Consumer: s.opts.Consumer, Streams: []string{u.Name, ">"},
-				Count: n, Block: block,
-			}).Result()
-			if errors.Is(err, redis.Nil) {
-				err = nil
-			}
-			for _, st := range res {
-				msgs = append(msgs, st.Messages...)
-			}
+			entries, err = s.readGroup(ctx, n, block)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -197,27 +192,110 @@ func (s *redisSource) reader(ctx context.Context, p *pipeline[string, string]) {
 		}
 		attempt = 0
 		s.recovered()
-		items := make([]item[string, string], 0, len(msgs))
-		for _, m := range msgs {
-			d := s.t.track(m.ID, m.ID) // one of ours, claimed again: see track
+		items := make([]item[string, string], 0, len(entries))
+		for i := range entries {
+			id, body, err := entryOf(&entries[i])
+			if id == "" {
+				continue // not an entry (a deleted one, as Redis 6.2's XAUTOCLAIM lists it)
+			}
+			d := s.t.track(id, id) // one of ours, claimed again: see track
 			if claimed {
 				s.redeliv.Add(1)
 			}
-			if m.Values == nil {
+			if err == errEntryDeleted {
 				d.ack() // deleted from the stream meanwhile
 				continue
 			}
-			it := item[string, string]{d: d}
-			if body, ok := m.Values[recordField].(string); ok {
-				// The parser does not keep its input: no need to copy body.
-				it.body = unsafe.Slice(unsafe.StringData(body), len(body))
-			} else {
-				it.err = errNoRecordField
-			}
-			items = append(items, it)
+			items = append(items, item[string, string]{d: d, body: body, err: err})
 		}
 		p.in.push(items...) // taken and given back by Run if ctx ended
 	}
+}
+
+// readGroup reads up to n new entries (XREADGROUP ... >), waiting up to
+// block for the first; none (and no error) if none came.
+func (s *redisSource) readGroup(ctx context.Context, n int64, block time.Duration) ([]rueidis.RedisMessage, error) {
+	u := s.url
+	c := s.rdb.B().Xreadgroup().Group(u.Group, s.opts.Consumer).Count(n).Block(block.Milliseconds()).
+		Streams().Key(u.Name).Id(">").Build()
+	// RESP2: [[STREAM, [ENTRY...]]], or nil when block passed.
+	streams, err := s.rdb.Do(ctx, c).ToArray()
+	if rueidis.IsRedisNil(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var entries []rueidis.RedisMessage
+	for _, st := range streams {
+		kv, err := st.ToArray()
+		if err != nil || len(kv) != 2 {
+			return nil, fmt.Errorf("XREADGROUP: unexpected reply %v", st)
+		}
+		if entries, err = kv[1].ToArray(); err != nil {
+			return nil, fmt.Errorf("XREADGROUP: unexpected reply: %w", err)
+		}
+	}
+	return entries, nil
+}
+
+// autoClaim claims up to n entries idle RedeliverAfter from cursor on
+// (XAUTOCLAIM); it returns them and the cursor of the next call ("0-0":
+// the pass is complete).
+func (s *redisSource) autoClaim(ctx context.Context, cursor string, n int64) ([]rueidis.RedisMessage, string, error) {
+	u := s.url
+	c := s.rdb.B().Xautoclaim().Key(u.Name).Group(u.Group).Consumer(s.opts.Consumer).
+		MinIdleTime(strconv.FormatInt(u.RedeliverAfter.Milliseconds(), 10)).Start(cursor).Count(n).Build()
+	// [NEXT, [ENTRY...]] (Redis 7 adds the IDs of deleted entries).
+	reply, err := s.rdb.Do(ctx, c).ToArray()
+	if err != nil {
+		return nil, "", err
+	}
+	if len(reply) < 2 {
+		return nil, "", fmt.Errorf("XAUTOCLAIM: unexpected reply of %d elements", len(reply))
+	}
+	next, err := reply[0].ToString()
+	if err != nil {
+		return nil, "", fmt.Errorf("XAUTOCLAIM: unexpected cursor: %w", err)
+	}
+	entries, err := reply[1].ToArray()
+	if err != nil {
+		return nil, "", fmt.Errorf("XAUTOCLAIM: unexpected reply: %w", err)
+	}
+	return entries, next, nil
+}
+
+var errEntryDeleted = errors.New("entry deleted")
+
+// entryOf reads a stream entry, [ID, [FIELD, VALUE, ...]]: its ID and the
+// record's JSON (field "record"). The body aliases the reply, which
+// nothing else holds: it is not copied. id is "" for something that is
+// not an entry; err is errEntryDeleted for an entry whose fields are nil
+// (deleted from the stream while pending).
+func entryOf(e *rueidis.RedisMessage) (id string, body []byte, err error) {
+	parts, err := e.ToArray()
+	if err != nil || len(parts) != 2 {
+		return "", nil, nil
+	}
+	if id, err = parts[0].ToString(); err != nil {
+		return "", nil, nil
+	}
+	if parts[1].IsNil() {
+		return id, nil, errEntryDeleted
+	}
+	fields, err := parts[1].ToArray()
+	if err != nil {
+		return id, nil, errNoRecordField
+	}
+	for i := 0; i+1 < len(fields); i += 2 {
+		if f, _ := fields[i].ToString(); f == recordField {
+			if body, err = fields[i+1].AsBytes(); err != nil {
+				return id, nil, errNoRecordField
+			}
+			return id, body, nil
+		}
+	}
+	return id, nil, errNoRecordField
 }
 
 var errNoRecordField = fmt.Errorf("entry has no field %q holding the record as JSON", recordField)
@@ -235,7 +313,7 @@ const DefaultStaleConsumerAfter = time.Hour
 // removal: a consumer that reads entries at that moment either read them
 // before the script (it then holds them and is kept) or after (its read
 // creates the consumer again). Nothing pending is ever removed.
-var staleConsumers = redis.NewScript(`
+var staleConsumers = rueidis.NewLuaScript(`
 local removed = {}
 local minIdle = tonumber(ARGV[2])
 for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
@@ -259,11 +337,10 @@ return removed
 // A refusal (e.g. an ACL without EVAL) is reported once; the consumers
 // then stay listed, which costs nothing but the listing.
 func (s *redisSource) sweepStale(ctx context.Context) {
-	err := staleConsumers.Run(ctx, s.rdb, []string{s.url.Name},
-		s.url.Group, s.staleAfter.Milliseconds(), s.opts.Consumer).Err()
+	err := staleConsumers.Exec(ctx, s.rdb, []string{s.url.Name},
+		[]string{s.url.Group, strconv.FormatInt(s.staleAfter.Milliseconds(), 10), s.opts.Consumer}).Error()
 	if err != nil {
-		var rerr redis.Error
-		if errors.As(err, &rerr) && !errors.Is(err, redis.Nil) && !strings.HasPrefix(err.Error(), "NOGROUP") &&
+		if _, ok := rueidis.IsRedisErr(err); ok && !strings.HasPrefix(err.Error(), "NOGROUP") &&
 			s.sweepWarn.CompareAndSwap(false, true) {
 			s.warn(fmt.Sprintf("removing the group's stale consumers: %v; they stay listed in XINFO CONSUMERS", err))
 		}
@@ -312,12 +389,9 @@ func (s *redisSource) giveBack(ids []string) {
 	defer cancel()
 	for len(ids) > 0 {
 		k := min(len(ids), 1000)
-		args := []any{"XCLAIM", s.url.Name, s.url.Group, s.opts.Consumer, 0}
-		for _, id := range ids[:k] {
-			args = append(args, id)
-		}
-		args = append(args, "IDLE", s.url.RedeliverAfter.Milliseconds(), "JUSTID")
-		if err := s.rdb.Do(ctx, args...).Err(); err != nil {
+		c := s.rdb.B().Xclaim().Key(s.url.Name).Group(s.url.Group).Consumer(s.opts.Consumer).MinIdleTime("0").
+			Id(ids[:k]...).Idle(s.url.RedeliverAfter.Milliseconds()).Justid().Build()
+		if err := s.rdb.Do(ctx, c).Error(); err != nil {
 			return // they are redelivered after RedeliverAfter anyway
 		}
 		ids = ids[k:]
@@ -375,7 +449,8 @@ func (s *redisSource) sendAcks(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.rdb.XAck(ctx, s.url.Name, s.url.Group, ids...).Err(); err != nil {
+	c := s.rdb.B().Xack().Key(s.url.Name).Group(s.url.Group).Id(ids...).Build()
+	if err := s.rdb.Do(ctx, c).Error(); err != nil {
 		s.t.requeue(ids)
 		return err
 	}
@@ -386,13 +461,31 @@ func (s *redisSource) sendAcks(ctx context.Context) error {
 // readStats reads the group's lag and pending counts (pollStats); -1 for
 // both while the group does not exist.
 func (s *redisSource) readStats(ctx context.Context) (lag, pending int64, err error) {
-	groups, err := s.rdb.XInfoGroups(ctx, s.url.Name).Result()
+	groups, err := s.rdb.Do(ctx, s.rdb.B().XinfoGroups().Key(s.url.Name).Build()).ToArray()
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, g := range groups {
-		if g.Name == s.url.Group {
-			return g.Lag, g.Pending, nil
+		// RESP2: [name, G, consumers, N, pending, N, ..., lag, N or nil]
+		fields, err := g.ToArray()
+		if err != nil {
+			return 0, 0, fmt.Errorf("XINFO GROUPS: unexpected reply: %w", err)
+		}
+		name, lag, pending := "", int64(-1), int64(-1)
+		for i := 0; i+1 < len(fields); i += 2 {
+			switch f, _ := fields[i].ToString(); f {
+			case "name":
+				name, _ = fields[i+1].ToString()
+			case "pending":
+				pending, _ = fields[i+1].AsInt64()
+			case "lag":
+				if v, err := fields[i+1].AsInt64(); err == nil {
+					lag = v // nil: Redis cannot tell (entries deleted from the stream's middle)
+				}
+			}
+		}
+		if name == s.url.Group {
+			return lag, pending, nil
 		}
 	}
 	return -1, -1, nil
@@ -425,9 +518,11 @@ func (s *redisSource) Close(ctx context.Context) error {
 		// it holds no entry (deleting one that holds entries would lose
 		// them).
 		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		p, perr := s.rdb.XPendingExt(dctx, &redis.XPendingExtArgs{Stream: s.url.Name, Group: s.url.Group, Start: "-", End: "+", Count: 1, Consumer: s.opts.Consumer}).Result()
+		p, perr := s.rdb.Do(dctx, s.rdb.B().Xpending().Key(s.url.Name).Group(s.url.Group).
+			Start("-").End("+").Count(1).Consumer(s.opts.Consumer).Build()).ToArray()
 		if perr == nil && len(p) == 0 {
-			_ = s.rdb.XGroupDelConsumer(dctx, s.url.Name, s.url.Group, s.opts.Consumer).Err()
+			_ = s.rdb.Do(dctx, s.rdb.B().XgroupDelconsumer().Key(s.url.Name).Group(s.url.Group).
+				Consumername(s.opts.Consumer).Build()).Error()
 		}
 		cancel()
 	}
