@@ -468,52 +468,57 @@ on("dns", async (r) => {
 }
 
 // A record whose handler takes longer than redeliver_after (here 5 s
-// against 2 s) is kept alive with "in progress" while it is handled: it
-// is not redelivered, to another worker of the group or to the same one,
-// and it is handled once.
+// against 2 s) is kept alive while it is handled (JetStream: "in
+// progress"; Redis: XCLAIM to its holder): it is not redelivered, to
+// another worker of the group or to the same one, and it is handled once.
 func TestStreamSlowHandlerNotRedelivered(t *testing.T) {
-	f := newNATSStreamFeed(t)
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"w.js": `
+	eachStreamKind(t, func(t *testing.T, f streamFeed) {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"w.js": `
 on("dns", async (r) => {
   print("start " + r.uid + " " + process.env.WORKER);
   await new Promise((res) => setTimeout(res, 5000));
   print("end " + r.uid);
 });
 `})
-	f.publish(t, streamRecords(1))
-	var ws []*process
-	for i := 0; i < 2; i++ {
-		ws = append(ws, startScriptdEnv(t, dir, []string{"WORKER=w" + strconv.Itoa(i)}, "run", "w.js", "--input", f.url("&redeliver_after=2s")))
-	}
-	testutil.Eventually(t, 20*time.Second, "the record's handler to end", func() bool {
-		return strings.Contains(ws[0].Stdout.String()+ws[1].Stdout.String(), "end C000000")
-	})
-	testutil.Eventually(t, 5*time.Second, "the record acknowledged", func() bool {
-		ok, _ := f.settled(t)
-		return ok
-	})
-	time.Sleep(2500 * time.Millisecond) // a redelivery, if one were coming, would have come by now
-	out := ""
-	for i, w := range ws {
-		if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		f.publish(t, streamRecords(1))
+		var ws []*process
+		for i := 0; i < 2; i++ {
+			ws = append(ws, startScriptdEnv(t, dir, []string{"WORKER=w" + strconv.Itoa(i)}, "run", "w.js", "--input", f.url("&redeliver_after=2s")))
+		}
+		testutil.Eventually(t, 20*time.Second, "the record's handler to end", func() bool {
+			return strings.Contains(ws[0].Stdout.String()+ws[1].Stdout.String(), "end C000000")
+		})
+		testutil.Eventually(t, 5*time.Second, "the record acknowledged", func() bool {
+			ok, _ := f.settled(t)
+			return ok
+		})
+		time.Sleep(2500 * time.Millisecond) // a redelivery, if one were coming, would have come by now
+		out := ""
+		for i, w := range ws {
+			if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code := w.waitExit(t, 20*time.Second); code != 0 {
+				t.Fatalf("worker %d: exit %d: %s", i, code, w.Stderr.String())
+			}
+			out += w.Stdout.String()
+		}
+		if n := strings.Count(out, "start C000000"); n != 1 {
+			t.Errorf("the record was handled %d times, want once:\n%s", n, out)
+		}
+		nf, ok := f.(*natsStreamFeed)
+		if !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := nf.js.Consumer(ctx, "ZEEK", "workers")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if code := w.waitExit(t, 20*time.Second); code != 0 {
-			t.Fatalf("worker %d: exit %d: %s", i, code, w.Stderr.String())
+		if info := c.CachedInfo(); info.NumRedelivered != 0 || info.Delivered.Consumer != 1 {
+			t.Errorf("consumer delivered %d message(s), %d redelivered; want 1 delivery", info.Delivered.Consumer, info.NumRedelivered)
 		}
-		out += w.Stdout.String()
-	}
-	if n := strings.Count(out, "start C000000"); n != 1 {
-		t.Errorf("the record was handled %d times, want once:\n%s", n, out)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := f.js.Consumer(ctx, "ZEEK", "workers")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info := c.CachedInfo(); info.NumRedelivered != 0 || info.Delivered.Consumer != 1 {
-		t.Errorf("consumer delivered %d message(s), %d redelivered; want 1 delivery", info.Delivered.Consumer, info.NumRedelivered)
-	}
+	})
 }

@@ -29,10 +29,12 @@
 // XAUTOCLAIM of entries idle that long. Delivery is therefore at least
 // once. A redelivered record may come back to the process that holds it
 // (its handlers are slow, or were abandoned with an interrupted runtime):
-// the new delivery then supersedes the old one. JetStream records held
-// for half the redelivery time are sent "in progress", which restarts
-// AckWait, so slow handlers keep their records; records whose handlers
-// were cut off are given back at once through [input.Event.Release].
+// the new delivery then supersedes the old one. Records held for half
+// the redelivery time are kept alive (JetStream: "in progress", which
+// restarts AckWait; Redis: XCLAIM ... JUSTID to the holder, which resets
+// the entry's idle time), so slow handlers keep their records; records
+// whose handlers were cut off are given back at once through
+// [input.Event.Release].
 //
 // Backpressure: a process holds at most Options.MaxInFlight records
 // delivered and not yet acknowledged; beyond, it stops taking records

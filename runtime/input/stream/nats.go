@@ -45,8 +45,8 @@ type natsSource struct {
 
 	warnedAckPending bool // ensure's warning, once
 
-	looks      map[*delivery[uint64, jetstream.Msg]]int // acker only: see progress
-	inProgress atomic.Int64                             // "in progress" sent
+	looks      lookout[uint64, jetstream.Msg] // acker only: see progress
+	inProgress atomic.Int64                   // "in progress" sent
 }
 
 // pullExpiry bounds how long a pull request of Consume stays open on the
@@ -406,46 +406,18 @@ func (s *natsSource) acker() {
 	}
 }
 
-// progressEvery is how often the records held are looked at for
-// progress: a quarter of the redelivery time, so that a record held
-// about half of it gets its "in progress" well before it runs out.
-func progressEvery(redeliverAfter time.Duration) time.Duration {
-	return max(redeliverAfter/4, 10*time.Millisecond)
-}
-
 // progress sends "in progress" (+WPI) for every record this process has
 // held for about half the redelivery time or more since its delivery or
-// its last "in progress", which restarts the server's AckWait: a record
-// whose handlers are slow (an await of a slow service, a long timer) is
-// not redelivered to another process while this one still handles it.
-// It runs every progressEvery (P = redeliver_after/4): a record seen at
-// two consecutive looks has been held at least P, and gets "in progress"
-// at every second look, so at most 2P = redeliver_after/2 passes between
-// its delivery or last "in progress" and the next. A record held because
-// the engine is slow to take it (backpressure) is kept alive the same
-// way; one whose handlers never settle is kept until the process ends
-// (an interrupted runtime's records are acknowledged or given back).
+// its last "in progress" (see lookout), which restarts the server's
+// AckWait: a record whose handlers are slow (an await of a slow service, a
+// long timer) is not redelivered to another process while this one still
+// handles it.
 func (s *natsSource) progress() {
-	s.t.mu.Lock()
-	held := make([]*delivery[uint64, jetstream.Msg], 0, len(s.t.out))
-	for _, d := range s.t.out {
-		held = append(held, d)
-	}
-	s.t.mu.Unlock()
-	looks := make(map[*delivery[uint64, jetstream.Msg]]int, len(held))
-	for _, d := range held {
-		if d.done.Load() {
-			continue
-		}
-		n := s.looks[d] + 1
-		looks[d] = n
-		if n%2 == 0 {
-			if err := d.msg.InProgress(); err == nil {
-				s.inProgress.Add(1)
-			}
+	for _, d := range s.looks.due(s.t) {
+		if err := d.msg.InProgress(); err == nil {
+			s.inProgress.Add(1)
 		}
 	}
-	s.looks = looks
 }
 
 // sendAcks publishes the queued acknowledgements. A publish fails only

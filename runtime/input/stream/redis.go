@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,7 +37,11 @@ type redisSource struct {
 	claimEvery time.Duration
 	staleAfter time.Duration // consumers idle this long and holding nothing are removed
 	sweepEvery time.Duration
-	sweepWarn  atomic.Bool // a failed removal was reported
+	sweepWarn  atomic.Bool             // a failed removal was reported
+	looks      lookout[string, string] // acker only: see keepAlive
+	releaseMu  sync.Mutex
+	released   []string     // entry IDs given back by Event.Release, for the acker to send
+	keptAlive  atomic.Int64 // entries claimed again by keepAlive
 
 	ackStop chan struct{}
 	ackDone chan struct{}
@@ -375,7 +380,34 @@ func (s *redisSource) eventOf(it *item[string, string]) (input.Event, bool) {
 		return ev, false
 	}
 	ev.File, ev.Line, ev.Ack = file, line, d.ack
+	ev.Release = func() { s.release(d) }
 	return ev, true
+}
+
+// release gives back an entry whose handlers were cut off (Event.Release):
+// the acker sends it with giveBack, so that the group's next XAUTOCLAIM,
+// this process's included, takes it (within claimEvery) instead of after
+// RedeliverAfter. Any goroutine; never blocks.
+func (s *redisSource) release(d *delivery[string, string]) {
+	if !d.drop() {
+		return
+	}
+	s.releaseMu.Lock()
+	s.released = append(s.released, d.msg)
+	s.releaseMu.Unlock()
+	select {
+	case s.t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// takeReleased returns the entries released and not yet given back.
+func (s *redisSource) takeReleased() []string {
+	s.releaseMu.Lock()
+	defer s.releaseMu.Unlock()
+	ids := s.released
+	s.released = nil
+	return ids
 }
 
 // giveBack makes entries delivered here and never handled claimable by
@@ -415,16 +447,21 @@ func (s *redisSource) recovered() {
 }
 
 // acker sends queued acknowledgements (XACK, up to 1,000 IDs a command)
-// until Close.
+// until Close, and keeps the entries held long alive (see keepAlive).
 func (s *redisSource) acker() {
 	defer close(s.ackDone)
+	tick := time.NewTicker(progressEvery(s.url.RedeliverAfter))
+	defer tick.Stop()
 	attempt := 0
 	for {
 		select {
 		case <-s.t.wake:
+		case <-tick.C:
+			s.keepAlive()
 		case <-s.ackStop:
 			return
 		}
+		s.giveBack(s.takeReleased())
 		for s.t.queued() > 0 {
 			if err := s.sendAcks(context.Background()); err != nil {
 				s.failed(err)
@@ -439,6 +476,41 @@ func (s *redisSource) acker() {
 			attempt = 0
 			s.recovered()
 		}
+	}
+}
+
+// keepAlive claims again, for this consumer, every entry it has held for
+// about half the redelivery time since its delivery or its last
+// keep-alive (see lookout): XCLAIM ... JUSTID resets the entry's idle
+// time without counting a delivery, so the group's XAUTOCLAIM (which
+// takes entries idle RedeliverAfter) leaves it to this process while its
+// handlers still run; Redis's counterpart of JetStream's "in progress".
+// The claim's least idle time, progressEvery, keeps it from taking back
+// an entry that another process claimed more recently (this one was
+// frozen past the redelivery time): both then handle it, as at-least-once
+// allows. A failure is left to the next look.
+func (s *redisSource) keepAlive() {
+	due := s.looks.due(s.t)
+	if len(due) == 0 {
+		return
+	}
+	minIdle := strconv.FormatInt(progressEvery(s.url.RedeliverAfter).Milliseconds(), 10)
+	ctx, cancel := context.WithTimeout(context.Background(), s.url.RedeliverAfter/4)
+	defer cancel()
+	for len(due) > 0 {
+		k := min(len(due), 1000)
+		ids := make([]string, k)
+		for i, d := range due[:k] {
+			ids[i] = d.msg
+		}
+		c := s.rdb.B().Xclaim().Key(s.url.Name).Group(s.url.Group).Consumer(s.opts.Consumer).MinIdleTime(minIdle).
+			Id(ids...).Justid().Build()
+		claimed, err := s.rdb.Do(ctx, c).ToArray()
+		if err != nil {
+			return
+		}
+		s.keptAlive.Add(int64(len(claimed)))
+		due = due[k:]
 	}
 }
 
@@ -512,7 +584,7 @@ func (s *redisSource) Close(ctx context.Context) error {
 	} else {
 		err = nil
 	}
-	s.giveBack(s.t.release())
+	s.giveBack(append(s.takeReleased(), s.t.release()...))
 	if err == nil && s.started.Load() {
 		// Leave the group tidy: forget this process's consumer name once
 		// it holds no entry (deleting one that holds entries would lose

@@ -592,6 +592,53 @@ func (t *tracker[K, M]) free() int {
 	return t.limit - int(t.unacked.Load())
 }
 
+// progressEvery is how often the records held are looked at for
+// keeping alive: a quarter of the redelivery time, so that a record held
+// about half of it is kept alive well before it runs out.
+func progressEvery(redeliverAfter time.Duration) time.Duration {
+	return max(redeliverAfter/4, 10*time.Millisecond)
+}
+
+// lookout finds the records to keep alive: those a process has held for
+// about half the redelivery time since their delivery or their last
+// keep-alive (JetStream's "in progress", Redis's XCLAIM to the holder),
+// so that slow handlers (an await of a slow service, a long timer) keep
+// their records instead of another process getting them. due runs every
+// progressEvery (P = redeliver_after/4): a record seen at two consecutive
+// looks has been held at least P, and is due at every second look, so at
+// most 2P = redeliver_after/2 passes between its delivery or last
+// keep-alive and the next. A record held because the engine is slow to
+// take it (backpressure) is kept alive the same way; one whose handlers
+// never settle is kept until the process ends (an interrupted runtime's
+// records are acknowledged or given back). One goroutine only.
+type lookout[K comparable, M any] struct {
+	looks map[*delivery[K, M]]int
+}
+
+// due returns the deliveries to keep alive now.
+func (l *lookout[K, M]) due(t *tracker[K, M]) []*delivery[K, M] {
+	t.mu.Lock()
+	held := make([]*delivery[K, M], 0, len(t.out))
+	for _, d := range t.out {
+		held = append(held, d)
+	}
+	t.mu.Unlock()
+	looks := make(map[*delivery[K, M]]int, len(held))
+	var due []*delivery[K, M]
+	for _, d := range held {
+		if d.done.Load() {
+			continue
+		}
+		n := l.looks[d] + 1
+		looks[d] = n
+		if n%2 == 0 {
+			due = append(due, d)
+		}
+	}
+	l.looks = looks
+	return due
+}
+
 // Bad records are reported in full up to badPerWindow per badWindow; the
 // rest are counted and reported as one warning when the window ends (or
 // Run ends), so a stream of garbage does not flood stderr.

@@ -188,13 +188,18 @@ func (r *running) halt(t testing.TB) {
 
 // die ends Run and then the process, as if it had been killed: the
 // records it took stay unacknowledged, and nothing more is sent (no
-// acknowledgement, no "in progress").
+// acknowledgement, no keep-alive).
 func (r *running) die(t testing.TB) {
 	r.halt(t)
 	if s, ok := r.src.(*natsSource); ok && s.closed.CompareAndSwap(false, true) {
 		close(s.ackStop)
 		<-s.ackDone
 		s.nc.Close()
+	}
+	if s, ok := r.src.(*redisSource); ok && s.closed.CompareAndSwap(false, true) {
+		close(s.ackStop) // no more acknowledgements, and no keep-alive
+		<-s.ackDone
+		s.rdb.Close()
 	}
 }
 
@@ -390,6 +395,63 @@ func TestRedeliveryToAnotherProcess(t *testing.T) {
 			ev.Ack()
 		}
 		b.quiet(t, 1500*time.Millisecond)
+	})
+}
+
+// A Redis entry held past half of redeliver_after is claimed again by its
+// holder (XCLAIM ... JUSTID), so that neither another process's
+// XAUTOCLAIM nor the holder's own takes it while its handlers still run.
+func TestRedisKeepAliveAndRelease(t *testing.T) {
+	f := newRedisFeed(t, false)
+	f.publish(t, records(0, 3)...)
+	params := "&redeliver_after=1s"
+	a := run(t, f.url("g", params), Options{Consumer: "a"})
+	evs := a.take(t, 3, 10*time.Second)
+	b := run(t, f.url("g", params), Options{Consumer: "b"})
+	b.quiet(t, 3*time.Second) // three redelivery times
+	a.quiet(t, 0)
+	if s := a.src.Stats(); s.Redelivered != 0 {
+		t.Errorf("a redelivered %d to itself", s.Redelivered)
+	}
+	if n := a.src.(*redisSource).keptAlive.Load(); n < 3*2 {
+		t.Errorf("%d keep-alive claims in 3 s for 3 entries, want at least 6", n)
+	}
+	// Still a's, each delivered once: keep-alives count no delivery.
+	p, err := f.rdb.XPendingExt(context.Background(), &redis.XPendingExtArgs{Stream: f.key, Group: "g", Start: "-", End: "+", Count: 10}).Result()
+	if err != nil || len(p) != 3 {
+		t.Fatalf("pending: %v, %v; want a's 3 entries", p, err)
+	}
+	for _, e := range p {
+		if e.Consumer != "a" || e.RetryCount != 1 {
+			t.Errorf("entry %s: consumer %s, delivered %d times; want a, once", e.ID, e.Consumer, e.RetryCount)
+		}
+	}
+	for _, ev := range evs {
+		ev.Ack()
+	}
+	testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
+		p, lag := f.pendingAndLag(t, "g")
+		return p == 0 && lag == 0
+	})
+	b.die(t)
+	// Released (the engine's handlers were cut off): redelivered at the
+	// next XAUTOCLAIM (every 250 ms here), not after redeliver_after.
+	f.publish(t, records(3, 1)...)
+	ev := a.take(t, 1, 10*time.Second)[0]
+	start := time.Now()
+	ev.Release()
+	again := a.take(t, 1, 10*time.Second)[0]
+	if d := time.Since(start); d > 900*time.Millisecond {
+		t.Errorf("released record redelivered after %v, not at once", d)
+	}
+	if again.File != ev.File {
+		t.Errorf("redelivered %s, want %s", again.File, ev.File)
+	}
+	ev.Ack() // the old delivery's: does nothing
+	again.Ack()
+	testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
+		p, lag := f.pendingAndLag(t, "g")
+		return p == 0 && lag == 0
 	})
 }
 
