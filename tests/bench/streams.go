@@ -5,13 +5,16 @@ package main
 // Records/s through a counting handler, from a file and from a stream
 // consumed by 1 and 2 workers of one group (NATS JetStream, once per
 // nats-server binary given, and Redis Streams). For each, a ceiling row
-// gives what a bare consumer (nats.go, go-redis) that only reads and
-// acknowledges gets from the same server in the same rounds: on a small
-// machine the server's per-message work (delivery and ack), not scriptd,
-// bounds the rate. The same records are published to each stream beforehand
-// (not timed); a stream run is timed from the workers' start until the
-// group has every record delivered and acknowledged, as the file run is
-// timed from start to exit, so both include process start-up.
+// gives what a bare consumer (nats.go, rueidis: scriptd's clients) that
+// only reads and acknowledges gets from the same server in the same
+// rounds: on a small machine the server's per-message work (delivery and
+// ack), not scriptd, bounds the rate. Each row also gives the CPU time per
+// record of scriptd (the workers' together) and of the stream server, so
+// that a rate can be read against what the machine's cores give. The same
+// records are published to each stream beforehand (not timed); a stream
+// run is timed from the workers' start until the group has every record
+// delivered and acknowledged, as the file run is timed from start to exit,
+// so both include process start-up.
 
 import (
 	"bytes"
