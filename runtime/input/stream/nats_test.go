@@ -108,24 +108,6 @@ func TestNATSInProgress(t *testing.T) {
 		p, lag := f.pendingAndLag(t, "g")
 		return p == 0 && lag == 0
 	})
-	// Released (the engine's handlers were cut off): redelivered at once.
-	f.publish(t, records(3, 1)...)
-	ev := r.take(t, 1, 10*time.Second)[0]
-	start := time.Now()
-	ev.Release()
-	again := r.take(t, 1, 10*time.Second)[0]
-	if d := time.Since(start); d > 900*time.Millisecond {
-		t.Errorf("released record redelivered after %v, not at once", d)
-	}
-	if again.Line != ev.Line {
-		t.Errorf("redelivered %s:%d, want %d", again.File, again.Line, ev.Line)
-	}
-	ev.Ack() // the old delivery's: does nothing
-	again.Ack()
-	testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
-		p, lag := f.pendingAndLag(t, "g")
-		return p == 0 && lag == 0
-	})
 }
 
 // tls=true connects with TLS: verified against tls_ca_file (a server
