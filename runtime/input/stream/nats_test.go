@@ -104,10 +104,7 @@ func TestNATSInProgress(t *testing.T) {
 	for _, ev := range evs {
 		ev.Ack()
 	}
-	testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
-		p, lag := f.pendingAndLag(t, "g")
-		return p == 0 && lag == 0
-	})
+	waitAcknowledged(t, f, "g", 5*time.Second)
 }
 
 // tls=true connects with TLS: verified against tls_ca_file (a server

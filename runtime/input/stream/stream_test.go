@@ -266,6 +266,16 @@ func ids(t *testing.T, evs []input.Event) map[int]int {
 	return m
 }
 
+// waitAcknowledged waits until f's group has every record delivered and
+// acknowledged.
+func waitAcknowledged(t *testing.T, f feed, group string, within time.Duration) {
+	t.Helper()
+	testutil.Eventually(t, within, "every record acknowledged", func() bool {
+		p, lag := f.pendingAndLag(t, group)
+		return p == 0 && lag == 0
+	})
+}
+
 func bothKinds(t *testing.T, fn func(t *testing.T, f feed)) {
 	t.Run("nats", func(t *testing.T) { fn(t, newNATSFeed(t)) })
 	t.Run("redis", func(t *testing.T) { fn(t, newRedisFeed(t, false)) })
@@ -325,10 +335,7 @@ func TestDeliverAndAck(t *testing.T) {
 			ev.Ack()
 			ev.Ack() // idempotent
 		}
-		testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
-			p, lag := f.pendingAndLag(t, "g")
-			return p == 0 && lag == 0
-		})
+		waitAcknowledged(t, f, "g", 5*time.Second)
 		testutil.Eventually(t, 5*time.Second, "stats to show it", func() bool {
 			s := r.src.Stats()
 			return s.Acked == 1005 && s.Unacked == 0 && s.Pending == 0 && s.Lag == 0
@@ -386,10 +393,7 @@ func TestRedeliveryToAnotherProcess(t *testing.T) {
 		for _, ev := range got {
 			ev.Ack()
 		}
-		testutil.Eventually(t, 10*time.Second, "every record acknowledged", func() bool {
-			p, lag := f.pendingAndLag(t, "g")
-			return p == 0 && lag == 0
-		})
+		waitAcknowledged(t, f, "g", 10*time.Second)
 		// a's late acks of records it lost are harmless.
 		for _, ev := range evs[60:] {
 			ev.Ack()
@@ -429,10 +433,7 @@ func TestRedisKeepAlive(t *testing.T) {
 	for _, ev := range evs {
 		ev.Ack()
 	}
-	testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
-		p, lag := f.pendingAndLag(t, "g")
-		return p == 0 && lag == 0
-	})
+	waitAcknowledged(t, f, "g", 5*time.Second)
 }
 
 // A record released (the engine's handlers were cut off) is redelivered
@@ -454,10 +455,7 @@ func TestReleaseRedeliversAtOnce(t *testing.T) {
 		}
 		ev.Ack() // the old delivery's: does nothing
 		again.Ack()
-		testutil.Eventually(t, 5*time.Second, "every record acknowledged", func() bool {
-			p, lag := f.pendingAndLag(t, "g")
-			return p == 0 && lag == 0
-		})
+		waitAcknowledged(t, f, "g", 5*time.Second)
 	})
 }
 
