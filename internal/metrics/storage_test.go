@@ -63,6 +63,17 @@ func (z zeekSeries) results(counts [3][4]float64) map[string]float64 {
 	return out
 }
 
+// atOpen is what the backend's series read once it opened: one open,
+// every other series created at 0, as in Zeek.
+func (z zeekSeries) atOpen() map[string]float64 {
+	return merge(z.results([3][4]float64{}), map[string]float64{
+		"scriptd_storage_backends_opened_total": 1,
+		z.counter("data_written_bytes_total"):   0,
+		z.counter("data_read_bytes_total"):      0,
+		z.counter("expired_entries_total"):      0,
+	})
+}
+
 func merge(ms ...map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for _, m := range ms {
@@ -133,12 +144,7 @@ func TestZeekStorageMetricsSQLite(t *testing.T) {
 
 	// Everything exists at 0 from the open, as in Zeek.
 	_, fams := scrape(t, m)
-	checkValues(t, fams, merge(z.results([3][4]float64{}), map[string]float64{
-		"scriptd_storage_backends_opened_total": 1,
-		z.counter("data_written_bytes_total"):   0,
-		z.counter("data_read_bytes_total"):      0,
-		z.counter("expired_entries_total"):      0,
-	}))
+	checkValues(t, fams, z.atOpen())
 	if n := len(fams["scriptd_storage_backend_operation_results_total"].GetMetric()); n != 12 {
 		t.Errorf("%d result series at open, want 12", n)
 	}
@@ -231,12 +237,7 @@ func TestZeekStorageMetricsRedis(t *testing.T) {
 	z := zeekSeries{typ: "Storage::STORAGE_BACKEND_REDIS", config: srv.Addr() + "-testing"}
 
 	_, fams := scrape(t, m)
-	checkValues(t, fams, merge(z.results([3][4]float64{}), map[string]float64{
-		"scriptd_storage_backends_opened_total": 1,
-		z.counter("data_written_bytes_total"):   0,
-		z.counter("data_read_bytes_total"):      0,
-		z.counter("expired_entries_total"):      0,
-	}))
+	checkValues(t, fams, z.atOpen())
 	if fams["scriptd_storage_redis_database_size_bytes"] != nil {
 		t.Error("Redis has no size gauges")
 	}

@@ -419,15 +419,28 @@ func (s *redisSource) giveBack(ids []string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	// On failure they are redelivered after RedeliverAfter anyway.
+	_, _ = s.claimOwn(ctx, ids, 0, s.url.RedeliverAfter)
+}
+
+// claimOwn claims ids for this consumer (XCLAIM ... JUSTID: no delivery
+// counted), those idle at least minIdle, setting their idle time to idle;
+// up to 1,000 IDs a command. It returns how many were claimed.
+func (s *redisSource) claimOwn(ctx context.Context, ids []string, minIdle, idle time.Duration) (int, error) {
+	claimed := 0
 	for len(ids) > 0 {
 		k := min(len(ids), 1000)
-		c := s.rdb.B().Xclaim().Key(s.url.Name).Group(s.url.Group).Consumer(s.opts.Consumer).MinIdleTime("0").
-			Id(ids[:k]...).Idle(s.url.RedeliverAfter.Milliseconds()).Justid().Build()
-		if err := s.rdb.Do(ctx, c).Error(); err != nil {
-			return // they are redelivered after RedeliverAfter anyway
+		c := s.rdb.B().Xclaim().Key(s.url.Name).Group(s.url.Group).Consumer(s.opts.Consumer).
+			MinIdleTime(strconv.FormatInt(minIdle.Milliseconds(), 10)).
+			Id(ids[:k]...).Idle(idle.Milliseconds()).Justid().Build()
+		got, err := s.rdb.Do(ctx, c).ToArray()
+		if err != nil {
+			return claimed, err
 		}
+		claimed += len(got)
 		ids = ids[k:]
 	}
+	return claimed, nil
 }
 
 // failed reports the first of a run of failures.
@@ -494,24 +507,14 @@ func (s *redisSource) keepAlive() {
 	if len(due) == 0 {
 		return
 	}
-	minIdle := strconv.FormatInt(progressEvery(s.url.RedeliverAfter).Milliseconds(), 10)
+	ids := make([]string, len(due))
+	for i, d := range due {
+		ids[i] = d.msg
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.url.RedeliverAfter/4)
 	defer cancel()
-	for len(due) > 0 {
-		k := min(len(due), 1000)
-		ids := make([]string, k)
-		for i, d := range due[:k] {
-			ids[i] = d.msg
-		}
-		c := s.rdb.B().Xclaim().Key(s.url.Name).Group(s.url.Group).Consumer(s.opts.Consumer).MinIdleTime(minIdle).
-			Id(ids...).Justid().Build()
-		claimed, err := s.rdb.Do(ctx, c).ToArray()
-		if err != nil {
-			return
-		}
-		s.keptAlive.Add(int64(len(claimed)))
-		due = due[k:]
-	}
+	n, _ := s.claimOwn(ctx, ids, progressEvery(s.url.RedeliverAfter), 0)
+	s.keptAlive.Add(int64(n))
 }
 
 func (s *redisSource) sendAcks(ctx context.Context) error {

@@ -612,6 +612,23 @@ func TestOpenUnreachable(t *testing.T) {
 }
 
 // consumers lists the group's consumers and their pending counts.
+// waitGone waits until none of names is a consumer of group, and returns
+// the group's consumers then.
+func (f *redisFeed) waitGone(t *testing.T, group string, names ...string) map[string]int64 {
+	t.Helper()
+	var cs map[string]int64
+	testutil.Eventually(t, 10*time.Second, strings.Join(names, " and ")+" removed", func() bool {
+		cs = f.consumers(t, group)
+		for _, n := range names {
+			if _, ok := cs[n]; ok {
+				return false
+			}
+		}
+		return true
+	})
+	return cs
+}
+
 func (f *redisFeed) consumers(t testing.TB, group string) map[string]int64 {
 	t.Helper()
 	cs, err := f.rdb.XInfoConsumers(context.Background(), f.key, group).Result()
@@ -657,12 +674,7 @@ func TestStaleConsumersRemoved(t *testing.T) {
 		for _, ev := range r.take(t, 2, 10*time.Second) {
 			ev.Ack()
 		}
-		var cs map[string]int64
-		testutil.Eventually(t, 10*time.Second, "old-empty removed", func() bool {
-			cs = f.consumers(t, "g")
-			_, ok := cs["old-empty"]
-			return !ok
-		})
+		cs := f.waitGone(t, "g", "old-empty")
 		if cs["old-holding"] != 1 {
 			t.Errorf("old-holding (1 entry pending) removed or changed: %v", cs)
 		}
@@ -677,11 +689,7 @@ func TestStaleConsumersRemoved(t *testing.T) {
 			return pending == 1
 		})
 		// Once idle long enough, young-empty goes too; old-holding stays.
-		testutil.Eventually(t, 10*time.Second, "young-empty removed", func() bool {
-			cs = f.consumers(t, "g")
-			_, ok := cs["young-empty"]
-			return !ok
-		})
+		cs = f.waitGone(t, "g", "young-empty")
 		if cs["old-holding"] != 1 {
 			t.Errorf("old-holding removed: %v", cs)
 		}
@@ -701,12 +709,7 @@ func TestStaleConsumersRemoved(t *testing.T) {
 		// old-holding's entry was claimed first, so old-holding holds
 		// nothing and is removed in the same round; the entry is this
 		// process's until acknowledged.
-		testutil.Eventually(t, 10*time.Second, "old-empty and old-holding removed", func() bool {
-			cs := f.consumers(t, "g")
-			_, a := cs["old-empty"]
-			_, b := cs["old-holding"]
-			return !a && !b
-		})
+		f.waitGone(t, "g", "old-empty", "old-holding")
 		if cs := f.consumers(t, "g"); cs["me"] != 3 {
 			t.Errorf("consumers %v; want me holding 3", cs)
 		}
